@@ -1,0 +1,90 @@
+{#-
+  The only SQL that differs between DuckDB (local) and Athena/Trino (production).
+  Models call these; each has a default (Trino/Athena) and a duckdb__ implementation.
+-#}
+
+{# A scalar at a JSONPath of a JSON string, as varchar. #}
+{% macro json_str(column, path) -%}
+  {{ return(adapter.dispatch('json_str', 'customer360')(column, path)) }}
+{%- endmacro %}
+{% macro default__json_str(column, path) -%}
+  json_extract_scalar({{ column }}, '{{ path }}')
+{%- endmacro %}
+{% macro duckdb__json_str(column, path) -%}
+  json_extract_string({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+{# The JSON text of an object or array at a JSONPath (null when absent). #}
+{% macro json_text(column, path) -%}
+  {{ return(adapter.dispatch('json_text', 'customer360')(column, path)) }}
+{%- endmacro %}
+{% macro default__json_text(column, path) -%}
+  json_format(json_extract({{ column }}, '{{ path }}'))
+{%- endmacro %}
+{% macro duckdb__json_text(column, path) -%}
+  cast(json_extract({{ column }}, '{{ path }}') as varchar)
+{%- endmacro %}
+
+{# An array of strings at a JSONPath. #}
+{% macro json_str_array(column, path) -%}
+  {{ return(adapter.dispatch('json_str_array', 'customer360')(column, path)) }}
+{%- endmacro %}
+{% macro default__json_str_array(column, path) -%}
+  cast(json_extract({{ column }}, '{{ path }}') as array(varchar))
+{%- endmacro %}
+{% macro duckdb__json_str_array(column, path) -%}
+  cast(json_extract({{ column }}, '{{ path }}') as varchar[])
+{%- endmacro %}
+
+{# A map of string → first string of a JSON object whose values are arrays (SES mail.tags). #}
+{% macro json_first_value_map(column, path) -%}
+  {{ return(adapter.dispatch('json_first_value_map', 'customer360')(column, path)) }}
+{%- endmacro %}
+{% macro default__json_first_value_map(column, path) -%}
+  transform_values(
+    cast(json_extract({{ column }}, '{{ path }}') as map(varchar, array(varchar))),
+    (k, v) -> element_at(v, 1)
+  )
+{%- endmacro %}
+{% macro duckdb__json_first_value_map(column, path) -%}
+  map_from_entries(list_transform(
+    map_entries(cast(json_extract({{ column }}, '{{ path }}') as map(varchar, varchar[]))),
+    e -> {'key': e.key, 'value': e.value[1]}
+  ))
+{%- endmacro %}
+
+{# ISO-8601 timestamp text → epoch milliseconds (bigint). #}
+{% macro iso_to_epoch_ms(expression) -%}
+  {{ return(adapter.dispatch('iso_to_epoch_ms', 'customer360')(expression)) }}
+{%- endmacro %}
+{% macro default__iso_to_epoch_ms(expression) -%}
+  cast(to_unixtime(from_iso8601_timestamp({{ expression }})) * 1000 as bigint)
+{%- endmacro %}
+{% macro duckdb__iso_to_epoch_ms(expression) -%}
+  epoch_ms(cast({{ expression }} as timestamptz))
+{%- endmacro %}
+
+{# The UTC hour a raw-zone Hive partition (year/month/day/hour) stands for, as a timestamp. #}
+{% macro partition_hour(year, month, day, hour) -%}
+  {{ return(adapter.dispatch('partition_hour', 'customer360')(year, month, day, hour)) }}
+{%- endmacro %}
+{% macro default__partition_hour(year, month, day, hour) -%}
+  date_add('hour', cast({{ hour }} as integer),
+    cast(date_parse(format('%04d-%02d-%02d', cast({{ year }} as integer), cast({{ month }} as integer),
+      cast({{ day }} as integer)), '%Y-%m-%d') as timestamp))
+{%- endmacro %}
+{% macro duckdb__partition_hour(year, month, day, hour) -%}
+  make_timestamp(cast({{ year }} as bigint), cast({{ month }} as bigint), cast({{ day }} as bigint),
+    cast({{ hour }} as bigint), 0, 0.0)
+{%- endmacro %}
+
+{# The elements of a string array joined by a separator. #}
+{% macro array_join_str(array, separator) -%}
+  {{ return(adapter.dispatch('array_join_str', 'customer360')(array, separator)) }}
+{%- endmacro %}
+{% macro default__array_join_str(array, separator) -%}
+  array_join({{ array }}, '{{ separator }}')
+{%- endmacro %}
+{% macro duckdb__array_join_str(array, separator) -%}
+  array_to_string({{ array }}, '{{ separator }}')
+{%- endmacro %}

@@ -1,0 +1,21 @@
+{#- Restricts a model to the run's data interval (vars interval_start / interval_end). -#}
+{% macro in_run_interval(column) -%}
+  {%- if var('interval_start') and var('interval_end') -%}
+    {{ column }} >= cast('{{ var("interval_start") }}' as timestamp)
+    and {{ column }} < cast('{{ var("interval_end") }}' as timestamp)
+  {%- else -%}
+    1 = 1
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Incremental settings shared by the hour-partitioned marts: a run replaces its hours. -#}
+{% macro hourly_incremental_config() -%}
+  {%- if target.type == 'athena' -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
+               'table_type': 'hive', 'format': 'parquet', 'partitioned_by': ['ingest_hour'],
+               'on_schema_change': 'append_new_columns'}) }}
+  {%- else -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
+               'unique_key': 'ingest_hour', 'on_schema_change': 'append_new_columns'}) }}
+  {%- endif -%}
+{%- endmacro %}

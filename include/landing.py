@@ -1,0 +1,305 @@
+"""Landing: landing bucket → raw zone, one stream and one hour at a time.
+
+Each line of each landed file is checked. Good records are written to the raw zone's
+Hive partition ``<stream>/year=/month=/day=/hour=/`` as newline-delimited JSON (gzip);
+bad ones go to ``_quarantine/<stream>/…`` with a reason. A manifest per partition records
+what was read and written so counts reconcile: lines read = records landed + quarantined.
+
+Which hour a record belongs to: the hour in its file's path when the file sits under a
+Firehose prefix (``YYYY/MM/DD/HH/``) or a Hive one; for flat drops, the hour of the
+record's own event time. A broken line in a flat drop has no time of its own and goes
+with the earliest good record of its file (or the file's upload hour if it has none), so
+every line is counted in exactly one hour.
+
+Landing an hour again replaces that hour's partition: runs are idempotent.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Iterable, Iterator
+
+HOUR = timedelta(hours=1)
+QUARANTINE_PREFIX = "_quarantine"
+MANIFEST_PREFIX = "_manifests"
+PART_NAME = "part-00000.json.gz"
+
+_FIREHOSE_HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
+_HIVE_HOUR = re.compile(r"(?:^|/)year=(\d{4})/month=(\d{1,2})/day=(\d{1,2})/hour=(\d{1,2})/")
+_SMS_VOICE_PREFIXES = ("TEXT_", "MEDIA_", "VOICE_")
+# SES event types whose own object carries the event's time; the rest use mail.timestamp.
+_SES_TIMED_OBJECTS = {
+    "Bounce": "bounce", "Complaint": "complaint", "Delivery": "delivery", "Open": "open",
+    "Click": "click", "DeliveryDelay": "deliveryDelay", "Subscription": "subscription",
+}
+
+
+class Quarantined(Exception):
+    """A record that cannot be landed, with the reason written beside it."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason, self.detail = reason, detail
+
+
+@dataclass
+class LandedRecord:
+    event_time: datetime
+    body: str  # the record after unwrapping an SNS envelope, compact JSON
+    raw_event: str  # the line exactly as received
+
+
+@dataclass
+class LandingManifest:
+    stream: str
+    hour: str
+    source_files: list[dict] = field(default_factory=list)
+    lines_read: int = 0
+    landed: int = 0
+    quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    written: list[dict] = field(default_factory=list)
+
+    def check(self) -> None:
+        if self.lines_read != self.landed + self.quarantined:
+            raise AssertionError(
+                f"{self.stream} {self.hour}: read {self.lines_read} lines but landed {self.landed} "
+                f"and quarantined {self.quarantined}"
+            )
+
+
+def hour_floor(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def hour_from_key(key: str) -> datetime | None:
+    """The hour a Firehose or Hive prefix in the key names, if it has one."""
+    match = _HIVE_HOUR.search(key) or _FIREHOSE_HOUR.search(key)
+    if not match:
+        return None
+    year, month, day, hour = (int(g) for g in match.groups())
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def partition_prefix(stream: str, hour: datetime) -> str:
+    return f"{stream}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/"
+
+
+# -- record checks -----------------------------------------------------------------------
+def route(record: dict) -> str | None:
+    """Which engagement stream a record's shape belongs to (canonical-events.md routing)."""
+    if "whatsAppWebhookEntry" in record:
+        return "whatsapp"
+    if str(record.get("eventType", "")).startswith(_SMS_VOICE_PREFIXES):
+        return "sms_voice"
+    if isinstance(record.get("mail"), dict):
+        return "ses"
+    if record.get("direction") in ("inbound", "outbound") and "message" in record:
+        return "conversations"
+    return None
+
+
+def _parse_iso(value: Any, what: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise Quarantined("invalid_timestamp", f"{what}={value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _from_epoch_ms(value: Any, what: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise Quarantined("invalid_timestamp", f"{what}={value!r}") from exc
+
+
+def _require(value: Any, reason: str, detail: str) -> Any:
+    if value in (None, "", []):
+        raise Quarantined(reason, detail)
+    return value
+
+
+def _ses_event_time(record: dict) -> datetime:
+    mail = record["mail"]
+    _require(mail.get("messageId"), "missing_message_id", "mail.messageId")
+    event_type = _require(record.get("eventType") or record.get("notificationType"), "unknown_shape",
+                          "SES record without eventType or notificationType")
+    timed = record.get(_SES_TIMED_OBJECTS.get(event_type, ""), {})
+    stamp = timed.get("timestamp") if isinstance(timed, dict) else None
+    return _parse_iso(_require(stamp or mail.get("timestamp"), "missing_timestamp", "mail.timestamp"), "timestamp")
+
+
+def _sms_voice_event_time(record: dict) -> datetime:
+    _require(record.get("messageId"), "missing_message_id", "messageId")
+    return _from_epoch_ms(_require(record.get("eventTimestamp"), "missing_timestamp", "eventTimestamp"),
+                          "eventTimestamp")
+
+
+def _whatsapp_event_time(record: dict) -> datetime:
+    entry = record["whatsAppWebhookEntry"]
+    try:
+        parsed = json.loads(entry) if isinstance(entry, str) else entry
+    except json.JSONDecodeError as exc:
+        raise Quarantined("invalid_whatsapp_entry", str(exc)) from exc
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("changes"), list):
+        raise Quarantined("invalid_whatsapp_entry", "whatsAppWebhookEntry has no changes[]")
+    for change in parsed["changes"]:
+        value = change.get("value", {}) if isinstance(change, dict) else {}
+        for status in value.get("statuses", []):
+            _require(status.get("id"), "missing_message_id", "whatsapp status without id")
+        for message in value.get("messages", []):
+            _require(message.get("id"), "missing_message_id", "whatsapp message without id")
+    return _parse_iso(_require(record.get("message_timestamp"), "missing_timestamp", "message_timestamp"),
+                      "message_timestamp")
+
+
+def _conversation_event_time(record: dict) -> datetime:
+    _require(record.get("messageId"), "missing_message_id", "messageId")
+    return _from_epoch_ms(_require(record.get("timestamp"), "missing_timestamp", "timestamp"), "timestamp")
+
+
+_EVENT_TIME = {
+    "ses": _ses_event_time,
+    "sms_voice": _sms_voice_event_time,
+    "whatsapp": _whatsapp_event_time,
+    "conversations": _conversation_event_time,
+}
+
+
+def check_record(stream: str, line: str) -> LandedRecord:
+    """Parse and check one line of a stream; raises Quarantined with the reason."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise Quarantined("invalid_json", str(exc)) from exc
+    if not isinstance(record, dict):
+        raise Quarantined("not_an_object", type(record).__name__)
+    if record.get("Type") == "Notification" and isinstance(record.get("Message"), str):
+        try:
+            record = json.loads(record["Message"])
+        except json.JSONDecodeError as exc:
+            raise Quarantined("invalid_sns_message", str(exc)) from exc
+        if not isinstance(record, dict):
+            raise Quarantined("not_an_object", "SNS Message")
+    shape = route(record)
+    if shape != stream:
+        raise Quarantined("unknown_shape", f"looks like {shape or 'nothing known'}, landed as {stream}")
+    event_time = _EVENT_TIME[stream](record)
+    return LandedRecord(event_time, json.dumps(record, separators=(",", ":")), line)
+
+
+# -- files -------------------------------------------------------------------------------
+def read_lines(data: bytes) -> Iterator[str]:
+    """Non-empty lines of a plain or gzip NDJSON file."""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    for raw in io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace", newline=None):
+        line = raw.strip()
+        if line:
+            yield line
+
+
+def _gzip_lines(rows: Iterable[dict]) -> bytes:
+    buffer = io.BytesIO()
+    # mtime=0 keeps the bytes identical across runs, so checksums are too.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=5) as gz:
+        for row in rows:
+            gz.write(json.dumps(row, separators=(",", ":")).encode())
+            gz.write(b"\n")
+    return buffer.getvalue()
+
+
+def _list_keys(s3, bucket: str, prefix: str) -> list[dict]:
+    paginator = s3.get_paginator("list_objects_v2")
+    return [obj for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for obj in page.get("Contents", [])]
+
+
+def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> list[tuple[datetime, dict]]:
+    """Every line of one file as (hour, raw-zone row); quarantined rows carry their reason."""
+    path_hour = hour_from_key(key)
+    checked: list[tuple[int, str, LandedRecord | Quarantined]] = []
+    for line_no, line in enumerate(read_lines(data), start=1):
+        try:
+            checked.append((line_no, line, check_record(stream, line)))
+        except Quarantined as bad:
+            checked.append((line_no, line, bad))
+    good_hours = [hour_floor(c.event_time) for _, _, c in checked if isinstance(c, LandedRecord)]
+    fallback_hour = path_hour or (min(good_hours) if good_hours else upload_hour)
+    rows = []
+    for line_no, line, result in checked:
+        base = {"source_key": key, "line_no": line_no}
+        if isinstance(result, LandedRecord):
+            hour = path_hour or hour_floor(result.event_time)
+            rows.append((hour, base | {"body": result.body, "raw_event": result.raw_event}))
+        else:
+            rows.append((fallback_hour, base | {"stream": stream, "reason": result.reason, "detail": result.detail,
+                                                "raw_line": line}))
+    return rows
+
+
+def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: str) -> LandingManifest:
+    """Land every record of ``stream`` that belongs to ``hour``; replaces that hour's partitions."""
+    hour = hour_floor(hour)
+    manifest = LandingManifest(stream=stream, hour=hour.isoformat())
+    landed, quarantined = [], []
+    for obj in _list_keys(s3, landing_bucket, f"{stream}/"):
+        key = obj["Key"]
+        path_hour = hour_from_key(key)
+        if path_hour is not None and path_hour != hour:
+            continue
+        data = s3.get_object(Bucket=landing_bucket, Key=key)["Body"].read()
+        rows = [row for row_hour, row in _file_rows(stream, key, data, hour_floor(obj["LastModified"]))
+                if row_hour == hour]
+        if not rows:
+            continue
+        manifest.source_files.append({"key": key, "bytes": len(data), "etag": obj["ETag"].strip('"'),
+                                      "lines": len(rows)})
+        for row in rows:
+            (quarantined if "reason" in row else landed).append(row)
+
+    manifest.lines_read = sum(f["lines"] for f in manifest.source_files)
+    manifest.landed, manifest.quarantined = len(landed), len(quarantined)
+    manifest.quarantine_reasons = dict(Counter(row["reason"] for row in quarantined))
+    manifest.check()
+
+    for prefix, rows in ((partition_prefix(stream, hour), landed),
+                         (f"{QUARANTINE_PREFIX}/{partition_prefix(stream, hour)}", quarantined)):
+        _replace_partition(s3, raw_bucket, prefix, rows, manifest)
+    s3.put_object(Bucket=raw_bucket, Key=f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json",
+                  Body=json.dumps(asdict(manifest), indent=2).encode())
+    return manifest
+
+
+def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest: LandingManifest) -> None:
+    stale = [{"Key": obj["Key"]} for obj in _list_keys(s3, bucket, prefix)]
+    if stale:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": stale, "Quiet": True})
+    if not rows:
+        return
+    body = _gzip_lines(rows)
+    key = prefix + PART_NAME
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    manifest.written.append({"key": key, "records": len(rows), "bytes": len(body),
+                             "sha256": hashlib.sha256(body).hexdigest()})
+
+
+def discover_hours(s3, landing_bucket: str, streams: Iterable[str]) -> list[datetime]:
+    """Every hour the landing bucket holds records for (what a run of those files must cover)."""
+    hours: set[datetime] = set()
+    for stream in streams:
+        for obj in _list_keys(s3, landing_bucket, f"{stream}/"):
+            path_hour = hour_from_key(obj["Key"])
+            if path_hour is not None:
+                hours.add(path_hour)
+                continue
+            data = s3.get_object(Bucket=landing_bucket, Key=obj["Key"])["Body"].read()
+            hours.update(h for h, _ in _file_rows(stream, obj["Key"], data, hour_floor(obj["LastModified"])))
+    return sorted(hours)

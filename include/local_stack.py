@@ -1,0 +1,134 @@
+"""The embedded local stack: an S3-compatible server and the Customer Profiles endpoint on 127.0.0.1.
+
+``python -m include.local_stack serve`` runs both in the foreground until stopped (the
+Makefile starts it in the background and waits for ``ready``). ``local_environment()`` is
+the single definition of the environment that points Airflow, dbt and the tasks at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from include import settings
+
+S3_PORT = int(os.environ.get("C360_S3_PORT", "5566"))
+PROFILES_PORT = int(os.environ.get("C360_PROFILES_PORT", "5567"))
+LOCAL_ACCESS_KEY = "local"  # the local servers accept any key; these are not secrets
+LOCAL_SECRET_KEY = "local-secret"
+REGION = "us-east-1"
+
+
+def local_environment(s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT,
+                      var_dir: Path = settings.VAR_DIR) -> dict[str, str]:
+    """Environment for Airflow, dbt and tasks running against the local stack."""
+    root = settings.PROJECT_ROOT
+    s3_url = f"http://127.0.0.1:{s3_port}"
+    profiles_url = f"http://127.0.0.1:{profiles_port}"
+
+    def aws_conn(endpoint: str) -> str:
+        return json.dumps({"conn_type": "aws", "login": LOCAL_ACCESS_KEY, "password": LOCAL_SECRET_KEY,
+                           "extra": {"region_name": REGION, "endpoint_url": endpoint}})
+
+    return {
+        "C360_VAR_DIR": str(var_dir),
+        "C360_WAREHOUSE_PATH": str(var_dir / "warehouse.duckdb"),
+        "C360_DUCKDB_EXTENSION_DIR": str(root / ".venv" / "duckdb_extensions"),
+        "C360_S3_ENDPOINT": f"127.0.0.1:{s3_port}",
+        "C360_S3_URL_STYLE": "path",
+        "C360_S3_USE_SSL": "False",
+        "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        f"AIRFLOW_CONN_{settings.S3_CONN_ID.upper()}": aws_conn(s3_url),
+        f"AIRFLOW_CONN_{settings.CUSTOMER_PROFILES_CONN_ID.upper()}": aws_conn(profiles_url),
+        "AIRFLOW_HOME": str(var_dir / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{var_dir / 'airflow' / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
+        "DO_NOT_TRACK": "1",
+        "SCARF_NO_ANALYTICS": "true",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "GX_ANALYTICS_ENABLED": "False",
+        "PYTHONPATH": os.pathsep.join([str(root), str(root / "plugins")]),
+    }
+
+
+class LocalStack:
+    """Both servers, started in this process (threads)."""
+
+    def __init__(self, var_dir: Path, s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT,
+                 throttle_rate: float = 0.0):
+        from moto.server import ThreadedMotoServer
+
+        from include.profiles_endpoint import ProfilesEndpoint
+
+        var_dir.mkdir(parents=True, exist_ok=True)
+        self.s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
+        self.profiles = ProfilesEndpoint(var_dir / "customer_profiles.sqlite", port=profiles_port,
+                                         throttle_rate=throttle_rate)
+        self.s3_port = s3_port
+        self.profiles_port = self.profiles._server.server_address[1]
+
+    def start(self) -> "LocalStack":
+        self.s3.start()
+        self.profiles.start()
+        return self
+
+    def stop(self) -> None:
+        self.profiles.stop()
+        self.s3.stop()
+
+
+def wait_until_ready(timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    urls = [f"http://127.0.0.1:{S3_PORT}/", f"http://127.0.0.1:{PROFILES_PORT}/domains/ready-check"]
+    while True:
+        try:
+            for url in urls:
+                try:
+                    urllib.request.urlopen(url, timeout=2)
+                except urllib.error.HTTPError:
+                    pass  # any HTTP answer means the server is up
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"local stack did not come up on ports {S3_PORT}/{PROFILES_PORT}")
+            time.sleep(0.3)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["serve", "ready", "env"])
+    parser.add_argument("--throttle-rate", type=float,
+                        default=float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0")))
+    args = parser.parse_args(argv)
+    if args.command == "ready":
+        wait_until_ready()
+    elif args.command == "env":
+        for key, value in local_environment().items():
+            print(f"export {key}='{value}'")
+    else:
+        stack = LocalStack(settings.VAR_DIR, throttle_rate=args.throttle_rate).start()
+        print(f"local stack: S3 on :{S3_PORT}, Customer Profiles/SESv2 on :{PROFILES_PORT}", flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        signal.signal(signal.SIGINT, lambda *_: stopped.set())
+        stopped.wait()
+        stack.stop()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

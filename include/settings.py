@@ -1,0 +1,29 @@
+"""Names and locations every part of the pipeline agrees on.
+
+Everything here can be overridden through the environment, so production points the same
+code at real AWS by setting variables and Airflow connections, never by editing code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("C360_VAR_DIR", PROJECT_ROOT / "var"))
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+
+LANDING_BUCKET = os.environ.get("C360_LANDING_BUCKET", "c360-landing")
+RAW_BUCKET = os.environ.get("C360_RAW_BUCKET", "c360-raw")
+
+# Airflow connection ids (AIRFLOW_CONN_<ID> locally, the secrets backend in production).
+S3_CONN_ID = os.environ.get("C360_S3_CONN_ID", "c360_s3")
+CUSTOMER_PROFILES_CONN_ID = os.environ.get("C360_CUSTOMER_PROFILES_CONN_ID", "c360_customer_profiles")
+
+CUSTOMER_PROFILES_DOMAIN = os.environ.get("C360_CUSTOMER_PROFILES_DOMAIN", "customer360")
+
+# "local" runs dbt-duckdb on the embedded warehouse; "athena" runs dbt-athena.
+DBT_TARGET = os.environ.get("C360_DBT_TARGET", "local")
+WAREHOUSE_PATH = Path(os.environ.get("C360_WAREHOUSE_PATH", VAR_DIR / "warehouse.duckdb"))
+
+ENGAGEMENT_STREAMS = ("ses", "sms_voice", "whatsapp", "conversations")

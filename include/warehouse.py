@@ -1,0 +1,55 @@
+"""Access to the local DuckDB warehouse for the Python tasks (quality checks, sync, summaries)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from include import settings
+
+
+def extension_directory() -> Path:
+    return Path(os.environ.get("C360_DUCKDB_EXTENSION_DIR", settings.PROJECT_ROOT / ".venv" / "duckdb_extensions"))
+
+
+def install_httpfs() -> Path:
+    """Install DuckDB's httpfs from the duckdb-extension-httpfs wheel: no download at run time."""
+    import duckdb_extension_httpfs
+
+    wheel_dir = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    target = extension_directory()
+    con = duckdb.connect(config={"extension_directory": str(target)})
+    con.execute(f"INSTALL '{wheel_dir / 'httpfs.duckdb_extension'}'")
+    con.close()
+    return target
+
+
+@contextmanager
+def connect(read_only: bool = False, path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(path or settings.WAREHOUSE_PATH), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def query_df(sql: str, params: list | None = None) -> pd.DataFrame:
+    with connect(read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["install-extensions"])
+    parser.parse_args(argv)
+    print(f"httpfs installed under {install_httpfs()}")
+
+
+if __name__ == "__main__":
+    main()
