@@ -39,6 +39,7 @@ def local_environment(s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT
 
     return {
         "C360_VAR_DIR": str(var_dir),
+        "C360_RETRY_DELAY_SECONDS": "2",  # a local run fails fast; production keeps the default
         "C360_WAREHOUSE_PATH": str(var_dir / "warehouse.duckdb"),
         "C360_DUCKDB_EXTENSION_DIR": str(root / ".venv" / "duckdb_extensions"),
         "C360_S3_ENDPOINT": f"127.0.0.1:{s3_port}",

@@ -129,13 +129,13 @@ def generate(out_dir: Path, people: int = 2000, day: datetime = DEFAULT_DAY, hou
     for serial in tqdm(range(sends), desc="ses", unit="email", disable=None):
         sent_at = day + timedelta(seconds=rng.randint(0, hours * 3600 - 1))
         for at, record in email_events(rng, rng.choice(population), sent_at, serial):
-            # Firehose files an event under the hour it arrives, which can be past the interval.
-            arrival = min(at, day + timedelta(hours=hours) - timedelta(seconds=1))
+            if at >= day + timedelta(hours=hours):
+                continue  # the rest of this email's life happens after the sample's window
             line = json.dumps(record, separators=(",", ":"))
             if rng.random() < 0.1:
                 line = json.dumps({"Type": "Notification", "MessageId": f"sns-{serial}", "Message": line})
                 counts["sns_wrapped"] += 1
-            bucket = by_hour.setdefault(arrival.replace(minute=0, second=0, microsecond=0), [])
+            bucket = by_hour.setdefault(at.replace(minute=0, second=0, microsecond=0), [])
             bucket.append(line)
             counts["events"] += 1
             if rng.random() < 0.01:

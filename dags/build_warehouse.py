@@ -1,0 +1,72 @@
+"""
+### Build the warehouse
+
+Runs the dbt project (rendered task by task by Cosmos) over an interval of ingest hours,
+then the Great Expectations gate. Triggered by any raw-zone Asset; the interval is every
+hour the triggering landing runs reported. To rebuild a range by hand (after a mapping
+fix, say) trigger with **interval_start** and **interval_end**.
+
+A failed expectation fails **validate** and so never updates `validated_marts`: the sync
+does not run on bad data. The task log names each failed expectation and sample values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.sdk import Param, dag, task
+from cosmos import DbtTaskGroup
+
+from include import dbt_config, settings, tasks
+from include.assets import RAW_ENGAGEMENT, VALIDATED_MARTS
+from include.dag_defaults import DEFAULT_ARGS
+
+
+
+@dag(
+    dag_id="build_warehouse",
+    schedule=RAW_ENGAGEMENT["ses"] | RAW_ENGAGEMENT["sms_voice"] | RAW_ENGAGEMENT["whatsapp"]
+    | RAW_ENGAGEMENT["conversations"],
+    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["customer360", "dbt", "quality"],
+    doc_md=__doc__,
+    params={
+        "interval_start": Param(None, type=["null", "string"], description="First ingest hour (UTC, ISO)"),
+        "interval_end": Param(None, type=["null", "string"], description="Hour after the last one (UTC, ISO)"),
+    },
+)
+def build_warehouse():
+    @task
+    def resolve_interval(params=None, triggering_asset_events=None, data_interval_start=None,
+                         data_interval_end=None) -> dict[str, str]:
+        return tasks.interval_for_run(params, triggering_asset_events, (data_interval_start, data_interval_end))
+
+    # A failed expectation fails the same way on a retry: fail at once.
+    @task(outlets=[VALIDATED_MARTS], retries=0)
+    def validate(interval: dict[str, str]) -> list[dict]:
+        start, end = (datetime.fromisoformat(interval[k]).replace(tzinfo=UTC)
+                      for k in ("interval_start", "interval_end"))
+        return tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), start, end)
+
+    interval = resolve_interval()
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=dbt_config.project_config,
+        profile_config=dbt_config.profile_config,
+        render_config=dbt_config.render_config,
+        execution_config=dbt_config.execution_config,
+        operator_args={
+            "vars": {
+                "interval_start": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_start'] }}",
+                "interval_end": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_end'] }}",
+            },
+        },
+    )
+    interval >> dbt >> validate(interval)
+
+
+build_warehouse()

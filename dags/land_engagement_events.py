@@ -1,0 +1,49 @@
+"""
+### Land engagement events
+
+Every hour, for each engagement stream (`ses`, `sms_voice`, `whatsapp`, `conversations`):
+read the landing bucket's files for the hour, check every record, write the good ones to
+the raw zone's Hive partition and the bad ones to `_quarantine/` with a reason, and write a
+manifest. Each stream's task updates its raw-zone Asset, which triggers **build_warehouse**.
+
+Re-running an hour replaces that hour's partitions: clearing a task is always safe.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from include import settings, tasks
+from include.assets import RAW_ENGAGEMENT
+from include.dag_defaults import DEFAULT_ARGS
+
+
+def land_stream(stream: str):
+    @task(task_id=f"land_{stream}", outlets=[RAW_ENGAGEMENT[stream]])
+    def land(data_interval_start=None, outlet_events=None) -> dict:
+        result = tasks.land(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), stream, data_interval_start)
+        outlet_events[RAW_ENGAGEMENT[stream]].extra = result
+        return result
+
+    return land()
+
+
+@dag(
+    dag_id="land_engagement_events",
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=datetime(2026, 11, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=4,
+    default_args=DEFAULT_ARGS,
+    tags=["customer360", "landing"],
+    doc_md=__doc__,
+)
+def land_engagement_events():
+    for stream in settings.ENGAGEMENT_STREAMS:
+        land_stream(stream)
+
+
+land_engagement_events()

@@ -1,0 +1,20 @@
+-- Every channel's events in the canonical shape, each with its deterministic event_id.
+-- Re-deliveries are still here (engagement_events drops them): counting both is how
+-- landing_reconciliation proves nothing was lost.
+with
+
+unioned as (
+
+    select * from {{ ref('int_email_events_mapped') }}
+
+)
+
+select
+    *,
+    -- Identical re-deliveries (at-least-once delivery) hash to the same id.
+    {{ dbt.hash(dbt.concat([
+        'stream', "'|'", "coalesce(message_id, '')", "'|'", 'type', "'|'",
+        "coalesce(status, '')", "'|'", 'cast(timestamp_ms as varchar)', "'|'",
+        "coalesce(" ~ array_join_str('destination_address', ',') ~ ", '')"
+    ])) }} as event_id
+from unioned

@@ -1,0 +1,38 @@
+"""Which hours a build run covers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Iterable, Mapping
+
+HOUR = timedelta(hours=1)
+
+
+def _as_utc(value: str | datetime) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def resolve_interval(params: Mapping[str, str | None], asset_event_hours: Iterable[str],
+                     data_interval: tuple[datetime | None, datetime | None]) -> tuple[datetime, datetime]:
+    """The [start, end) a run covers.
+
+    A person's explicit range (trigger form or backfill conf) wins; an Asset-triggered run
+    covers every hour its triggering landing events report; a scheduled run its data interval.
+    """
+    if params.get("interval_start") and params.get("interval_end"):
+        start, end = _as_utc(params["interval_start"]), _as_utc(params["interval_end"])
+    elif hours := sorted(_as_utc(h) for h in asset_event_hours):
+        start, end = hours[0], hours[-1] + HOUR
+    elif data_interval[0] is not None and data_interval[1] is not None and data_interval[0] < data_interval[1]:
+        start, end = _as_utc(data_interval[0]), _as_utc(data_interval[1])
+    else:
+        raise ValueError("no interval: set interval_start and interval_end, or trigger from landing")
+    if start >= end:
+        raise ValueError(f"empty interval [{start}, {end})")
+    return start, end
+
+
+def dbt_vars(start: datetime, end: datetime) -> dict[str, str]:
+    """The interval as the dbt project's vars (naive UTC timestamps, portable to Trino and DuckDB)."""
+    return {"interval_start": f"{start:%Y-%m-%d %H:%M:%S}", "interval_end": f"{end:%Y-%m-%d %H:%M:%S}"}

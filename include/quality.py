@@ -1,0 +1,142 @@
+"""Great Expectations suites for the warehouse, and the gate that stops a run when one fails.
+
+Suites validate pandas DataFrames fetched from the warehouse: GX's SQL path through
+duckdb_engine is broken (GX #10738, #11579), so locally the interval's rows are fetched first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from include.landing import MANIFEST_PREFIX, partition_prefix
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+log = logging.getLogger(__name__)
+
+ENGAGEMENT_EVENT_COLUMNS = [
+    "event_id", "account_id", "organization_id", "sending_id", "sending_address", "destination_address",
+    "channel", "type", "status", "status_code", "status_message", "raw_status", "timestamp", "message_id",
+    "tags", "channel_data", "raw_event", "stream", "ingest_hour",
+]
+CHANNELS = ["email", "text", "media", "voice", "whatsapp"]
+# An event may reach us long after it happened (SES retries for hours), never after it landed.
+MAX_EVENT_AGE = timedelta(days=7)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class QualityGateFailed(Exception):
+    """A suite failed: the message names each failed expectation and sample offending values."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    expectation: str
+    column: str | None
+    unexpected_count: int | None
+    sample: list
+
+    def __str__(self) -> str:
+        where = f" on {self.column}" if self.column else ""
+        return f"{self.expectation}{where}: {self.unexpected_count} unexpected, e.g. {self.sample[:5]}"
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def engagement_events_expectations(start: datetime, end: datetime) -> list:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectTableColumnsToMatchSet(column_set=ENGAGEMENT_EVENT_COLUMNS, exact_match=True),
+        gxe.ExpectColumnValuesToNotBeNull(column="event_id"),
+        gxe.ExpectColumnValuesToBeUnique(column="event_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="message_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="type"),
+        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS),
+        gxe.ExpectColumnValuesToNotBeNull(column="timestamp"),
+        gxe.ExpectColumnValuesToBeBetween(column="timestamp", min_value=_epoch_ms(start - MAX_EVENT_AGE),
+                                          max_value=_epoch_ms(end + CLOCK_SKEW)),
+        gxe.ExpectColumnValuesToBeBetween(column="ingest_hour", min_value=start.replace(tzinfo=None),
+                                          max_value=(end - timedelta(hours=1)).replace(tzinfo=None)),
+    ]
+
+
+def reconciliation_expectations() -> list:
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnPairValuesToBeEqual(column_A=left, column_B=right)
+        for left, right in [("manifest_landed", "raw_records"), ("manifest_quarantined", "quarantined_records"),
+                            ("distinct_events", "canonical_events")]
+    ]
+
+
+def validate(name: str, frame: pd.DataFrame, expectations: list):
+    """Run the expectations as a suite on a DataFrame; returns the GX validation result."""
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    suite = gx.ExpectationSuite(name=name, expectations=expectations)
+    batch_definition = (
+        context.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    )
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    return batch.validate(suite)
+
+
+def failures(result) -> list[Failure]:
+    found = []
+    for r in result.results:
+        if r.success:
+            continue
+        detail = r.result or {}
+        kwargs = r.expectation_config.kwargs
+        sample = detail.get("partial_unexpected_list") or (
+            [detail["observed_value"]] if "observed_value" in detail else [])
+        found.append(Failure(r.expectation_config.type, kwargs.get("column") or kwargs.get("column_A"),
+                             detail.get("unexpected_count"), list(sample)))
+    return found
+
+
+def gate(name: str, frame: pd.DataFrame, expectations: list) -> dict:
+    """Validate and raise QualityGateFailed on any failed expectation; returns a summary."""
+    result = validate(name, frame, expectations)
+    failed = failures(result)
+    summary = {"suite": name, "rows": len(frame), "expectations": len(result.results), "failed": len(failed)}
+    log.info("quality %s", json.dumps(summary))
+    if failed:
+        raise QualityGateFailed(f"{name}: {len(failed)} of {len(result.results)} expectations failed on "
+                                f"{len(frame)} rows:\n" + "\n".join(f"  - {f}" for f in failed))
+    return summary
+
+
+def manifest_counts(s3, raw_bucket: str, streams: list[str], hours: list[datetime]) -> pd.DataFrame:
+    """Landed and quarantined counts per stream and hour, from the landing manifests."""
+    rows = []
+    for stream in streams:
+        for hour in hours:
+            key = f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json"
+            try:
+                manifest = json.loads(s3.get_object(Bucket=raw_bucket, Key=key)["Body"].read())
+            except s3.exceptions.NoSuchKey:
+                continue
+            rows.append({"stream": stream, "ingest_hour": hour.replace(tzinfo=None),
+                         "manifest_landed": manifest["landed"], "manifest_quarantined": manifest["quarantined"]})
+    return pd.DataFrame(rows, columns=["stream", "ingest_hour", "manifest_landed", "manifest_quarantined"])
+
+
+def reconciliation_frame(manifests: pd.DataFrame, warehouse: pd.DataFrame) -> pd.DataFrame:
+    """Manifests joined to the warehouse's landing_reconciliation rows; a side missing counts as 0."""
+    frame = manifests.merge(warehouse, on=["stream", "ingest_hour"], how="outer")
+    counts = ["manifest_landed", "manifest_quarantined", "raw_records", "events", "distinct_events",
+              "canonical_events", "quarantined_records"]
+    frame[counts] = frame[counts].fillna(0).astype("int64")
+    return frame

@@ -1,0 +1,47 @@
+"""Task bodies the DAGs wire: each takes plain arguments and the clients it needs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pandas as pd
+
+from include import intervals, landing, quality, settings, warehouse
+
+log = logging.getLogger(__name__)
+
+
+def land(s3, stream: str, hour: datetime) -> dict:
+    manifest = landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
+    log.info("landed %s %s: %d records, %d quarantined %s", stream, manifest.hour, manifest.landed,
+             manifest.quarantined, manifest.quarantine_reasons)
+    return {"stream": stream, "hour": manifest.hour, "landed": manifest.landed,
+            "quarantined": manifest.quarantined}
+
+
+def validate_engagement(s3, start: datetime, end: datetime) -> list[dict]:
+    """The quality gate after the build: raises QualityGateFailed, which blocks the sync."""
+    interval_sql = "ingest_hour >= ? and ingest_hour < ?"
+    bounds = [start.replace(tzinfo=None), end.replace(tzinfo=None)]
+    events = warehouse.query_df(f"select * from engagement_events where {interval_sql}", bounds)
+    reconciled = quality.reconciliation_frame(
+        quality.manifest_counts(s3, settings.RAW_BUCKET, list(settings.ENGAGEMENT_STREAMS),
+                                list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime())),
+        warehouse.query_df(f"select * from landing_reconciliation where {interval_sql}", bounds),
+    )
+    return [
+        quality.gate("engagement_events", events, quality.engagement_events_expectations(start, end)),
+        quality.gate("landing_reconciliation", reconciled, quality.reconciliation_expectations()),
+    ]
+
+
+def interval_for_run(params: dict, triggering_asset_events, data_interval) -> dict[str, str]:
+    hours = [
+        event.extra["hour"]
+        for events in (triggering_asset_events or {}).values()
+        for event in events
+        if event.extra and "hour" in event.extra
+    ]
+    start, end = intervals.resolve_interval(params, hours, data_interval)
+    return intervals.dbt_vars(start, end)
