@@ -103,6 +103,11 @@ def push_objects(client, domain: str, object_type: str, objects: list[tuple[str,
         return list(pool.map(put, objects))
 
 
+def _insert_many(con: duckdb.DuckDBPyConnection, sql: str, rows: list[tuple]) -> None:
+    if rows:  # DuckDB's executemany refuses an empty list
+        con.executemany(sql, rows)
+
+
 def sync_frame(con: duckdb.DuckDBPyConnection, client, domain: str, object_type: str, frame: pd.DataFrame,
                key_column: str, run_id: str, max_workers: int = 8, rate_per_second: float = 0.0) -> dict:
     """Push the rows of ``frame`` whose content changed since their last successful push."""
@@ -117,15 +122,11 @@ def sync_frame(con: duckdb.DuckDBPyConnection, client, domain: str, object_type:
 
     finished = datetime.now(UTC).replace(tzinfo=None)
     ok = [r for r in results if r.ok]
-    con.executemany(
-        "insert or replace into customer_profiles_sync_state values (?, ?, ?, ?)",
-        [(object_type, r.object_key, r.content_hash, run_id) for r in ok],
-    )
-    con.executemany(
-        "insert into customer_profiles_sync_log values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(run_id, object_type, r.object_key, r.content_hash, "sent" if r.ok else "failed", r.error_code,
-          r.error_message, finished) for r in results],
-    )
+    _insert_many(con, "insert or replace into customer_profiles_sync_state values (?, ?, ?, ?)",
+                 [(object_type, r.object_key, r.content_hash, run_id) for r in ok])
+    _insert_many(con, "insert into customer_profiles_sync_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+                 [(run_id, object_type, r.object_key, r.content_hash, "sent" if r.ok else "failed", r.error_code,
+                   r.error_message, finished) for r in results])
     summary = {"run_id": run_id, "object_type": object_type, "considered": len(objects), "sent": len(ok),
                "unchanged": len(objects) - len(changed), "failed": len(results) - len(ok), "dead_lettered": 0}
     con.execute(

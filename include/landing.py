@@ -282,8 +282,7 @@ def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest:
     stale = [{"Key": obj["Key"]} for obj in _list_keys(s3, bucket, prefix)]
     if stale:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": stale, "Quiet": True})
-    if not rows:
-        return
+    # Written even when empty: readers glob the partitions and an hour with no file is an error.
     body = _gzip_lines(rows)
     key = prefix + PART_NAME
     s3.put_object(Bucket=bucket, Key=key, Body=body)
