@@ -40,7 +40,7 @@ def upload_input(s3, input_dir: Path) -> int:
 
 
 def run_dag(dagbag, dag_id: str, **kwargs) -> None:
-    run = dagbag.get_dag(dag_id).test(**kwargs)
+    run = dagbag.dags[dag_id].test(**kwargs)
     if run.state != "success":
         raise SystemExit(f"{dag_id} ended {run.state}: see the task logs above")
 

@@ -1,0 +1,52 @@
+"""Every DAG imports cleanly, the expected DAGs exist, and each is set up to be operated."""
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from include import settings
+
+EXPECTED_DAGS = {"land_engagement_events", "build_warehouse", "sync_customer_profiles"}
+# Tasks that must not retry: a failed expectation fails identically on every try.
+NO_RETRY_TASKS = {("build_warehouse", "validate")}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    return DagBag(dag_folder=str(settings.PROJECT_ROOT / "dags"))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_expected_dag_ids(dagbag):
+    assert set(dagbag.dag_ids) == EXPECTED_DAGS
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_dag_is_documented_owned_and_tagged(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert dag.doc_md and len(dag.doc_md) > 100
+    assert "customer360" in dag.tags
+    assert all(task.owner == "customer360" for task in dag.tasks)
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_every_task_retries_and_alerts(dagbag, dag_id):
+    for task in dagbag.dags[dag_id].tasks:
+        expected = 0 if (dag_id, task.task_id) in NO_RETRY_TASKS else 2
+        assert task.retries == expected, task.task_id
+        assert task.on_failure_callback, task.task_id
+
+
+def test_build_renders_every_dbt_model_as_a_task(dagbag):
+    task_ids = set(dagbag.dags["build_warehouse"].task_ids)
+    for model in ("stg_ses__events", "engagement_events", "quarantined_records", "landing_reconciliation"):
+        assert any(model in task_id for task_id in task_ids), model
+
+
+def test_landing_has_one_task_per_stream_each_updating_its_asset(dagbag):
+    dag = dagbag.dags["land_engagement_events"]
+    for stream in settings.ENGAGEMENT_STREAMS:
+        task = dag.get_task(f"land_{stream}")
+        assert [asset.name for asset in task.outlets] == [f"raw_{stream}"]
