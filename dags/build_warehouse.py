@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
 from cosmos import DbtTaskGroup
+from cosmos.operators.local import DbtRunOperationLocalOperator
 
 from include import dbt_config, settings, tasks
 from include.assets import RAW_ENGAGEMENT, VALIDATED_MARTS
@@ -53,6 +54,16 @@ def build_warehouse():
         return tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), start, end)
 
     interval = resolve_interval()
+    # Idempotent DDL: the raw zone as relations (views locally, partition-projected tables on Athena).
+    raw_relations = DbtRunOperationLocalOperator(
+        task_id="create_raw_relations",
+        macro_name="create_raw_relations",
+        project_dir=dbt_config.project_config.dbt_project_path,
+        profile_config=dbt_config.profile_config,
+        invocation_mode=dbt_config.execution_config.invocation_mode,
+        dbt_executable_path=dbt_config.execution_config.dbt_executable_path,
+        install_deps=False,
+    )
     dbt = DbtTaskGroup(
         group_id="dbt",
         project_config=dbt_config.project_config,
@@ -66,7 +77,7 @@ def build_warehouse():
             },
         },
     )
-    interval >> dbt >> validate(interval)
+    interval >> raw_relations >> dbt >> validate(interval)
 
 
 build_warehouse()

@@ -2,7 +2,7 @@
 
 Each line of each landed file is checked. Good records are written to the raw zone's
 Hive partition ``<stream>/year=/month=/day=/hour=/`` as newline-delimited JSON (gzip);
-bad ones go to ``_quarantine/<stream>/…`` with a reason. A manifest per partition records
+bad ones go to ``_quarantine/stream=<stream>/…`` with a reason. A manifest per partition records
 what was read and written so counts reconcile: lines read = records landed + quarantined.
 
 Which hour a record belongs to: the hour in its file's path when the file sits under a
@@ -240,8 +240,7 @@ def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> lis
             hour = path_hour or hour_floor(result.event_time)
             rows.append((hour, base | {"body": result.body, "raw_event": result.raw_event}))
         else:
-            rows.append((fallback_hour, base | {"stream": stream, "reason": result.reason, "detail": result.detail,
-                                                "raw_line": line}))
+            rows.append((fallback_hour, base | {"reason": result.reason, "detail": result.detail, "raw_line": line}))
     return rows
 
 
@@ -271,7 +270,7 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
     manifest.check()
 
     for prefix, rows in ((partition_prefix(stream, hour), landed),
-                         (f"{QUARANTINE_PREFIX}/{partition_prefix(stream, hour)}", quarantined)):
+                         (f"{QUARANTINE_PREFIX}/stream={partition_prefix(stream, hour)}", quarantined)):
         _replace_partition(s3, raw_bucket, prefix, rows, manifest)
     s3.put_object(Bucket=raw_bucket, Key=f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json",
                   Body=json.dumps(asdict(manifest), indent=2).encode())

@@ -97,8 +97,8 @@ def test_land_hour_partitions_quarantines_and_reconciles(s3):
     rows = read_gz_lines(s3, "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
     assert [(r["source_key"], r["line_no"]) for r in rows] == [("ses/2026/11/20/10/f1.gz", 1),
                                                              ("ses/2026/11/20/10/f1.gz", 3)]
-    bad = read_gz_lines(s3, "_quarantine/ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
-    assert bad == [{"source_key": "ses/2026/11/20/10/f1.gz", "line_no": 2, "stream": "ses",
+    bad = read_gz_lines(s3, "_quarantine/stream=ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
+    assert bad == [{"source_key": "ses/2026/11/20/10/f1.gz", "line_no": 2,
                     "reason": "invalid_json", "detail": "Expecting value: line 1 column 1 (char 0)",
                     "raw_line": "not json"}]
     stored = json.loads(s3.get_object(Bucket="raw", Key="_manifests/ses/year=2026/month=11/day=20/hour=10/"

@@ -1,0 +1,24 @@
+-- SES records in the canonical event shape (canonical-events.md, SES column).
+select
+    'ses' as stream,
+    account_id,
+    organization_id,
+    source_arn as sending_id,
+    source_address as sending_address,
+    destination_addresses as destination_address,
+    'email' as channel,
+    event_type as type,
+    event_type as status,
+    status_code,
+    status_message,
+    raw_status,
+    event_timestamp_ms as timestamp_ms,
+    message_id,
+    tags,
+    map(array['subject'], array[subject]) as channel_data,
+    raw_event,
+    source_key,
+    line_no,
+    ingest_hour
+from "awsdatacatalog"."customer360_staging"."stg_ses__events"
+where 1 = 1

@@ -1,0 +1,28 @@
+-- One row per email recipient with their delivery counts: what the sync pushes to
+-- Customer Profiles as an engagement object keyed by email address.
+with
+
+recipient_events as (
+
+    select
+        lower(recipient.email_address) as email_address,
+        events.type,
+        events."timestamp"
+    from "awsdatacatalog"."customer360"."engagement_events" as events
+    cross join unnest(events.destination_address) as recipient (email_address)
+    where events.channel = 'email'
+
+)
+
+select
+    email_address,
+    cast(count_if(type = 'Send') as bigint) as sends,
+    cast(count_if(type = 'Delivery') as bigint) as deliveries,
+    cast(count_if(type = 'Open') as bigint) as opens,
+    cast(count_if(type = 'Click') as bigint) as clicks,
+    cast(count_if(type = 'Bounce') as bigint) as bounces,
+    cast(count_if(type = 'Complaint') as bigint) as complaints,
+    min("timestamp") as first_event_ms,
+    max("timestamp") as last_event_ms
+from recipient_events
+group by email_address

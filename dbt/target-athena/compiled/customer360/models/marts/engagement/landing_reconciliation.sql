@@ -1,0 +1,71 @@
+
+
+-- Per stream and ingest hour: what the warehouse read from the raw zone and what it kept.
+-- The quality gate compares raw_records and quarantined_records with the landing
+-- manifests, and distinct_events with canonical_events.
+with
+
+raw_records as (
+
+    select 'ses' as stream, ingest_hour, count(*) as raw_records
+    from "awsdatacatalog"."customer360_staging"."stg_ses__events"
+    where 1 = 1
+    group by ingest_hour
+
+),
+
+events as (
+
+    select
+        stream,
+        ingest_hour,
+        count(*) as events,
+        count(distinct event_id) as distinct_events
+    from "awsdatacatalog"."customer360_intermediate"."int_engagement_events_unioned"
+    group by stream, ingest_hour
+
+),
+
+canonical as (
+
+    select stream, ingest_hour, count(*) as canonical_events
+    from "awsdatacatalog"."customer360"."engagement_events"
+    where 1 = 1
+    group by stream, ingest_hour
+
+),
+
+quarantined as (
+
+    select stream, ingest_hour, count(*) as quarantined_records
+    from "awsdatacatalog"."customer360"."quarantined_records"
+    where 1 = 1
+    group by stream, ingest_hour
+
+),
+
+stream_hours as (
+
+    select stream, ingest_hour from raw_records
+    union
+    select stream, ingest_hour from quarantined
+
+)
+
+select
+    stream_hours.stream,
+    coalesce(raw_records.raw_records, 0) as raw_records,
+    coalesce(events.events, 0) as events,
+    coalesce(events.distinct_events, 0) as distinct_events,
+    coalesce(canonical.canonical_events, 0) as canonical_events,
+    coalesce(quarantined.quarantined_records, 0) as quarantined_records,
+    stream_hours.ingest_hour
+from stream_hours
+left join raw_records
+    on stream_hours.stream = raw_records.stream and stream_hours.ingest_hour = raw_records.ingest_hour
+left join events
+    on stream_hours.stream = events.stream and stream_hours.ingest_hour = events.ingest_hour
+left join canonical
+    on stream_hours.stream = canonical.stream and stream_hours.ingest_hour = canonical.ingest_hour
+left join quarantined
+    on stream_hours.stream = quarantined.stream and stream_hours.ingest_hour = quarantined.ingest_hour

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select reason
+from "awsdatacatalog"."customer360_staging"."stg_landing__quarantined_records"
+where reason is null
+
+
