@@ -58,6 +58,7 @@ airflow: $(STAMP) $(MANIFEST)
 
 lint: $(STAMP) $(MANIFEST)
 	$(BIN)/ruff check dags plugins include tests bench
+	$(BIN)/ruff format --check dags plugins include tests bench
 	$(LOCAL_ENV) && cd dbt && ../$(BIN)/sqlfluff lint models
 
 test: lint

@@ -24,10 +24,11 @@ from include.assets import RAW_ENGAGEMENT, VALIDATED_MARTS
 from include.dag_defaults import DEFAULT_ARGS
 
 
-
 @dag(
     dag_id="build_warehouse",
-    schedule=RAW_ENGAGEMENT["ses"] | RAW_ENGAGEMENT["sms_voice"] | RAW_ENGAGEMENT["whatsapp"]
+    schedule=RAW_ENGAGEMENT["ses"]
+    | RAW_ENGAGEMENT["sms_voice"]
+    | RAW_ENGAGEMENT["whatsapp"]
     | RAW_ENGAGEMENT["conversations"],
     start_date=datetime(2026, 11, 1, tzinfo=UTC),
     catchup=False,
@@ -42,15 +43,17 @@ from include.dag_defaults import DEFAULT_ARGS
 )
 def build_warehouse():
     @task
-    def resolve_interval(params=None, triggering_asset_events=None, data_interval_start=None,
-                         data_interval_end=None) -> dict[str, str]:
+    def resolve_interval(
+        params=None, triggering_asset_events=None, data_interval_start=None, data_interval_end=None
+    ) -> dict[str, str]:
         return tasks.interval_for_run(params, triggering_asset_events, (data_interval_start, data_interval_end))
 
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)
     def validate(interval: dict[str, str]) -> list[dict]:
-        start, end = (datetime.fromisoformat(interval[k]).replace(tzinfo=UTC)
-                      for k in ("interval_start", "interval_end"))
+        start, end = (
+            datetime.fromisoformat(interval[k]).replace(tzinfo=UTC) for k in ("interval_start", "interval_end")
+        )
         return tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), start, end)
 
     interval = resolve_interval()

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from airflow.sdk import dag, task
-from customer360_aws.hooks import CustomerProfilesHook
 
+from customer360_aws.hooks import CustomerProfilesHook
 from include import customer_profiles_sync, settings, warehouse
 from include.assets import VALIDATED_MARTS
 from include.dag_defaults import DEFAULT_ARGS
@@ -44,8 +44,9 @@ def sync_customer_profiles():
         client = CustomerProfilesHook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
         with warehouse.connect() as con:
             frame = con.execute("select * from email_recipients order by email_address").df()
-            return customer_profiles_sync.sync_frame(con, client, settings.CUSTOMER_PROFILES_DOMAIN,
-                                                     EMAIL_ENGAGEMENT, frame, "email_address", run_id)
+            return customer_profiles_sync.sync_frame(
+                con, client, settings.CUSTOMER_PROFILES_DOMAIN, EMAIL_ENGAGEMENT, frame, "email_address", run_id
+            )
 
     prepare_domain() >> sync_email_engagement()
 

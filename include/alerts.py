@@ -10,6 +10,11 @@ log = logging.getLogger("customer360.alerts")
 def notify_failure(context) -> None:
     """Log the failed task loudly; production adds a notifier connection here (Slack, SNS)."""
     ti = context.get("task_instance") or context.get("ti")
-    log.error("customer360 task failed: dag=%s task=%s run=%s try=%s error=%s",
-              ti.dag_id if ti else "?", ti.task_id if ti else "?", context.get("run_id"),
-              ti.try_number if ti else "?", context.get("exception"))
+    log.error(
+        "customer360 task failed: dag=%s task=%s run=%s try=%s error=%s",
+        ti.dag_id if ti else "?",
+        ti.task_id if ti else "?",
+        context.get("run_id"),
+        ti.try_number if ti else "?",
+        context.get("exception"),
+    )

@@ -82,8 +82,14 @@ class RateLimiter:
             time.sleep(wait)
 
 
-def push_objects(client, domain: str, object_type: str, objects: list[tuple[str, dict]],
-                 max_workers: int = 8, rate_per_second: float = 0.0) -> list[SyncResult]:
+def push_objects(
+    client,
+    domain: str,
+    object_type: str,
+    objects: list[tuple[str, dict]],
+    max_workers: int = 8,
+    rate_per_second: float = 0.0,
+) -> list[SyncResult]:
     """PutProfileObject for each (key, body); never raises for a rejected row."""
     limiter = RateLimiter(rate_per_second)
 
@@ -92,8 +98,9 @@ def push_objects(client, domain: str, object_type: str, objects: list[tuple[str,
         digest = content_hash(body)
         limiter.acquire()
         try:
-            client.put_profile_object(DomainName=domain, ObjectTypeName=object_type,
-                                      Object=json.dumps(body, sort_keys=True))
+            client.put_profile_object(
+                DomainName=domain, ObjectTypeName=object_type, Object=json.dumps(body, sort_keys=True)
+            )
         except ClientError as err:
             error = err.response.get("Error", {})
             return SyncResult(key, digest, False, error.get("Code"), error.get("Message"))
@@ -108,13 +115,25 @@ def _insert_many(con: duckdb.DuckDBPyConnection, sql: str, rows: list[tuple]) ->
         con.executemany(sql, rows)
 
 
-def sync_frame(con: duckdb.DuckDBPyConnection, client, domain: str, object_type: str, frame: pd.DataFrame,
-               key_column: str, run_id: str, max_workers: int = 8, rate_per_second: float = 0.0) -> dict:
+def sync_frame(
+    con: duckdb.DuckDBPyConnection,
+    client,
+    domain: str,
+    object_type: str,
+    frame: pd.DataFrame,
+    key_column: str,
+    run_id: str,
+    max_workers: int = 8,
+    rate_per_second: float = 0.0,
+) -> dict:
     """Push the rows of ``frame`` whose content changed since their last successful push."""
     started = datetime.now(UTC).replace(tzinfo=None)
     con.execute(SYNC_TABLES_DDL)
-    known = dict(con.execute("select object_key, content_hash from customer_profiles_sync_state "
-                             "where object_type = ?", [object_type]).fetchall())
+    known = dict(
+        con.execute(
+            "select object_key, content_hash from customer_profiles_sync_state where object_type = ?", [object_type]
+        ).fetchall()
+    )
     records = json.loads(frame.to_json(orient="records"))
     objects = [(str(r[key_column]), r) for r in records]
     changed = [(k, body) for k, body in objects if known.get(k) != content_hash(body)]
@@ -122,16 +141,49 @@ def sync_frame(con: duckdb.DuckDBPyConnection, client, domain: str, object_type:
 
     finished = datetime.now(UTC).replace(tzinfo=None)
     ok = [r for r in results if r.ok]
-    _insert_many(con, "insert or replace into customer_profiles_sync_state values (?, ?, ?, ?)",
-                 [(object_type, r.object_key, r.content_hash, run_id) for r in ok])
-    _insert_many(con, "insert into customer_profiles_sync_log values (?, ?, ?, ?, ?, ?, ?, ?)",
-                 [(run_id, object_type, r.object_key, r.content_hash, "sent" if r.ok else "failed", r.error_code,
-                   r.error_message, finished) for r in results])
-    summary = {"run_id": run_id, "object_type": object_type, "considered": len(objects), "sent": len(ok),
-               "unchanged": len(objects) - len(changed), "failed": len(results) - len(ok), "dead_lettered": 0}
+    _insert_many(
+        con,
+        "insert or replace into customer_profiles_sync_state values (?, ?, ?, ?)",
+        [(object_type, r.object_key, r.content_hash, run_id) for r in ok],
+    )
+    _insert_many(
+        con,
+        "insert into customer_profiles_sync_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                object_type,
+                r.object_key,
+                r.content_hash,
+                "sent" if r.ok else "failed",
+                r.error_code,
+                r.error_message,
+                finished,
+            )
+            for r in results
+        ],
+    )
+    summary = {
+        "run_id": run_id,
+        "object_type": object_type,
+        "considered": len(objects),
+        "sent": len(ok),
+        "unchanged": len(objects) - len(changed),
+        "failed": len(results) - len(ok),
+        "dead_lettered": 0,
+    }
     con.execute(
         "insert into customer_profiles_sync_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, object_type, started, finished, summary["considered"], summary["sent"], summary["unchanged"],
-         summary["failed"], summary["dead_lettered"]],
+        [
+            run_id,
+            object_type,
+            started,
+            finished,
+            summary["considered"],
+            summary["sent"],
+            summary["unchanged"],
+            summary["failed"],
+            summary["dead_lettered"],
+        ],
     )
     return summary

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Iterable, Mapping
 
 HOUR = timedelta(hours=1)
 
@@ -13,8 +13,11 @@ def _as_utc(value: str | datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def resolve_interval(params: Mapping[str, str | None], asset_event_hours: Iterable[str],
-                     data_interval: tuple[datetime | None, datetime | None]) -> tuple[datetime, datetime]:
+def resolve_interval(
+    params: Mapping[str, str | None],
+    asset_event_hours: Iterable[str],
+    data_interval: tuple[datetime | None, datetime | None],
+) -> tuple[datetime, datetime]:
     """The [start, end) a run covers.
 
     A person's explicit range (trigger form or backfill conf) wins; an Asset-triggered run

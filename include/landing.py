@@ -22,9 +22,10 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 HOUR = timedelta(hours=1)
 QUARANTINE_PREFIX = "_quarantine"
@@ -36,8 +37,13 @@ _HIVE_HOUR = re.compile(r"(?:^|/)year=(\d{4})/month=(\d{1,2})/day=(\d{1,2})/hour
 _SMS_VOICE_PREFIXES = ("TEXT_", "MEDIA_", "VOICE_")
 # SES event types whose own object carries the event's time; the rest use mail.timestamp.
 _SES_TIMED_OBJECTS = {
-    "Bounce": "bounce", "Complaint": "complaint", "Delivery": "delivery", "Open": "open",
-    "Click": "click", "DeliveryDelay": "deliveryDelay", "Subscription": "subscription",
+    "Bounce": "bounce",
+    "Complaint": "complaint",
+    "Delivery": "delivery",
+    "Open": "open",
+    "Click": "click",
+    "DeliveryDelay": "deliveryDelay",
+    "Subscription": "subscription",
 }
 
 
@@ -130,8 +136,11 @@ def _require(value: Any, reason: str, detail: str) -> Any:
 def _ses_event_time(record: dict) -> datetime:
     mail = record["mail"]
     _require(mail.get("messageId"), "missing_message_id", "mail.messageId")
-    event_type = _require(record.get("eventType") or record.get("notificationType"), "unknown_shape",
-                          "SES record without eventType or notificationType")
+    event_type = _require(
+        record.get("eventType") or record.get("notificationType"),
+        "unknown_shape",
+        "SES record without eventType or notificationType",
+    )
     timed = record.get(_SES_TIMED_OBJECTS.get(event_type, ""), {})
     stamp = timed.get("timestamp") if isinstance(timed, dict) else None
     return _parse_iso(_require(stamp or mail.get("timestamp"), "missing_timestamp", "mail.timestamp"), "timestamp")
@@ -139,8 +148,9 @@ def _ses_event_time(record: dict) -> datetime:
 
 def _sms_voice_event_time(record: dict) -> datetime:
     _require(record.get("messageId"), "missing_message_id", "messageId")
-    return _from_epoch_ms(_require(record.get("eventTimestamp"), "missing_timestamp", "eventTimestamp"),
-                          "eventTimestamp")
+    return _from_epoch_ms(
+        _require(record.get("eventTimestamp"), "missing_timestamp", "eventTimestamp"), "eventTimestamp"
+    )
 
 
 def _whatsapp_event_time(record: dict) -> datetime:
@@ -157,8 +167,9 @@ def _whatsapp_event_time(record: dict) -> datetime:
             _require(status.get("id"), "missing_message_id", "whatsapp status without id")
         for message in value.get("messages", []):
             _require(message.get("id"), "missing_message_id", "whatsapp message without id")
-    return _parse_iso(_require(record.get("message_timestamp"), "missing_timestamp", "message_timestamp"),
-                      "message_timestamp")
+    return _parse_iso(
+        _require(record.get("message_timestamp"), "missing_timestamp", "message_timestamp"), "message_timestamp"
+    )
 
 
 def _conversation_event_time(record: dict) -> datetime:
@@ -255,12 +266,14 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
         if path_hour is not None and path_hour != hour:
             continue
         data = s3.get_object(Bucket=landing_bucket, Key=key)["Body"].read()
-        rows = [row for row_hour, row in _file_rows(stream, key, data, hour_floor(obj["LastModified"]))
-                if row_hour == hour]
+        rows = [
+            row for row_hour, row in _file_rows(stream, key, data, hour_floor(obj["LastModified"])) if row_hour == hour
+        ]
         if not rows:
             continue
-        manifest.source_files.append({"key": key, "bytes": len(data), "etag": obj["ETag"].strip('"'),
-                                      "lines": len(rows)})
+        manifest.source_files.append(
+            {"key": key, "bytes": len(data), "etag": obj["ETag"].strip('"'), "lines": len(rows)}
+        )
         for row in rows:
             (quarantined if "reason" in row else landed).append(row)
 
@@ -269,11 +282,16 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
     manifest.quarantine_reasons = dict(Counter(row["reason"] for row in quarantined))
     manifest.check()
 
-    for prefix, rows in ((partition_prefix(stream, hour), landed),
-                         (f"{QUARANTINE_PREFIX}/stream={partition_prefix(stream, hour)}", quarantined)):
+    for prefix, rows in (
+        (partition_prefix(stream, hour), landed),
+        (f"{QUARANTINE_PREFIX}/stream={partition_prefix(stream, hour)}", quarantined),
+    ):
         _replace_partition(s3, raw_bucket, prefix, rows, manifest)
-    s3.put_object(Bucket=raw_bucket, Key=f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json",
-                  Body=json.dumps(asdict(manifest), indent=2).encode())
+    s3.put_object(
+        Bucket=raw_bucket,
+        Key=f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json",
+        Body=json.dumps(asdict(manifest), indent=2).encode(),
+    )
     return manifest
 
 
@@ -285,8 +303,9 @@ def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest:
     body = _gzip_lines(rows)
     key = prefix + PART_NAME
     s3.put_object(Bucket=bucket, Key=key, Body=body)
-    manifest.written.append({"key": key, "records": len(rows), "bytes": len(body),
-                             "sha256": hashlib.sha256(body).hexdigest()})
+    manifest.written.append(
+        {"key": key, "records": len(rows), "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    )
 
 
 def discover_hours(s3, landing_bucket: str, streams: Iterable[str]) -> list[datetime]:

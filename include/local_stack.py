@@ -8,12 +8,14 @@ the single definition of the environment that points Airflow, dbt and the tasks 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,16 +28,23 @@ LOCAL_SECRET_KEY = "local-secret"
 REGION = "us-east-1"
 
 
-def local_environment(s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT,
-                      var_dir: Path = settings.VAR_DIR) -> dict[str, str]:
+def local_environment(
+    s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT, var_dir: Path = settings.VAR_DIR
+) -> dict[str, str]:
     """Environment for Airflow, dbt and tasks running against the local stack."""
     root = settings.PROJECT_ROOT
     s3_url = f"http://127.0.0.1:{s3_port}"
     profiles_url = f"http://127.0.0.1:{profiles_port}"
 
     def aws_conn(endpoint: str) -> str:
-        return json.dumps({"conn_type": "aws", "login": LOCAL_ACCESS_KEY, "password": LOCAL_SECRET_KEY,
-                           "extra": {"region_name": REGION, "endpoint_url": endpoint}})
+        return json.dumps(
+            {
+                "conn_type": "aws",
+                "login": LOCAL_ACCESS_KEY,
+                "password": LOCAL_SECRET_KEY,
+                "extra": {"region_name": REGION, "endpoint_url": endpoint},
+            }
+        )
 
     return {
         "C360_VAR_DIR": str(var_dir),
@@ -69,20 +78,22 @@ def local_environment(s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT
 class LocalStack:
     """Both servers, started in this process (threads)."""
 
-    def __init__(self, var_dir: Path, s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT,
-                 throttle_rate: float = 0.0):
+    def __init__(
+        self, var_dir: Path, s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT, throttle_rate: float = 0.0
+    ):
         from moto.server import ThreadedMotoServer
 
         from include.profiles_endpoint import ProfilesEndpoint
 
         var_dir.mkdir(parents=True, exist_ok=True)
         self.s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
-        self.profiles = ProfilesEndpoint(var_dir / "customer_profiles.sqlite", port=profiles_port,
-                                         throttle_rate=throttle_rate)
+        self.profiles = ProfilesEndpoint(
+            var_dir / "customer_profiles.sqlite", port=profiles_port, throttle_rate=throttle_rate
+        )
         self.s3_port = s3_port
         self.profiles_port = self.profiles._server.server_address[1]
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         self.s3.start()
         self.profiles.start()
         return self
@@ -98,22 +109,21 @@ def wait_until_ready(timeout: float = 60.0) -> None:
     while True:
         try:
             for url in urls:
-                try:
+                with contextlib.suppress(urllib.error.HTTPError):  # any HTTP answer means it is up
                     urllib.request.urlopen(url, timeout=2)
-                except urllib.error.HTTPError:
-                    pass  # any HTTP answer means the server is up
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise SystemExit(f"local stack did not come up on ports {S3_PORT}/{PROFILES_PORT}")
+                raise SystemExit(f"local stack did not come up on ports {S3_PORT}/{PROFILES_PORT}") from None
             time.sleep(0.3)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["serve", "ready", "env"])
-    parser.add_argument("--throttle-rate", type=float,
-                        default=float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0")))
+    parser.add_argument(
+        "--throttle-rate", type=float, default=float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0"))
+    )
     args = parser.parse_args(argv)
     if args.command == "ready":
         wait_until_ready()

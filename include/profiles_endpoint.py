@@ -21,10 +21,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import botocore.session
@@ -127,8 +128,7 @@ class ProfilesStore:
 
     def count(self, operation: str, outcome: str) -> None:
         self._db.execute(
-            "INSERT INTO request_counts VALUES (?, ?, 1) "
-            "ON CONFLICT (operation, outcome) DO UPDATE SET n = n + 1",
+            "INSERT INTO request_counts VALUES (?, ?, 1) ON CONFLICT (operation, outcome) DO UPDATE SET n = n + 1",
             (operation, outcome),
         )
 
@@ -213,7 +213,9 @@ class ProfilesStore:
         for key_name, value in profile_keys:
             profile_id = self._one(
                 "SELECT profile_id FROM profile_keys WHERE domain = ? AND key_name = ? AND key_value = ?",
-                domain, key_name, value,
+                domain,
+                key_name,
+                value,
             )
             if profile_id:
                 break
@@ -331,7 +333,8 @@ class ProfilesStore:
             (size + 1, start),
         ).fetchall()
         items = [{"EmailAddress": e, "Reason": r, "LastUpdateTime": t} for e, r, t in rows[:size]]
-        return {"SuppressedDestinationSummaries": items} | ({"NextToken": str(start + size)} if len(rows) > size else {})
+        more = {"NextToken": str(start + size)} if len(rows) > size else {}
+        return {"SuppressedDestinationSummaries": items} | more
 
     def DeleteSuppressedDestination(self, p: dict) -> dict:
         self._db.execute("DELETE FROM suppressed_destinations WHERE email = ?", (p["EmailAddress"].lower(),))
@@ -347,8 +350,9 @@ def _set_path(target: dict, path: list[str], value: str) -> None:
 class ProfilesEndpoint:
     """The HTTP server: route, parse, validate, throttle, dispatch, serialize."""
 
-    def __init__(self, state_path: Path | str, host: str = "127.0.0.1", port: int = 0,
-                 throttle_rate: float = 0.0, seed: int = 0):
+    def __init__(
+        self, state_path: Path | str, host: str = "127.0.0.1", port: int = 0, throttle_rate: float = 0.0, seed: int = 0
+    ):
         self.store = ProfilesStore(state_path)
         self.throttle_rate = throttle_rate
         self._random = random.Random(seed)
@@ -364,7 +368,7 @@ class ProfilesEndpoint:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "ProfilesEndpoint":
+    def start(self) -> ProfilesEndpoint:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -396,8 +400,11 @@ class ProfilesEndpoint:
             if self._should_throttle(route.operation):
                 with self.store.lock:
                     self.store.count(route.operation, "throttled")
-                raise ApiError("ThrottlingException" if route.service == "customer-profiles"
-                               else "TooManyRequestsException", "Rate exceeded", 429)
+                raise ApiError(
+                    "ThrottlingException" if route.service == "customer-profiles" else "TooManyRequestsException",
+                    "Rate exceeded",
+                    429,
+                )
             handler: Callable[[dict], dict] | None = getattr(self.store, route.operation, None)
             if handler is None:
                 raise ApiError("BadRequestException", f"{route.operation} is not supported by the local endpoint")
@@ -420,7 +427,7 @@ class ProfilesEndpoint:
         except json.JSONDecodeError as exc:
             raise ApiError("BadRequestException", f"Request body is not JSON: {exc}") from exc
         lowered = {k.lower(): v for k, v in headers.items()}
-        for name, member in (shape.members.items() if shape else []):
+        for name, member in shape.members.items() if shape else []:
             location, wire = member.serialization.get("location"), member.serialization.get("name", name)
             if location == "uri" and wire in uri:
                 params[name] = unquote(uri[wire])
@@ -455,7 +462,7 @@ class ProfilesEndpoint:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_PUT = do_POST = do_DELETE = _serve
+            do_GET = do_PUT = do_POST = do_DELETE = _serve  # noqa: N815 - http.server's names
 
             def log_message(self, format, *args):  # noqa: A002 - the base class's signature
                 pass

@@ -21,9 +21,25 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 log = logging.getLogger(__name__)
 
 ENGAGEMENT_EVENT_COLUMNS = [
-    "event_id", "account_id", "organization_id", "sending_id", "sending_address", "destination_address",
-    "channel", "type", "status", "status_code", "status_message", "raw_status", "timestamp", "message_id",
-    "tags", "channel_data", "raw_event", "stream", "ingest_hour",
+    "event_id",
+    "account_id",
+    "organization_id",
+    "sending_id",
+    "sending_address",
+    "destination_address",
+    "channel",
+    "type",
+    "status",
+    "status_code",
+    "status_message",
+    "raw_status",
+    "timestamp",
+    "message_id",
+    "tags",
+    "channel_data",
+    "raw_event",
+    "stream",
+    "ingest_hour",
 ]
 CHANNELS = ["email", "text", "media", "voice", "whatsapp"]
 # An event may reach us long after it happened (SES retries for hours), never after it landed.
@@ -62,10 +78,14 @@ def engagement_events_expectations(start: datetime, end: datetime) -> list:
         gxe.ExpectColumnValuesToNotBeNull(column="type"),
         gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS),
         gxe.ExpectColumnValuesToNotBeNull(column="timestamp"),
-        gxe.ExpectColumnValuesToBeBetween(column="timestamp", min_value=_epoch_ms(start - MAX_EVENT_AGE),
-                                          max_value=_epoch_ms(end + CLOCK_SKEW)),
-        gxe.ExpectColumnValuesToBeBetween(column="ingest_hour", min_value=start.replace(tzinfo=None),
-                                          max_value=(end - timedelta(hours=1)).replace(tzinfo=None)),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="timestamp", min_value=_epoch_ms(start - MAX_EVENT_AGE), max_value=_epoch_ms(end + CLOCK_SKEW)
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="ingest_hour",
+            min_value=start.replace(tzinfo=None),
+            max_value=(end - timedelta(hours=1)).replace(tzinfo=None),
+        ),
     ]
 
 
@@ -74,8 +94,11 @@ def reconciliation_expectations() -> list:
 
     return [
         gxe.ExpectColumnPairValuesToBeEqual(column_A=left, column_B=right)
-        for left, right in [("manifest_landed", "raw_records"), ("manifest_quarantined", "quarantined_records"),
-                            ("distinct_events", "canonical_events")]
+        for left, right in [
+            ("manifest_landed", "raw_records"),
+            ("manifest_quarantined", "quarantined_records"),
+            ("distinct_events", "canonical_events"),
+        ]
     ]
 
 
@@ -100,9 +123,16 @@ def failures(result) -> list[Failure]:
         detail = r.result or {}
         kwargs = r.expectation_config.kwargs
         sample = detail.get("partial_unexpected_list") or (
-            [detail["observed_value"]] if "observed_value" in detail else [])
-        found.append(Failure(r.expectation_config.type, kwargs.get("column") or kwargs.get("column_A"),
-                             detail.get("unexpected_count"), list(sample)))
+            [detail["observed_value"]] if "observed_value" in detail else []
+        )
+        found.append(
+            Failure(
+                r.expectation_config.type,
+                kwargs.get("column") or kwargs.get("column_A"),
+                detail.get("unexpected_count"),
+                list(sample),
+            )
+        )
     return found
 
 
@@ -113,8 +143,10 @@ def gate(name: str, frame: pd.DataFrame, expectations: list) -> dict:
     summary = {"suite": name, "rows": len(frame), "expectations": len(result.results), "failed": len(failed)}
     log.info("quality %s", json.dumps(summary))
     if failed:
-        raise QualityGateFailed(f"{name}: {len(failed)} of {len(result.results)} expectations failed on "
-                                f"{len(frame)} rows:\n" + "\n".join(f"  - {f}" for f in failed))
+        raise QualityGateFailed(
+            f"{name}: {len(failed)} of {len(result.results)} expectations failed on "
+            f"{len(frame)} rows:\n" + "\n".join(f"  - {f}" for f in failed)
+        )
     return summary
 
 
@@ -128,15 +160,28 @@ def manifest_counts(s3, raw_bucket: str, streams: list[str], hours: list[datetim
                 manifest = json.loads(s3.get_object(Bucket=raw_bucket, Key=key)["Body"].read())
             except s3.exceptions.NoSuchKey:
                 continue
-            rows.append({"stream": stream, "ingest_hour": hour.replace(tzinfo=None),
-                         "manifest_landed": manifest["landed"], "manifest_quarantined": manifest["quarantined"]})
+            rows.append(
+                {
+                    "stream": stream,
+                    "ingest_hour": hour.replace(tzinfo=None),
+                    "manifest_landed": manifest["landed"],
+                    "manifest_quarantined": manifest["quarantined"],
+                }
+            )
     return pd.DataFrame(rows, columns=["stream", "ingest_hour", "manifest_landed", "manifest_quarantined"])
 
 
 def reconciliation_frame(manifests: pd.DataFrame, warehouse: pd.DataFrame) -> pd.DataFrame:
     """Manifests joined to the warehouse's landing_reconciliation rows; a side missing counts as 0."""
     frame = manifests.merge(warehouse, on=["stream", "ingest_hour"], how="outer")
-    counts = ["manifest_landed", "manifest_quarantined", "raw_records", "events", "distinct_events",
-              "canonical_events", "quarantined_records"]
+    counts = [
+        "manifest_landed",
+        "manifest_quarantined",
+        "raw_records",
+        "events",
+        "distinct_events",
+        "canonical_events",
+        "quarantined_records",
+    ]
     frame[counts] = frame[counts].fillna(0).astype("int64")
     return frame

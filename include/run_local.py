@@ -24,9 +24,13 @@ HOUR = timedelta(hours=1)
 def _s3_client():
     import boto3
 
-    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{local_stack.S3_PORT}",
-                        aws_access_key_id=local_stack.LOCAL_ACCESS_KEY,
-                        aws_secret_access_key=local_stack.LOCAL_SECRET_KEY, region_name=local_stack.REGION)
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{local_stack.S3_PORT}",
+        aws_access_key_id=local_stack.LOCAL_ACCESS_KEY,
+        aws_secret_access_key=local_stack.LOCAL_SECRET_KEY,
+        region_name=local_stack.REGION,
+    )
 
 
 def upload_input(s3, input_dir: Path) -> int:
@@ -80,8 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     for hour in hours:
         # A manual run's data interval is the hour *before* its logical date.
         run_dag(dagbag, "land_engagement_events", logical_date=hour + HOUR)
-    run_dag(dagbag, "build_warehouse", logical_date=None, run_conf={
-        "interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()})
+    run_dag(
+        dagbag,
+        "build_warehouse",
+        logical_date=None,
+        run_conf={"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()},
+    )
     run_dag(dagbag, "sync_customer_profiles", logical_date=None)
     print_summary(time.monotonic() - started)
     return 0
@@ -91,6 +99,7 @@ def print_summary(elapsed: float) -> None:
     from include import warehouse
 
     with warehouse.connect(read_only=True) as con:
+
         def rows(sql: str) -> list[tuple]:
             return con.execute(sql).fetchall()
 

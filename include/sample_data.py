@@ -20,10 +20,51 @@ from tqdm import tqdm
 
 ACCOUNT_ID = "111122223333"
 DEFAULT_DAY = datetime(2026, 11, 20, tzinfo=UTC)
-FIRST_NAMES = ["ana", "ben", "chloe", "dev", "eva", "femi", "gus", "hana", "ivan", "jia", "kofi", "lena",
-               "mo", "nia", "omar", "pia", "quinn", "raj", "sara", "tom", "uma", "vic", "wen", "yara", "zoe"]
-LAST_NAMES = ["smith", "garcia", "chen", "okafor", "muller", "rossi", "tanaka", "silva", "nowak", "kim",
-              "haddad", "ivanova", "dubois", "larsen", "patel", "brown"]
+FIRST_NAMES = [
+    "ana",
+    "ben",
+    "chloe",
+    "dev",
+    "eva",
+    "femi",
+    "gus",
+    "hana",
+    "ivan",
+    "jia",
+    "kofi",
+    "lena",
+    "mo",
+    "nia",
+    "omar",
+    "pia",
+    "quinn",
+    "raj",
+    "sara",
+    "tom",
+    "uma",
+    "vic",
+    "wen",
+    "yara",
+    "zoe",
+]
+LAST_NAMES = [
+    "smith",
+    "garcia",
+    "chen",
+    "okafor",
+    "muller",
+    "rossi",
+    "tanaka",
+    "silva",
+    "nowak",
+    "kim",
+    "haddad",
+    "ivanova",
+    "dubois",
+    "larsen",
+    "patel",
+    "brown",
+]
 DOMAINS = ["example.com", "mail.example.org", "inbox.example.net"]
 CAMPAIGNS = ["welcome", "winter_sale", "loyalty_points", "abandoned_cart"]
 MALFORMED_LINES = [
@@ -66,9 +107,11 @@ def email_events(rng: random.Random, person: Person, sent_at: datetime, serial: 
     """One email's life as SES event publishing reports it."""
     campaign = rng.choice(CAMPAIGNS)
     mail = {
-        "timestamp": _iso(sent_at), "source": "news@brand.example.com",
+        "timestamp": _iso(sent_at),
+        "source": "news@brand.example.com",
         "sourceArn": f"arn:aws:ses:us-east-1:{ACCOUNT_ID}:identity/brand.example.com",
-        "sendingAccountId": ACCOUNT_ID, "messageId": f"0100{serial:012d}-ses",
+        "sendingAccountId": ACCOUNT_ID,
+        "messageId": f"0100{serial:012d}-ses",
         "destination": [person.email],
         "commonHeaders": {"subject": f"{campaign.replace('_', ' ').title()} for you"},
         "tags": {"campaign": [campaign], "organizationId": ["org-retail"]},
@@ -76,50 +119,146 @@ def email_events(rng: random.Random, person: Person, sent_at: datetime, serial: 
     if rng.random() < 0.003:
         return [(sent_at, _ses_record("Reject", mail, sent_at, {"reason": "Bad content"}))]
     if rng.random() < 0.002:
-        return [(sent_at, _ses_record("Rendering Failure", mail, sent_at,
-                                      {"templateName": f"{campaign}_v2", "errorMessage": "Attribute 'name' missing"}))]
+        return [
+            (
+                sent_at,
+                _ses_record(
+                    "Rendering Failure",
+                    mail,
+                    sent_at,
+                    {"templateName": f"{campaign}_v2", "errorMessage": "Attribute 'name' missing"},
+                ),
+            )
+        ]
     events = [(sent_at, _ses_record("Send", mail, sent_at, {}))]
     at = sent_at + timedelta(seconds=rng.randint(1, 90))
     if rng.random() < 0.04:
-        bounce_type, sub_type = rng.choice([("Permanent", "General"), ("Permanent", "NoEmail"),
-                                            ("Transient", "MailboxFull"), ("Undetermined", "Undetermined")])
-        events.append((at, _ses_record("Bounce", mail, at, {
-            "bounceType": bounce_type, "bounceSubType": sub_type, "feedbackId": f"fb-{serial}",
-            "reportingMTA": "dsn; mta.example.net",
-            "bouncedRecipients": [{"emailAddress": person.email, "action": "failed", "status": "5.1.1"}]})))
+        bounce_type, sub_type = rng.choice(
+            [
+                ("Permanent", "General"),
+                ("Permanent", "NoEmail"),
+                ("Transient", "MailboxFull"),
+                ("Undetermined", "Undetermined"),
+            ]
+        )
+        events.append(
+            (
+                at,
+                _ses_record(
+                    "Bounce",
+                    mail,
+                    at,
+                    {
+                        "bounceType": bounce_type,
+                        "bounceSubType": sub_type,
+                        "feedbackId": f"fb-{serial}",
+                        "reportingMTA": "dsn; mta.example.net",
+                        "bouncedRecipients": [{"emailAddress": person.email, "action": "failed", "status": "5.1.1"}],
+                    },
+                ),
+            )
+        )
         return events
     if rng.random() < 0.02:
-        events.append((at, _ses_record("DeliveryDelay", mail, at, {"delayType": "MailboxFull",
-                                                                   "delayedRecipients": [person.email]})))
+        events.append(
+            (
+                at,
+                _ses_record(
+                    "DeliveryDelay", mail, at, {"delayType": "MailboxFull", "delayedRecipients": [person.email]}
+                ),
+            )
+        )
         at += timedelta(minutes=rng.randint(5, 40))
-    events.append((at, _ses_record("Delivery", mail, at, {
-        "processingTimeMillis": rng.randint(200, 3000), "recipients": [person.email],
-        "smtpResponse": "250 2.6.0 Message received", "reportingMTA": "a8-12.smtp-out.amazonses.com"})))
+    events.append(
+        (
+            at,
+            _ses_record(
+                "Delivery",
+                mail,
+                at,
+                {
+                    "processingTimeMillis": rng.randint(200, 3000),
+                    "recipients": [person.email],
+                    "smtpResponse": "250 2.6.0 Message received",
+                    "reportingMTA": "a8-12.smtp-out.amazonses.com",
+                },
+            ),
+        )
+    )
     if rng.random() < 0.005:
         at += timedelta(minutes=rng.randint(1, 120))
-        events.append((at, _ses_record("Complaint", mail, at, {
-            "complainedRecipients": [{"emailAddress": person.email}], "complaintFeedbackType": "abuse",
-            "feedbackId": f"cf-{serial}"})))
+        events.append(
+            (
+                at,
+                _ses_record(
+                    "Complaint",
+                    mail,
+                    at,
+                    {
+                        "complainedRecipients": [{"emailAddress": person.email}],
+                        "complaintFeedbackType": "abuse",
+                        "feedbackId": f"cf-{serial}",
+                    },
+                ),
+            )
+        )
         return events
     if rng.random() < 0.45:
         at += timedelta(minutes=rng.randint(1, 90))
-        events.append((at, _ses_record("Open", mail, at, {"ipAddress": f"198.51.100.{rng.randint(1, 254)}",
-                                                          "userAgent": "Mozilla/5.0"})))
+        events.append(
+            (
+                at,
+                _ses_record(
+                    "Open", mail, at, {"ipAddress": f"198.51.100.{rng.randint(1, 254)}", "userAgent": "Mozilla/5.0"}
+                ),
+            )
+        )
         if rng.random() < 0.35:
             at += timedelta(seconds=rng.randint(5, 600))
-            events.append((at, _ses_record("Click", mail, at, {
-                "ipAddress": f"198.51.100.{rng.randint(1, 254)}", "userAgent": "Mozilla/5.0",
-                "link": f"https://brand.example.com/{campaign}", "linkTags": {"campaign": [campaign]}})))
+            events.append(
+                (
+                    at,
+                    _ses_record(
+                        "Click",
+                        mail,
+                        at,
+                        {
+                            "ipAddress": f"198.51.100.{rng.randint(1, 254)}",
+                            "userAgent": "Mozilla/5.0",
+                            "link": f"https://brand.example.com/{campaign}",
+                            "linkTags": {"campaign": [campaign]},
+                        },
+                    ),
+                )
+            )
         if rng.random() < 0.03:
             at += timedelta(seconds=rng.randint(5, 600))
-            events.append((at, _ses_record("Subscription", mail, at, {
-                "contactList": "newsletter", "source": "UnsubscribeHeader",
-                "newTopicPreferences": {"unsubscribeAll": True}})))
+            events.append(
+                (
+                    at,
+                    _ses_record(
+                        "Subscription",
+                        mail,
+                        at,
+                        {
+                            "contactList": "newsletter",
+                            "source": "UnsubscribeHeader",
+                            "newTopicPreferences": {"unsubscribeAll": True},
+                        },
+                    ),
+                )
+            )
     return events
 
 
-def generate(out_dir: Path, people: int = 2000, day: datetime = DEFAULT_DAY, hours: int = 24,
-             emails_per_person: float = 1.5, seed: int = 7) -> dict[str, int]:
+def generate(
+    out_dir: Path,
+    people: int = 2000,
+    day: datetime = DEFAULT_DAY,
+    hours: int = 24,
+    emails_per_person: float = 1.5,
+    seed: int = 7,
+) -> dict[str, int]:
     """Write a day of traffic under ``out_dir``; returns line counts per kind."""
     rng = random.Random(seed)
     population = make_people(rng, people)
@@ -156,8 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--people", type=int, default=2000)
-    parser.add_argument("--day", type=lambda s: datetime.fromisoformat(s).replace(tzinfo=UTC),
-                        default=DEFAULT_DAY)
+    parser.add_argument("--day", type=lambda s: datetime.fromisoformat(s).replace(tzinfo=UTC), default=DEFAULT_DAY)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)

@@ -14,10 +14,15 @@ log = logging.getLogger(__name__)
 
 def land(s3, stream: str, hour: datetime) -> dict:
     manifest = landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
-    log.info("landed %s %s: %d records, %d quarantined %s", stream, manifest.hour, manifest.landed,
-             manifest.quarantined, manifest.quarantine_reasons)
-    return {"stream": stream, "hour": manifest.hour, "landed": manifest.landed,
-            "quarantined": manifest.quarantined}
+    log.info(
+        "landed %s %s: %d records, %d quarantined %s",
+        stream,
+        manifest.hour,
+        manifest.landed,
+        manifest.quarantined,
+        manifest.quarantine_reasons,
+    )
+    return {"stream": stream, "hour": manifest.hour, "landed": manifest.landed, "quarantined": manifest.quarantined}
 
 
 def validate_engagement(s3, start: datetime, end: datetime) -> list[dict]:
@@ -26,8 +31,12 @@ def validate_engagement(s3, start: datetime, end: datetime) -> list[dict]:
     bounds = [start.replace(tzinfo=None), end.replace(tzinfo=None)]
     events = warehouse.query_df(f"select * from engagement_events where {interval_sql}", bounds)
     reconciled = quality.reconciliation_frame(
-        quality.manifest_counts(s3, settings.RAW_BUCKET, list(settings.ENGAGEMENT_STREAMS),
-                                list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime())),
+        quality.manifest_counts(
+            s3,
+            settings.RAW_BUCKET,
+            list(settings.ENGAGEMENT_STREAMS),
+            list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime()),
+        ),
         warehouse.query_df(f"select * from landing_reconciliation where {interval_sql}", bounds),
     )
     return [

@@ -19,9 +19,25 @@ DBT = str(Path(sys.executable).parent / "dbt")
 def compiled(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("athena-target")
     env = os.environ | {"AWS_ACCESS_KEY_ID": "dummy", "AWS_SECRET_ACCESS_KEY": "dummy", "C360_DBT_TARGET": "athena"}
-    subprocess.run([DBT, "compile", "--target", "athena", "--no-populate-cache", "--profiles-dir", ".",
-                    "--target-path", str(target), "--log-path", str(target / "logs")],
-                   cwd=settings.DBT_PROJECT_DIR, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            DBT,
+            "compile",
+            "--target",
+            "athena",
+            "--no-populate-cache",
+            "--profiles-dir",
+            ".",
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target / "logs"),
+        ],
+        cwd=settings.DBT_PROJECT_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return target / "compiled" / "customer360" / "models"
 
 

@@ -61,8 +61,9 @@ def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):
     assert warehouse_rows("select count(*) - count(distinct event_id) from engagement_events") == [(0,)]
 
     # Customer Profiles holds exactly the warehouse's recipients, field for field.
-    recipients = warehouse_rows("select email_address, sends, deliveries, opens, clicks, bounces, complaints "
-                                "from email_recipients")
+    recipients = warehouse_rows(
+        "select email_address, sends, deliveries, opens, clicks, bounces, complaints from email_recipients"
+    )
     pushed = profile_objects(var_dir)
     assert len(pushed) == len(recipients) > 50
     for email, *metrics in recipients:
@@ -84,9 +85,16 @@ def test_second_run_gives_same_tables_and_sends_nothing(stack, sample, var_dir):
 def test_failed_quality_check_blocks_the_sync(stack, sample, var_dir, tmp_path):
     input_dir, _ = sample
     # An event stamped a year after the hour it landed in: valid JSON, impossible data.
-    future = {"eventType": "Send", "mail": {"timestamp": "2027-11-20T01:00:00.000Z", "messageId": "future-1",
-                                           "destination": ["new.person@example.com"], "source": "x@example.com"},
-              "send": {}}
+    future = {
+        "eventType": "Send",
+        "mail": {
+            "timestamp": "2027-11-20T01:00:00.000Z",
+            "messageId": "future-1",
+            "destination": ["new.person@example.com"],
+            "source": "x@example.com",
+        },
+        "send": {},
+    }
     path = tmp_path / "ses" / "2026" / "11" / "20" / "01" / "late.gz"
     path.parent.mkdir(parents=True)
     path.write_bytes(gzip.compress(json.dumps(future).encode()))

@@ -18,9 +18,14 @@ def endpoint(tmp_path):
 def cp(endpoint):
     import boto3
 
-    client = boto3.client("customer-profiles", endpoint_url=endpoint.url, region_name="us-east-1",
-                          aws_access_key_id="k", aws_secret_access_key="s",
-                          config=Config(retries={"mode": "standard", "max_attempts": 1}))
+    client = boto3.client(
+        "customer-profiles",
+        endpoint_url=endpoint.url,
+        region_name="us-east-1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
     sync.ensure_domain(client, "d")
     sync.ensure_domain(client, "d")  # idempotent
     sync.ensure_object_type(client, "d", "EmailEngagement")
@@ -33,14 +38,17 @@ def frame(*rows):
 
 def test_only_changed_objects_are_sent(cp):
     con = duckdb.connect()
-    first = sync.sync_frame(con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 2)),
-                            "email_address", "run1")
+    first = sync.sync_frame(
+        con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 2)), "email_address", "run1"
+    )
     assert (first["considered"], first["sent"], first["unchanged"], first["failed"]) == (2, 2, 0, 0)
-    again = sync.sync_frame(con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 2)),
-                            "email_address", "run2")
+    again = sync.sync_frame(
+        con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 2)), "email_address", "run2"
+    )
     assert (again["sent"], again["unchanged"]) == (0, 2)
-    changed = sync.sync_frame(con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 3)),
-                              "email_address", "run3")
+    changed = sync.sync_frame(
+        con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 3)), "email_address", "run3"
+    )
     assert (changed["sent"], changed["unchanged"]) == (1, 1)
     runs = con.execute("select run_id, sent from customer_profiles_sync_runs order by run_id").fetchall()
     assert runs == [("run1", 2), ("run2", 0), ("run3", 1)]
@@ -51,8 +59,9 @@ def test_rejected_rows_are_logged_and_retried_next_run(cp):
     bad = pd.DataFrame([{"email_address": None, "sends": 1}, {"email_address": "a@x.com", "sends": 1}])
     summary = sync.sync_frame(con, cp, "d", "EmailEngagement", bad, "email_address", "run1")
     assert (summary["sent"], summary["failed"]) == (1, 1)
-    code, message = con.execute("select error_code, error_message from customer_profiles_sync_log "
-                                "where status = 'failed'").fetchone()
+    code, message = con.execute(
+        "select error_code, error_message from customer_profiles_sync_log where status = 'failed'"
+    ).fetchone()
     assert code == "BadRequestException" and "UNIQUE" in message
     # Not recorded as pushed, so the next run tries it again.
     assert sync.sync_frame(con, cp, "d", "EmailEngagement", bad, "email_address", "run2")["failed"] == 1

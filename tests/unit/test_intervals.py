@@ -9,8 +9,11 @@ H12 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def test_explicit_params_win_over_asset_events_and_schedule():
-    start, end = resolve_interval({"interval_start": "2026-11-20T10:00:00Z", "interval_end": "2026-11-20T12:00"},
-                                  ["2026-11-21T00:00:00+00:00"], (None, None))
+    start, end = resolve_interval(
+        {"interval_start": "2026-11-20T10:00:00Z", "interval_end": "2026-11-20T12:00"},
+        ["2026-11-21T00:00:00+00:00"],
+        (None, None),
+    )
     assert (start, end) == (H10, H12)
 
 
@@ -23,10 +26,13 @@ def test_scheduled_run_uses_its_data_interval():
     assert resolve_interval({"interval_start": None}, [], (H10, H12)) == (H10, H12)
 
 
-@pytest.mark.parametrize("params,hours,interval", [
-    ({}, [], (None, None)),
-    ({"interval_start": "2026-11-20T12:00", "interval_end": "2026-11-20T10:00"}, [], (None, None)),
-])
+@pytest.mark.parametrize(
+    "params,hours,interval",
+    [
+        ({}, [], (None, None)),
+        ({"interval_start": "2026-11-20T12:00", "interval_end": "2026-11-20T10:00"}, [], (None, None)),
+    ],
+)
 def test_missing_or_empty_interval_is_an_error(params, hours, interval):
     with pytest.raises(ValueError):
         resolve_interval(params, hours, interval)

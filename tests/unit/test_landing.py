@@ -16,8 +16,11 @@ SES_DELIVERY = {
 }
 SMS_DELIVERED = {"eventType": "TEXT_DELIVERED", "messageId": "s-1", "eventTimestamp": 1795169700000}
 WHATSAPP = {
-    "aws_account_id": "1", "message_timestamp": "2026-11-20T10:05:00Z",
-    "whatsAppWebhookEntry": json.dumps({"id": "w", "changes": [{"value": {"statuses": [{"id": "x", "status": "sent"}]}}]}),
+    "aws_account_id": "1",
+    "message_timestamp": "2026-11-20T10:05:00Z",
+    "whatsAppWebhookEntry": json.dumps(
+        {"id": "w", "changes": [{"value": {"statuses": [{"id": "x", "status": "sent"}]}}]}
+    ),
 }
 
 
@@ -44,30 +47,45 @@ def test_sns_envelope_is_unwrapped_but_raw_event_kept():
     assert landed.raw_event == envelope
 
 
-@pytest.mark.parametrize("stream,text,reason", [
-    ("ses", '{"eventType": "Delivery", "mail": {', "invalid_json"),
-    ("ses", "[1, 2]", "not_an_object"),
-    ("ses", '{"hello": 1}', "unknown_shape"),
-    ("sms_voice", line(SES_DELIVERY), "unknown_shape"),
-    ("ses", line({"eventType": "Send", "mail": {"timestamp": "2026-11-20T10:00:00Z"}}), "missing_message_id"),
-    ("sms_voice", line({"eventType": "TEXT_SUCCESSFUL", "messageId": "s", "eventTimestamp": "soon"}),
-     "invalid_timestamp"),
-    ("whatsapp", line(WHATSAPP | {"whatsAppWebhookEntry": json.dumps(
-        {"changes": [{"value": {"statuses": [{"status": "failed"}]}}]})}), "missing_message_id"),
-    ("whatsapp", line(WHATSAPP | {"whatsAppWebhookEntry": "{broken"}), "invalid_whatsapp_entry"),
-    ("ses", line({"Type": "Notification", "Message": "{not json"}), "invalid_sns_message"),
-])
+@pytest.mark.parametrize(
+    "stream,text,reason",
+    [
+        ("ses", '{"eventType": "Delivery", "mail": {', "invalid_json"),
+        ("ses", "[1, 2]", "not_an_object"),
+        ("ses", '{"hello": 1}', "unknown_shape"),
+        ("sms_voice", line(SES_DELIVERY), "unknown_shape"),
+        ("ses", line({"eventType": "Send", "mail": {"timestamp": "2026-11-20T10:00:00Z"}}), "missing_message_id"),
+        (
+            "sms_voice",
+            line({"eventType": "TEXT_SUCCESSFUL", "messageId": "s", "eventTimestamp": "soon"}),
+            "invalid_timestamp",
+        ),
+        (
+            "whatsapp",
+            line(
+                WHATSAPP
+                | {"whatsAppWebhookEntry": json.dumps({"changes": [{"value": {"statuses": [{"status": "failed"}]}}]})}
+            ),
+            "missing_message_id",
+        ),
+        ("whatsapp", line(WHATSAPP | {"whatsAppWebhookEntry": "{broken"}), "invalid_whatsapp_entry"),
+        ("ses", line({"Type": "Notification", "Message": "{not json"}), "invalid_sns_message"),
+    ],
+)
 def test_bad_records_are_quarantined_with_a_reason(stream, text, reason):
     with pytest.raises(landing.Quarantined) as caught:
         landing.check_record(stream, text)
     assert caught.value.reason == reason
 
 
-@pytest.mark.parametrize("key,hour", [
-    ("ses/2026/11/20/10/firehose-1.gz", HOUR),
-    ("ses/year=2026/month=11/day=20/hour=10/part.json", HOUR),
-    ("ses/export.jsonl", None),
-])
+@pytest.mark.parametrize(
+    "key,hour",
+    [
+        ("ses/2026/11/20/10/firehose-1.gz", HOUR),
+        ("ses/year=2026/month=11/day=20/hour=10/part.json", HOUR),
+        ("ses/export.jsonl", None),
+    ],
+)
 def test_hour_from_key(key, hour):
     assert landing.hour_from_key(key) == hour
 
@@ -95,14 +113,23 @@ def test_land_hour_partitions_quarantines_and_reconciles(s3):
     assert (manifest.lines_read, manifest.landed, manifest.quarantined) == (3, 2, 1)
     assert manifest.quarantine_reasons == {"invalid_json": 1}
     rows = read_gz_lines(s3, "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
-    assert [(r["source_key"], r["line_no"]) for r in rows] == [("ses/2026/11/20/10/f1.gz", 1),
-                                                             ("ses/2026/11/20/10/f1.gz", 3)]
+    assert [(r["source_key"], r["line_no"]) for r in rows] == [
+        ("ses/2026/11/20/10/f1.gz", 1),
+        ("ses/2026/11/20/10/f1.gz", 3),
+    ]
     bad = read_gz_lines(s3, "_quarantine/stream=ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
-    assert bad == [{"source_key": "ses/2026/11/20/10/f1.gz", "line_no": 2,
-                    "reason": "invalid_json", "detail": "Expecting value: line 1 column 1 (char 0)",
-                    "raw_line": "not json"}]
-    stored = json.loads(s3.get_object(Bucket="raw", Key="_manifests/ses/year=2026/month=11/day=20/hour=10/"
-                                      "manifest.json")["Body"].read())
+    assert bad == [
+        {
+            "source_key": "ses/2026/11/20/10/f1.gz",
+            "line_no": 2,
+            "reason": "invalid_json",
+            "detail": "Expecting value: line 1 column 1 (char 0)",
+            "raw_line": "not json",
+        }
+    ]
+    stored = json.loads(
+        s3.get_object(Bucket="raw", Key="_manifests/ses/year=2026/month=11/day=20/hour=10/manifest.json")["Body"].read()
+    )
     assert stored["landed"] == 2 and stored["written"][0]["records"] == 2
 
 

@@ -14,8 +14,14 @@ NO_RETRIES = Config(retries={"mode": "standard", "max_attempts": 1})
 
 
 def client(endpoint, service="customer-profiles"):
-    return boto3.client(service, endpoint_url=endpoint.url, region_name="us-east-1", aws_access_key_id="k",
-                        aws_secret_access_key="s", config=NO_RETRIES)
+    return boto3.client(
+        service,
+        endpoint_url=endpoint.url,
+        region_name="us-east-1",
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+        config=NO_RETRIES,
+    )
 
 
 @pytest.fixture
@@ -29,8 +35,9 @@ def endpoint(tmp_path):
 def domain(endpoint):
     cp = client(endpoint)
     cp.create_domain(DomainName="d", DefaultExpirationDays=30)
-    cp.put_profile_object_type(DomainName="d", ObjectTypeName="EmailEngagement",
-                               **object_type_template("EmailEngagement"))
+    cp.put_profile_object_type(
+        DomainName="d", ObjectTypeName="EmailEngagement", **object_type_template("EmailEngagement")
+    )
     return cp
 
 
@@ -39,18 +46,23 @@ def test_put_profile_object_creates_a_profile_found_by_its_key(domain):
     domain.put_profile_object(DomainName="d", ObjectTypeName="EmailEngagement", Object=json.dumps(body))
     found = domain.search_profiles(DomainName="d", KeyName="email_address", Values=["a@example.com"])["Items"]
     assert len(found) == 1 and found[0]["EmailAddress"] == "a@example.com"
-    objects = domain.list_profile_objects(DomainName="d", ObjectTypeName="EmailEngagement",
-                                          ProfileId=found[0]["ProfileId"])["Items"]
+    objects = domain.list_profile_objects(
+        DomainName="d", ObjectTypeName="EmailEngagement", ProfileId=found[0]["ProfileId"]
+    )["Items"]
     assert [json.loads(o["Object"]) for o in objects] == [body]
 
 
 def test_same_unique_key_updates_in_place(domain):
     for sends in (1, 2):
-        domain.put_profile_object(DomainName="d", ObjectTypeName="EmailEngagement",
-                                  Object=json.dumps({"email_address": "a@example.com", "sends": sends}))
+        domain.put_profile_object(
+            DomainName="d",
+            ObjectTypeName="EmailEngagement",
+            Object=json.dumps({"email_address": "a@example.com", "sends": sends}),
+        )
     profile = domain.search_profiles(DomainName="d", KeyName="email_address", Values=["a@example.com"])["Items"][0]
-    objects = domain.list_profile_objects(DomainName="d", ObjectTypeName="EmailEngagement",
-                                          ProfileId=profile["ProfileId"])["Items"]
+    objects = domain.list_profile_objects(
+        DomainName="d", ObjectTypeName="EmailEngagement", ProfileId=profile["ProfileId"]
+    )["Items"]
     assert [json.loads(o["Object"])["sends"] for o in objects] == [2]
     assert domain.get_domain(DomainName="d")["Stats"]["ProfileCount"] == 1
 
@@ -66,8 +78,9 @@ def test_errors_use_the_service_models_exceptions(domain):
 
 def test_requests_are_validated_against_the_input_shape(endpoint, domain):
     # boto3 validates client-side, so send what a broken client would: no ObjectTypeName.
-    request = urllib.request.Request(f"{endpoint.url}/domains/d/profiles/objects", method="PUT",
-                                     data=json.dumps({"Object": "{}"}).encode())
+    request = urllib.request.Request(
+        f"{endpoint.url}/domains/d/profiles/objects", method="PUT", data=json.dumps({"Object": "{}"}).encode()
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request)
     assert caught.value.code == 400
@@ -80,11 +93,13 @@ def test_throttling_is_injected_at_the_configured_rate(tmp_path):
     try:
         cp = client(server)
         cp.create_domain(DomainName="d", DefaultExpirationDays=30)  # control plane: never throttled
-        cp.put_profile_object_type(DomainName="d", ObjectTypeName="EmailEngagement",
-                                   **object_type_template("EmailEngagement"))
+        cp.put_profile_object_type(
+            DomainName="d", ObjectTypeName="EmailEngagement", **object_type_template("EmailEngagement")
+        )
         with pytest.raises(cp.exceptions.ThrottlingException):
-            cp.put_profile_object(DomainName="d", ObjectTypeName="EmailEngagement",
-                                  Object=json.dumps({"email_address": "a@example.com"}))
+            cp.put_profile_object(
+                DomainName="d", ObjectTypeName="EmailEngagement", Object=json.dumps({"email_address": "a@example.com"})
+            )
     finally:
         server.stop()
 

@@ -10,7 +10,26 @@ unioned as (
 )
 
 select
-    *,
+    stream,
+    account_id,
+    organization_id,
+    sending_id,
+    sending_address,
+    destination_address,
+    channel,
+    type,
+    status,
+    status_code,
+    status_message,
+    raw_status,
+    timestamp_ms,
+    message_id,
+    tags,
+    channel_data,
+    raw_event,
+    source_key,
+    line_no,
+    ingest_hour,
     -- Identical re-deliveries (at-least-once delivery) hash to the same id.
     {{ dbt.hash(dbt.concat([
         'stream', "'|'", "coalesce(message_id, '')", "'|'", 'type', "'|'",

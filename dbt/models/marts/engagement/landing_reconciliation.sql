@@ -7,7 +7,10 @@ with
 
 raw_records as (
 
-    select 'ses' as stream, ingest_hour, count(*) as raw_records
+    select
+        'ses' as stream,
+        ingest_hour,
+        count(*) as raw_records
     from {{ ref('stg_ses__events') }}
     where {{ in_run_interval('ingest_hour') }}
     group by ingest_hour
@@ -28,7 +31,10 @@ events as (
 
 canonical as (
 
-    select stream, ingest_hour, count(*) as canonical_events
+    select
+        stream,
+        ingest_hour,
+        count(*) as canonical_events
     from {{ ref('engagement_events') }}
     where {{ in_run_interval('ingest_hour') }}
     group by stream, ingest_hour
@@ -37,7 +43,10 @@ canonical as (
 
 quarantined as (
 
-    select stream, ingest_hour, count(*) as quarantined_records
+    select
+        stream,
+        ingest_hour,
+        count(*) as quarantined_records
     from {{ ref('quarantined_records') }}
     where {{ in_run_interval('ingest_hour') }}
     group by stream, ingest_hour
@@ -46,9 +55,15 @@ quarantined as (
 
 stream_hours as (
 
-    select stream, ingest_hour from raw_records
+    select
+        stream,
+        ingest_hour
+    from raw_records
     union
-    select stream, ingest_hour from quarantined
+    select
+        stream,
+        ingest_hour
+    from quarantined
 
 )
 
