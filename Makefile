@@ -57,8 +57,8 @@ airflow: $(STAMP) $(MANIFEST)
 	@$(LOCAL_ENV) && $(BIN)/airflow standalone; $(MAKE) --no-print-directory stack-stop
 
 lint: $(STAMP) $(MANIFEST)
-	$(BIN)/ruff check dags plugins include tests bench
-	$(BIN)/ruff format --check dags plugins include tests bench
+	$(BIN)/ruff check dags plugins include tests
+	$(BIN)/ruff format --check dags plugins include tests
 	$(LOCAL_ENV) && cd dbt && ../$(BIN)/sqlfluff lint models
 
 test: lint

@@ -79,28 +79,34 @@ class LocalStack:
     """Both servers, started in this process (threads)."""
 
     def __init__(
-        self, var_dir: Path, s3_port: int = S3_PORT, profiles_port: int = PROFILES_PORT, throttle_rate: float = 0.0
+        self,
+        var_dir: Path,
+        s3_port: int = S3_PORT,
+        profiles_port: int = PROFILES_PORT,
+        throttle_rate: float = 0.0,
+        bind: str = "127.0.0.1",
+        with_s3: bool = True,
     ):
         from moto.server import ThreadedMotoServer
 
         from include.profiles_endpoint import ProfilesEndpoint
 
         var_dir.mkdir(parents=True, exist_ok=True)
-        self.s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
+        self.s3 = ThreadedMotoServer(ip_address=bind, port=s3_port, verbose=False) if with_s3 else None
         self.profiles = ProfilesEndpoint(
-            var_dir / "customer_profiles.sqlite", port=profiles_port, throttle_rate=throttle_rate
+            var_dir / "customer_profiles.sqlite", host=bind, port=profiles_port, throttle_rate=throttle_rate
         )
-        self.s3_port = s3_port
-        self.profiles_port = self.profiles._server.server_address[1]
 
     def start(self) -> LocalStack:
-        self.s3.start()
+        if self.s3:
+            self.s3.start()
         self.profiles.start()
         return self
 
     def stop(self) -> None:
         self.profiles.stop()
-        self.s3.stop()
+        if self.s3:
+            self.s3.stop()
 
 
 def wait_until_ready(timeout: float = 60.0) -> None:
@@ -124,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--throttle-rate", type=float, default=float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0"))
     )
+    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (0.0.0.0 inside compose)")
+    parser.add_argument("--no-s3", action="store_true", help="only the Customer Profiles endpoint")
     args = parser.parse_args(argv)
     if args.command == "ready":
         wait_until_ready()
@@ -131,7 +139,9 @@ def main(argv: list[str] | None = None) -> None:
         for key, value in local_environment().items():
             print(f"export {key}='{value}'")
     else:
-        stack = LocalStack(settings.VAR_DIR, throttle_rate=args.throttle_rate).start()
+        stack = LocalStack(
+            settings.VAR_DIR, throttle_rate=args.throttle_rate, bind=args.bind, with_s3=not args.no_s3
+        ).start()
         print(f"local stack: S3 on :{S3_PORT}, Customer Profiles/SESv2 on :{PROFILES_PORT}", flush=True)
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
