@@ -103,7 +103,7 @@ def route(record: dict) -> str | None:
     """Which engagement stream a record's shape belongs to (canonical-events.md routing)."""
     if "whatsAppWebhookEntry" in record:
         return "whatsapp"
-    if str(record.get("eventType", "")).startswith(_SMS_VOICE_PREFIXES):
+    if str(record.get("eventType", "")).startswith(_SMS_VOICE_PREFIXES) or "inboundMessageId" in record:
         return "sms_voice"
     if isinstance(record.get("mail"), dict):
         return "ses"
@@ -133,7 +133,7 @@ def _require(value: Any, reason: str, detail: str) -> Any:
     return value
 
 
-def _ses_event_time(record: dict) -> datetime:
+def _ses_event_time(record: dict, notified_at: str | None) -> datetime:
     mail = record["mail"]
     _require(mail.get("messageId"), "missing_message_id", "mail.messageId")
     event_type = _require(
@@ -146,14 +146,20 @@ def _ses_event_time(record: dict) -> datetime:
     return _parse_iso(_require(stamp or mail.get("timestamp"), "missing_timestamp", "mail.timestamp"), "timestamp")
 
 
-def _sms_voice_event_time(record: dict) -> datetime:
+def _sms_voice_event_time(record: dict, notified_at: str | None) -> datetime:
+    if "inboundMessageId" in record:
+        # Two-way SMS replies carry no time of their own; SNS's notification time is theirs.
+        _require(record.get("inboundMessageId"), "missing_message_id", "inboundMessageId")
+        return _parse_iso(
+            _require(notified_at, "missing_timestamp", "inbound SMS outside an SNS envelope"), "Timestamp"
+        )
     _require(record.get("messageId"), "missing_message_id", "messageId")
     return _from_epoch_ms(
         _require(record.get("eventTimestamp"), "missing_timestamp", "eventTimestamp"), "eventTimestamp"
     )
 
 
-def _whatsapp_event_time(record: dict) -> datetime:
+def _whatsapp_event_time(record: dict, notified_at: str | None) -> datetime:
     entry = record["whatsAppWebhookEntry"]
     try:
         parsed = json.loads(entry) if isinstance(entry, str) else entry
@@ -172,7 +178,7 @@ def _whatsapp_event_time(record: dict) -> datetime:
     )
 
 
-def _conversation_event_time(record: dict) -> datetime:
+def _conversation_event_time(record: dict, notified_at: str | None) -> datetime:
     _require(record.get("messageId"), "missing_message_id", "messageId")
     return _from_epoch_ms(_require(record.get("timestamp"), "missing_timestamp", "timestamp"), "timestamp")
 
@@ -193,7 +199,9 @@ def check_record(stream: str, line: str) -> LandedRecord:
         raise Quarantined("invalid_json", str(exc)) from exc
     if not isinstance(record, dict):
         raise Quarantined("not_an_object", type(record).__name__)
+    notified_at = None
     if record.get("Type") == "Notification" and isinstance(record.get("Message"), str):
+        notified_at = record.get("Timestamp")
         try:
             record = json.loads(record["Message"])
         except json.JSONDecodeError as exc:
@@ -203,7 +211,7 @@ def check_record(stream: str, line: str) -> LandedRecord:
     shape = route(record)
     if shape != stream:
         raise Quarantined("unknown_shape", f"looks like {shape or 'nothing known'}, landed as {stream}")
-    event_time = _EVENT_TIME[stream](record)
+    event_time = _EVENT_TIME[stream](record, notified_at)
     return LandedRecord(event_time, json.dumps(record, separators=(",", ":")), line)
 
 

@@ -37,11 +37,15 @@ ENGAGEMENT_EVENT_COLUMNS = [
     "message_id",
     "tags",
     "channel_data",
+    "iso_country_code",
     "raw_event",
     "stream",
     "ingest_hour",
 ]
 CHANNELS = ["email", "text", "media", "voice", "whatsapp"]
+PHONE_CHANNELS = ["text", "media", "voice", "whatsapp"]
+E164 = r"^\+[1-9][0-9]{1,14}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # An event may reach us long after it happened (SES retries for hours), never after it landed.
 MAX_EVENT_AGE = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -60,6 +64,8 @@ class Failure:
 
     def __str__(self) -> str:
         where = f" on {self.column}" if self.column else ""
+        if self.unexpected_count is None:  # a table-level expectation: show what it saw
+            return f"{self.expectation}{where}: observed {self.sample[:5]}"
         return f"{self.expectation}{where}: {self.unexpected_count} unexpected, e.g. {self.sample[:5]}"
 
 
@@ -87,6 +93,22 @@ def engagement_events_expectations(start: datetime, end: datetime) -> list:
             max_value=(end - timedelta(hours=1)).replace(tzinfo=None),
         ),
     ]
+
+
+def destination_expectations(channel_kind: str) -> list:
+    """Every destination address of a phone channel is E.164; of email, an address."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="address"),
+        gxe.ExpectColumnValuesToMatchRegex(column="address", regex=E164 if channel_kind == "phone" else EMAIL),
+    ]
+
+
+def destinations(events: pd.DataFrame, channels: list[str]) -> pd.DataFrame:
+    """One row per (event, destination address) of the given channels."""
+    frame = events.loc[events["channel"].isin(channels), ["event_id", "destination_address"]]
+    return frame.explode("destination_address").rename(columns={"destination_address": "address"})
 
 
 def reconciliation_expectations() -> list:

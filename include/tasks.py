@@ -41,6 +41,14 @@ def validate_engagement(s3, start: datetime, end: datetime) -> list[dict]:
     )
     return [
         quality.gate("engagement_events", events, quality.engagement_events_expectations(start, end)),
+        quality.gate(
+            "email_destinations", quality.destinations(events, ["email"]), quality.destination_expectations("email")
+        ),
+        quality.gate(
+            "phone_destinations",
+            quality.destinations(events, quality.PHONE_CHANNELS),
+            quality.destination_expectations("phone"),
+        ),
         quality.gate("landing_reconciliation", reconciled, quality.reconciliation_expectations()),
     ]
 

@@ -20,11 +20,11 @@ TEST_VAR_DIR = Path(tempfile.mkdtemp(prefix="c360-test-"))
 S3_PORT, PROFILES_PORT = _free_port(), _free_port()
 os.environ["C360_S3_PORT"], os.environ["C360_PROFILES_PORT"] = str(S3_PORT), str(PROFILES_PORT)
 os.environ["C360_VAR_DIR"] = str(TEST_VAR_DIR)
+os.environ["C360_WAREHOUSE_PATH"] = str(TEST_VAR_DIR / "warehouse.duckdb")
 
-from include import local_stack  # noqa: E402  (reads the ports above)
+from include import local_stack  # noqa: E402  (reads the settings above)
 
 os.environ.update(local_stack.local_environment(S3_PORT, PROFILES_PORT, TEST_VAR_DIR))
-os.environ["C360_WAREHOUSE_PATH"] = str(TEST_VAR_DIR / "warehouse.duckdb")
 
 
 @pytest.fixture(scope="session")

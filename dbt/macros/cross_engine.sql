@@ -88,3 +88,65 @@
 {% macro duckdb__array_join_str(array, separator) -%}
   array_to_string({{ array }}, '{{ separator }}')
 {%- endmacro %}
+
+{# An array of JSON values at a JSONPath, to unnest (WhatsApp changes/messages/statuses). #}
+{% macro json_array(column, path) -%}
+  {{ return(adapter.dispatch('json_array', 'customer360')(column, path)) }}
+{%- endmacro %}
+{% macro default__json_array(column, path) -%}
+  cast(json_extract({{ column }}, '{{ path }}') as array(json))
+{%- endmacro %}
+{% macro duckdb__json_array(column, path) -%}
+  cast(json_extract({{ column }}, '{{ path }}') as json[])
+{%- endmacro %}
+
+{# A map from (key literal, value expression) pairs, leaving out null values. #}
+{% macro map_without_nulls(pairs) -%}
+  {{ return(adapter.dispatch('map_without_nulls', 'customer360')(pairs)) }}
+{%- endmacro %}
+{% macro default__map_without_nulls(pairs) -%}
+  map_filter(
+    map(array[{% for k, v in pairs %}'{{ k }}'{{ ', ' if not loop.last }}{% endfor %}],
+        array[{% for k, v in pairs %}cast({{ v }} as varchar){{ ', ' if not loop.last }}{% endfor %}]),
+    (k, v) -> v is not null
+  )
+{%- endmacro %}
+{% macro duckdb__map_without_nulls(pairs) -%}
+  map_from_entries(list_filter(
+    [{% for k, v in pairs %}{'key': '{{ k }}', 'value': cast({{ v }} as varchar)}{{ ', ' if not loop.last }}{% endfor %}],
+    e -> e.value is not null
+  ))
+{%- endmacro %}
+
+{# The value of a map at a key, null when absent. #}
+{% macro map_get(map, key) -%}
+  {{ return(adapter.dispatch('map_get', 'customer360')(map, key)) }}
+{%- endmacro %}
+{% macro default__map_get(map, key) -%}
+  element_at({{ map }}, {{ key }})
+{%- endmacro %}
+{% macro duckdb__map_get(map, key) -%}
+  {{ map }}[{{ key }}]
+{%- endmacro %}
+
+{# Whether a string matches a regular expression anywhere. #}
+{% macro regex_matches(expression, pattern) -%}
+  {{ return(adapter.dispatch('regex_matches', 'customer360')(expression, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_matches(expression, pattern) -%}
+  regexp_like({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro duckdb__regex_matches(expression, pattern) -%}
+  regexp_matches({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+
+{# Epoch milliseconds → timestamp (UTC, no zone). #}
+{% macro epoch_ms_to_timestamp(expression) -%}
+  {{ return(adapter.dispatch('epoch_ms_to_timestamp', 'customer360')(expression)) }}
+{%- endmacro %}
+{% macro default__epoch_ms_to_timestamp(expression) -%}
+  cast(from_unixtime({{ expression }} / 1000.0) as timestamp)
+{%- endmacro %}
+{% macro duckdb__epoch_ms_to_timestamp(expression) -%}
+  make_timestamp(cast({{ expression }} as bigint) * 1000)
+{%- endmacro %}

@@ -6,6 +6,10 @@ with
 unioned as (
 
     select * from {{ ref('int_email_events_mapped') }}
+    union all
+    select * from {{ ref('int_sms_voice_events_mapped') }}
+    union all
+    select * from {{ ref('int_whatsapp_events_unnested') }}
 
 )
 
@@ -26,6 +30,7 @@ select
     message_id,
     tags,
     channel_data,
+    iso_country_code,
     raw_event,
     source_key,
     line_no,

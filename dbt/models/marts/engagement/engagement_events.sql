@@ -28,6 +28,7 @@ select
     message_id,
     tags,
     channel_data,
+    iso_country_code,
     raw_event,
     stream,
     ingest_hour

@@ -7,13 +7,18 @@ with
 
 raw_records as (
 
+    {% for stream, model in [('ses', 'stg_ses__events'), ('sms_voice', 'stg_sms_voice__events'),
+                             ('whatsapp', 'stg_whatsapp__events'),
+                             ('conversations', 'stg_conversations__messages')] %}
     select
-        'ses' as stream,
+        '{{ stream }}' as stream,
         ingest_hour,
         count(*) as raw_records
-    from {{ ref('stg_ses__events') }}
+    from {{ ref(model) }}
     where {{ in_run_interval('ingest_hour') }}
     group by ingest_hour
+    {{ 'union all' if not loop.last }}
+    {% endfor %}
 
 ),
 
@@ -26,6 +31,14 @@ events as (
         count(distinct event_id) as distinct_events
     from {{ ref('int_engagement_events_unioned') }}
     group by stream, ingest_hour
+    union all
+    select
+        'conversations' as stream,
+        ingest_hour,
+        count(*) as events,
+        count(distinct conversation_message_id) as distinct_events
+    from {{ ref('int_conversation_messages_identified') }}
+    group by ingest_hour
 
 ),
 
@@ -36,6 +49,14 @@ canonical as (
         ingest_hour,
         count(*) as canonical_events
     from {{ ref('engagement_events') }}
+    where {{ in_run_interval('ingest_hour') }}
+    group by stream, ingest_hour
+    union all
+    select
+        stream,
+        ingest_hour,
+        count(*) as canonical_events
+    from {{ ref('conversation_messages') }}
     where {{ in_run_interval('ingest_hour') }}
     group by stream, ingest_hour
 

@@ -1,0 +1,38 @@
+-- SMS, MMS and voice events (and inbound SMS) in the canonical event shape
+-- (canonical-events.md, SMS / MMS / voice column).
+select
+    'sms_voice' as stream,
+    coalesce(account_id, nullif('{{ var("default_account_id") }}', '')) as account_id,
+    organization_id,
+    -- Who sent it: our number for outbound events, the customer's for an inbound reply.
+    case when message_type = 'INBOUND' then customer_phone_number else our_phone_number end as sending_id,
+    case when message_type = 'INBOUND' then customer_phone_number else our_phone_number end as sending_address,
+    array[case when message_type = 'INBOUND' then our_phone_number else customer_phone_number end]
+        as destination_address,
+    lower(split_part(event_type, '_', 1)) as channel,
+    message_type as type,
+    event_type as status,
+    message_status as status_code,
+    message_status_description as status_message,
+    cast(null as varchar) as raw_status,
+    event_timestamp_ms as timestamp_ms,
+    message_id,
+    context as tags,
+    {{ map_without_nulls([
+        ('isoCountryCode', 'iso_country_code'),
+        ('totalMessageParts', 'total_message_parts'),
+        ('totalMessagePrice', 'total_message_price'),
+        ('totalCarrierFee', 'total_carrier_fee'),
+        ('mcc', 'mcc'),
+        ('mnc', 'mnc'),
+        ('callDurationInSeconds', 'call_duration_seconds'),
+        ('totalDurationInMinutes', 'total_duration_minutes'),
+        ('messageKeyword', 'message_keyword'),
+    ]) }} as channel_data,
+    iso_country_code,
+    raw_event,
+    source_key,
+    line_no,
+    ingest_hour
+from {{ ref('stg_sms_voice__events') }}
+where {{ in_run_interval('ingest_hour') }}

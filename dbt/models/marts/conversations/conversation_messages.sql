@@ -1,0 +1,34 @@
+{{ config(**hourly_incremental_config()) }}
+
+-- The seed's conversation model: one row per chatbot message, re-deliveries collapsed.
+with
+
+deduplicated as (
+
+    select
+        *,
+        row_number() over (partition by conversation_message_id order by source_key, line_no) as delivery_rank
+    from {{ ref('int_conversation_messages_identified') }}
+
+)
+
+select
+    conversation_message_id,
+    account_id,
+    organization_id,
+    message_id,
+    sending_address,
+    destination_address,
+    channel,
+    direction,
+    knowledge_base_id,
+    session_id,
+    message_source as source,
+    timestamp_ms as "timestamp",
+    tags,
+    message,
+    raw_event,
+    'conversations' as stream,
+    ingest_hour
+from deduplicated
+where delivery_rank = 1

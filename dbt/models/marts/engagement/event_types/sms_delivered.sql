@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ event_type_view(['text'], ['delivered']) }}

@@ -1,0 +1,14 @@
+-- One row per outbound SMS/MMS message with what it cost. Every event of a message can
+-- repeat the price, so the message's largest reported figures are its cost; total cost is
+-- price plus carrier fee (the seed's query added the price to itself).
+select
+    message_id,
+    max(account_id) as account_id,
+    max(organization_id) as organization_id,
+    max(iso_country_code) as iso_country_code,
+    max(cast({{ map_get('channel_data', "'totalMessageParts'") }} as integer)) as message_parts,
+    coalesce(max(cast({{ map_get('channel_data', "'totalMessagePrice'") }} as double)), 0) as total_price,
+    coalesce(max(cast({{ map_get('channel_data', "'totalCarrierFee'") }} as double)), 0) as total_carrier_fee
+from {{ ref('engagement_event_outcomes') }}
+where channel in ('text', 'media') and outcome != 'inbound'
+group by message_id

@@ -1,0 +1,35 @@
+-- Phone numbers that replied with an opt-out keyword (seed 001): ARRET, CANCEL, END,
+-- OPT-OUT, OPTOUT, QUIT, REMOVE, STOP, TD or UNSUBSCRIBE as a whole word of the reply,
+-- in any case ("stop please" opts out; "weekend" does not).
+with
+
+replies as (
+
+    select
+        customer_phone_number as phone_number,
+        upper(message_body) as reply,
+        message_id,
+        event_timestamp_ms
+    from {{ ref('stg_sms_voice__events') }}
+    where message_type = 'INBOUND'
+
+),
+
+opt_outs as (
+
+    select
+        *,
+        row_number() over (partition by phone_number order by event_timestamp_ms, message_id) as reply_rank
+    from replies
+    where
+        {{ regex_matches('reply', '(^|[^A-Z-])(ARRET|CANCEL|END|OPT-OUT|OPTOUT|QUIT|REMOVE|STOP|TD|UNSUBSCRIBE)([^A-Z-]|$)') }}
+
+)
+
+select
+    phone_number,
+    reply as opt_out_reply,
+    message_id,
+    event_timestamp_ms as opted_out_at
+from opt_outs
+where reply_rank = 1

@@ -1,0 +1,44 @@
+with
+
+source as (
+
+    select * from {{ source('sms_voice', 'events') }}
+
+)
+
+select
+    {{ partition_hour('year', 'month', 'day', 'hour') }} as ingest_hour,
+    source_key,
+    line_no,
+    -- Inbound SMS (two-way messaging) has no eventType: it is a reply from the customer.
+    coalesce({{ json_str('body', '$.eventType') }}, 'TEXT_INBOUND') as event_type,
+    coalesce({{ json_str('body', '$.messageId') }}, {{ json_str('body', '$.inboundMessageId') }}) as message_id,
+    {{ json_str('body', '$.context.accountId') }} as account_id,
+    {{ json_str('body', '$.context.organizationId') }} as organization_id,
+    coalesce(
+        {{ json_str('body', '$.originationPhoneNumber') }}, {{ json_str('body', '$.destinationNumber') }}
+    ) as our_phone_number,
+    coalesce(
+        {{ json_str('body', '$.destinationPhoneNumber') }}, {{ json_str('body', '$.originationNumber') }}
+    ) as customer_phone_number,
+    coalesce({{ json_str('body', '$.messageType') }}, 'INBOUND') as message_type,
+    {{ json_str('body', '$.messageStatus') }} as message_status,
+    {{ json_str('body', '$.messageStatusDescription') }} as message_status_description,
+    {{ json_str('body', '$.messageBody') }} as message_body,
+    {{ json_str('body', '$.messageKeyword') }} as message_keyword,
+    coalesce(
+        cast({{ json_str('body', '$.eventTimestamp') }} as bigint),
+        -- inbound SMS carries no time of its own: the SNS notification's is the event's
+        {{ iso_to_epoch_ms(json_str('raw_event', '$.Timestamp')) }}
+    ) as event_timestamp_ms,
+    {{ json_str('body', '$.isoCountryCode') }} as iso_country_code,
+    {{ json_str('body', '$.mcc') }} as mcc,
+    {{ json_str('body', '$.mnc') }} as mnc,
+    cast({{ json_str('body', '$.totalMessageParts') }} as integer) as total_message_parts,
+    cast({{ json_str('body', '$.totalMessagePrice') }} as double) as total_message_price,
+    cast({{ json_str('body', '$.totalCarrierFee') }} as double) as total_carrier_fee,
+    cast({{ json_str('body', '$.callDurationInSeconds') }} as integer) as call_duration_seconds,
+    cast({{ json_str('body', '$.totalDurationInMinutes') }} as double) as total_duration_minutes,
+    cast(json_extract(body, '$.context') as map(varchar, varchar)) as context,
+    raw_event
+from source
