@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
 from cosmos import DbtTaskGroup
-from cosmos.operators.local import DbtRunOperationLocalOperator
+from cosmos.operators.local import DbtBuildLocalOperator, DbtRunOperationLocalOperator
 
 from include import dbt_config, settings, tasks
 from include.assets import RAW_ENGAGEMENT, VALIDATED_MARTS
@@ -51,21 +51,26 @@ def build_warehouse():
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)
     def validate(interval: dict[str, str]) -> list[dict]:
-        start, end = (
-            datetime.fromisoformat(interval[k]).replace(tzinfo=UTC) for k in ("interval_start", "interval_end")
-        )
-        return tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), start, end)
+        return tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
+
+    @task
+    def write_dashboard(interval: dict[str, str]) -> str:
+        return tasks.write_dashboard(interval)
 
     interval = resolve_interval()
     # Idempotent DDL: the raw zone as relations (views locally, partition-projected tables on Athena).
+    dbt_command_args = {
+        "project_dir": dbt_config.project_config.dbt_project_path,
+        "profile_config": dbt_config.profile_config,
+        "invocation_mode": dbt_config.execution_config.invocation_mode,
+        "dbt_executable_path": dbt_config.execution_config.dbt_executable_path,
+        "install_deps": False,
+    }
     raw_relations = DbtRunOperationLocalOperator(
-        task_id="create_raw_relations",
-        macro_name="create_raw_relations",
-        project_dir=dbt_config.project_config.dbt_project_path,
-        profile_config=dbt_config.profile_config,
-        invocation_mode=dbt_config.execution_config.invocation_mode,
-        dbt_executable_path=dbt_config.execution_config.dbt_executable_path,
-        install_deps=False,
+        task_id="create_raw_relations", macro_name="create_raw_relations", **dbt_command_args
+    )
+    event_type_views = DbtBuildLocalOperator(
+        task_id="event_type_views", select=[dbt_config.EVENT_TYPE_VIEWS], **dbt_command_args
     )
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -80,7 +85,7 @@ def build_warehouse():
             },
         },
     )
-    interval >> raw_relations >> dbt >> validate(interval)
+    interval >> raw_relations >> dbt >> event_type_views >> validate(interval) >> write_dashboard(interval)
 
 
 build_warehouse()

@@ -27,7 +27,12 @@ profile_config = ProfileConfig(
 # The manifest is compiled by `make dbt-manifest`: parsing the DAG file never calls dbt.
 # One task per model that runs it and its tests (`dbt build`), so a failing test stops
 # what depends on it.
-render_config = RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD)
+# The per-type event views are cheap and many: they are built together by one task
+# (EVENT_TYPE_VIEWS), not one dbt process each.
+EVENT_TYPE_VIEWS = "path:models/marts/engagement/event_types"
+render_config = RenderConfig(
+    load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD, exclude=[EVENT_TYPE_VIEWS]
+)
 
 # A dbt subprocess per task: dbt-duckdb keeps its database open for the life of the
 # process, which would lock the quality and sync tasks out of the warehouse file.

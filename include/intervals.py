@@ -39,3 +39,8 @@ def resolve_interval(
 def dbt_vars(start: datetime, end: datetime) -> dict[str, str]:
     """The interval as the dbt project's vars (naive UTC timestamps, portable to Trino and DuckDB)."""
     return {"interval_start": f"{start:%Y-%m-%d %H:%M:%S}", "interval_end": f"{end:%Y-%m-%d %H:%M:%S}"}
+
+
+def from_dbt_vars(interval: dict[str, str]) -> tuple[datetime, datetime]:
+    """The inverse of dbt_vars."""
+    return _as_utc(interval["interval_start"]), _as_utc(interval["interval_end"])

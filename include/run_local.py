@@ -64,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     input_dir = args.input
     if input_dir is None:
         input_dir = settings.VAR_DIR / "sample"
-        print(f"generating sample data in {input_dir}: {sample_data.generate(input_dir, people=args.people)}")
+        counts = sample_data.generate(input_dir, people=args.people)
+        print(
+            f"generated sample data in {input_dir}: "
+            + ", ".join(f"{s} {c['events']} events" for s, c in counts.items())
+        )
     if not input_dir.is_dir():
         raise SystemExit(f"--input {input_dir} is not a directory")
 

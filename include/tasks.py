@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from include import intervals, landing, quality, settings, warehouse
+from include import intervals, landing, quality, report, settings, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,9 @@ def land(s3, stream: str, hour: datetime) -> dict:
     return {"stream": stream, "hour": manifest.hour, "landed": manifest.landed, "quarantined": manifest.quarantined}
 
 
-def validate_engagement(s3, start: datetime, end: datetime) -> list[dict]:
+def validate_engagement(s3, interval: dict[str, str]) -> list[dict]:
     """The quality gate after the build: raises QualityGateFailed, which blocks the sync."""
+    start, end = intervals.from_dbt_vars(interval)
     interval_sql = "ingest_hour >= ? and ingest_hour < ?"
     bounds = [start.replace(tzinfo=None), end.replace(tzinfo=None)]
     events = warehouse.query_df(f"select * from engagement_events where {interval_sql}", bounds)
@@ -62,3 +63,10 @@ def interval_for_run(params: dict, triggering_asset_events, data_interval) -> di
     ]
     start, end = intervals.resolve_interval(params, hours, data_interval)
     return intervals.dbt_vars(start, end)
+
+
+def write_dashboard(interval: dict[str, str]) -> str:
+    """The run's static HTML dashboard under var/reports/ (engagement-latest.html is the newest)."""
+    start, end = intervals.from_dbt_vars(interval)
+    with warehouse.connect(read_only=True) as con:
+        return str(report.write_report(con, settings.VAR_DIR / "reports", start, end))

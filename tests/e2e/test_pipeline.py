@@ -52,13 +52,18 @@ def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):
     assert run_local.main(["--input", str(input_dir)]) == 0
 
     # Every landed line is accounted for: canonical + re-deliveries collapsed + quarantined.
-    (canonical,) = warehouse_rows("select count(*) from engagement_events")[0]
-    assert canonical == counts["events"]
-    (raw, distinct) = warehouse_rows("select sum(raw_records), sum(distinct_events) from landing_reconciliation")[0]
-    assert raw == counts["events"] + counts["redeliveries"] and distinct == canonical
+    event_streams = ("ses", "sms_voice", "whatsapp")
+    assert warehouse_rows("select count(*) from engagement_events") == [
+        (sum(counts[s]["events"] for s in event_streams),)
+    ]
+    assert warehouse_rows("select count(*) from conversation_messages") == [(counts["conversations"]["events"],)]
+    landed = dict(warehouse_rows("select stream, sum(raw_records) from landing_reconciliation group by stream"))
+    assert landed == {s: c["records"] + c["redeliveries"] for s, c in counts.items()}
     reasons = dict(warehouse_rows("select reason, count(*) from quarantined_records group by reason"))
-    assert reasons == {"invalid_json": 1, "not_an_object": 1, "unknown_shape": 1, "missing_message_id": 1}
+    assert reasons == {"invalid_json": 4, "not_an_object": 4, "unknown_shape": 4, "missing_message_id": 5}
     assert warehouse_rows("select count(*) - count(distinct event_id) from engagement_events") == [(0,)]
+    channels = {c for (c,) in warehouse_rows("select distinct channel from engagement_events")}
+    assert channels == {"email", "text", "media", "voice", "whatsapp"}
 
     # Customer Profiles holds exactly the warehouse's recipients, field for field.
     recipients = warehouse_rows(
@@ -73,7 +78,17 @@ def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):
 
 def test_second_run_gives_same_tables_and_sends_nothing(stack, sample, var_dir):
     input_dir, _ = sample
-    before = {t: table_digest(t) for t in ("engagement_events", "quarantined_records", "email_recipients")}
+    tables = (
+        "engagement_events",
+        "conversation_messages",
+        "quarantined_records",
+        "email_recipients",
+        "campaign_performance",
+        "suppression_list",
+        "sms_opt_outs",
+        "sms_cost_by_country",
+    )
+    before = {t: table_digest(t) for t in tables}
     objects_before = profile_objects(var_dir)
     assert run_local.main(["--input", str(input_dir)]) == 0
     assert {t: table_digest(t) for t in before} == before

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from include.intervals import dbt_vars, resolve_interval
+from include.intervals import dbt_vars, from_dbt_vars, resolve_interval
 
 H10 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 H12 = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -40,3 +40,7 @@ def test_missing_or_empty_interval_is_an_error(params, hours, interval):
 
 def test_dbt_vars_are_naive_utc_timestamps():
     assert dbt_vars(H10, H12) == {"interval_start": "2026-11-20 10:00:00", "interval_end": "2026-11-20 12:00:00"}
+
+
+def test_from_dbt_vars_round_trips():
+    assert from_dbt_vars(dbt_vars(H10, H12)) == (H10, H12)

@@ -4,11 +4,9 @@ select
     'sms_voice' as stream,
     coalesce(account_id, nullif('{{ var("default_account_id") }}', '')) as account_id,
     organization_id,
-    -- Who sent it: our number for outbound events, the customer's for an inbound reply.
-    case when message_type = 'INBOUND' then customer_phone_number else our_phone_number end as sending_id,
-    case when message_type = 'INBOUND' then customer_phone_number else our_phone_number end as sending_address,
-    array[case when message_type = 'INBOUND' then our_phone_number else customer_phone_number end]
-        as destination_address,
+    origination_phone_number as sending_id,
+    origination_phone_number as sending_address,
+    array[destination_phone_number] as destination_address,
     lower(split_part(event_type, '_', 1)) as channel,
     message_type as type,
     event_type as status,

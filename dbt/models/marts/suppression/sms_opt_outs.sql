@@ -6,7 +6,7 @@ with
 replies as (
 
     select
-        customer_phone_number as phone_number,
+        origination_phone_number as phone_number,
         upper(message_body) as reply,
         message_id,
         event_timestamp_ms

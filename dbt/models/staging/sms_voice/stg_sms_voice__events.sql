@@ -15,12 +15,13 @@ select
     coalesce({{ json_str('body', '$.messageId') }}, {{ json_str('body', '$.inboundMessageId') }}) as message_id,
     {{ json_str('body', '$.context.accountId') }} as account_id,
     {{ json_str('body', '$.context.organizationId') }} as organization_id,
+    -- Inbound replies in two-way messaging's own format name them originationNumber/destinationNumber.
     coalesce(
-        {{ json_str('body', '$.originationPhoneNumber') }}, {{ json_str('body', '$.destinationNumber') }}
-    ) as our_phone_number,
+        {{ json_str('body', '$.originationPhoneNumber') }}, {{ json_str('body', '$.originationNumber') }}
+    ) as origination_phone_number,
     coalesce(
-        {{ json_str('body', '$.destinationPhoneNumber') }}, {{ json_str('body', '$.originationNumber') }}
-    ) as customer_phone_number,
+        {{ json_str('body', '$.destinationPhoneNumber') }}, {{ json_str('body', '$.destinationNumber') }}
+    ) as destination_phone_number,
     coalesce({{ json_str('body', '$.messageType') }}, 'INBOUND') as message_type,
     {{ json_str('body', '$.messageStatus') }} as message_status,
     {{ json_str('body', '$.messageStatusDescription') }} as message_status_description,
