@@ -284,7 +284,11 @@ def _funnel_chart(conversion: Section) -> str:
 
 
 def _campaign_rates_chart(campaigns: Section) -> str:
-    frame = ChartFrame("campaign-bounce-complaint", "Bounce and complaint rates by campaign", "Share of sends")
+    frame = ChartFrame(
+        "campaign-bounce-complaint",
+        "Bounce and complaint rates by campaign",
+        "Bounces per send, complaints per delivery",
+    )
     if campaigns.no_data_note:
         return frame.no_data(campaigns.no_data_note)
     rows = campaigns.rows

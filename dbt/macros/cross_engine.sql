@@ -150,3 +150,11 @@
 {% macro duckdb__epoch_ms_to_timestamp(expression) -%}
   make_timestamp(cast({{ expression }} as bigint) * 1000)
 {%- endmacro %}
+
+{# The type of string-to-string maps (tags, context), and a JSON object read as one. #}
+{% macro string_map_type() -%}
+  map(varchar, varchar)
+{%- endmacro %}
+{% macro json_str_map(column, path) -%}
+  cast(json_extract({{ column }}, '{{ path }}') as {{ string_map_type() }})
+{%- endmacro %}

@@ -70,7 +70,7 @@ select
         cast(cast({{ json_str('item', '$.timestamp') }} as double) * 1000 as bigint), message_timestamp_ms
     ) as timestamp_ms,
     {{ json_str('item', '$.id') }} as message_id,
-    cast(null as map(varchar, varchar)) as tags,
+    cast(null as {{ string_map_type() }}) as tags,
     {{ map_without_nulls([
         ('conversationId', json_str('item', '$.conversation.id')),
         ('conversationExpiration', json_str('item', '$.conversation.expiration_timestamp')),

@@ -14,18 +14,19 @@ select
     *,
     {{ epoch_ms_to_timestamp('"timestamp"') }} as event_at,
     case
-        when channel = 'email' then case type
-            when 'Send' then 'sent'
-            when 'Delivery' then 'delivered'
-            when 'Open' then 'opened'
-            when 'Click' then 'clicked'
-            when 'Bounce' then 'bounced'
-            when 'Complaint' then 'complained'
-            when 'Reject' then 'rejected'
-            when 'DeliveryDelay' then 'delayed'
-            when 'Rendering Failure' then 'failed'
-            when 'Subscription' then 'unsubscribed'
-        end
+        when channel = 'email'
+            then case type
+                when 'Send' then 'sent'
+                when 'Delivery' then 'delivered'
+                when 'Open' then 'opened'
+                when 'Click' then 'clicked'
+                when 'Bounce' then 'bounced'
+                when 'Complaint' then 'complained'
+                when 'Reject' then 'rejected'
+                when 'DeliveryDelay' then 'delayed'
+                when 'Rendering Failure' then 'failed'
+                when 'Subscription' then 'unsubscribed'
+            end
         when channel = 'whatsapp' and type = 'message' then 'inbound'
         when channel = 'whatsapp' then status
         when type = 'INBOUND' then 'inbound'

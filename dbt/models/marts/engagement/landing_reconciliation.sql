@@ -10,14 +10,14 @@ raw_records as (
     {% for stream, model in [('ses', 'stg_ses__events'), ('sms_voice', 'stg_sms_voice__events'),
                              ('whatsapp', 'stg_whatsapp__events'),
                              ('conversations', 'stg_conversations__messages')] %}
-    select
-        '{{ stream }}' as stream,
-        ingest_hour,
-        count(*) as raw_records
-    from {{ ref(model) }}
-    where {{ in_run_interval('ingest_hour') }}
-    group by ingest_hour
-    {{ 'union all' if not loop.last }}
+        select
+            '{{ stream }}' as stream,
+            ingest_hour,
+            count(*) as raw_records
+        from {{ ref(model) }}
+        where {{ in_run_interval('ingest_hour') }}
+        group by ingest_hour
+        {{ 'union all' if not loop.last }}
     {% endfor %}
 
 ),

@@ -21,7 +21,7 @@ ranked as (
                     when 'Send' then 1
                 end end desc nulls last,
                 "timestamp" desc,
-                event_id
+                event_id asc
         ) as status_rank
     from {{ ref('engagement_event_outcomes') }}
     where

@@ -1,6 +1,5 @@
--- Phone numbers that replied with an opt-out keyword (seed 001): ARRET, CANCEL, END,
--- OPT-OUT, OPTOUT, QUIT, REMOVE, STOP, TD or UNSUBSCRIBE as a whole word of the reply,
--- in any case ("stop please" opts out; "weekend" does not).
+-- Phone numbers that replied with an opt-out keyword (seed 001; var sms_opt_out_keywords)
+-- as a whole word of the reply, in any case ("stop please" opts out; "weekend" does not).
 with
 
 replies as (
@@ -22,7 +21,7 @@ opt_outs as (
         row_number() over (partition by phone_number order by event_timestamp_ms, message_id) as reply_rank
     from replies
     where
-        {{ regex_matches('reply', '(^|[^A-Z-])(ARRET|CANCEL|END|OPT-OUT|OPTOUT|QUIT|REMOVE|STOP|TD|UNSUBSCRIBE)([^A-Z-]|$)') }}
+        {{ regex_matches('reply', '(^|[^A-Z-])(' ~ var('sms_opt_out_keywords') | join('|') ~ ')([^A-Z-]|$)') }}
 
 )
 

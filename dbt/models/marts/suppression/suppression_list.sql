@@ -10,9 +10,10 @@ recipients as (
         case when events.outcome = 'complained' then 'COMPLAINT' else 'BOUNCE' end as reason,
         events."timestamp"
     from {{ ref('engagement_event_outcomes') }} as events
-    cross join unnest(
-        {{ json_array('events.raw_status', '$.bouncedRecipients') }}
-    ) as recipient (item)
+    cross join
+        unnest(
+            {{ json_array('events.raw_status', '$.bouncedRecipients') }}
+        ) as recipient (item)
     where events.bounce_kind = 'hard'
     union all
     select
@@ -20,9 +21,10 @@ recipients as (
         'COMPLAINT' as reason,
         events."timestamp"
     from {{ ref('engagement_event_outcomes') }} as events
-    cross join unnest(
-        {{ json_array('events.raw_status', '$.complainedRecipients') }}
-    ) as recipient (item)
+    cross join
+        unnest(
+            {{ json_array('events.raw_status', '$.complainedRecipients') }}
+        ) as recipient (item)
     where events.outcome = 'complained'
 
 ),
@@ -31,7 +33,7 @@ ranked as (
 
     select
         *,
-        row_number() over (partition by email_address order by "timestamp" desc, reason) as recency_rank,
+        row_number() over (partition by email_address order by "timestamp" desc, reason asc) as recency_rank,
         min("timestamp") over (partition by email_address) as first_suppressed_at,
         count(*) over (partition by email_address) as suppressing_events
     from recipients

@@ -21,7 +21,7 @@ select
     {{ json_str('body', '$.sessionId') }} as session_id,
     {{ json_str('body', '$.source') }} as message_source,
     cast({{ json_str('body', '$.timestamp') }} as bigint) as timestamp_ms,
-    cast(json_extract(body, '$.tags') as map(varchar, varchar)) as tags,
+    {{ json_str_map('body', '$.tags') }} as tags,
     {{ json_str('body', '$.message') }} as message,
     raw_event
 from source

@@ -40,6 +40,6 @@ select
     cast({{ json_str('body', '$.totalCarrierFee') }} as double) as total_carrier_fee,
     cast({{ json_str('body', '$.callDurationInSeconds') }} as integer) as call_duration_seconds,
     cast({{ json_str('body', '$.totalDurationInMinutes') }} as double) as total_duration_minutes,
-    cast(json_extract(body, '$.context') as map(varchar, varchar)) as context,
+    {{ json_str_map('body', '$.context') }} as context,
     raw_event
 from source
