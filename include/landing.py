@@ -58,8 +58,10 @@ class Quarantined(Exception):
 @dataclass
 class LandedRecord:
     event_time: datetime
-    body: str  # the record after unwrapping an SNS envelope, compact JSON
+    body: str  # the record after unwrapping an SNS envelope (and removing rejected items), compact JSON
     raw_event: str  # the line exactly as received
+    # Items of a WhatsApp entry refused on their own (no id): (reason, detail, item JSON).
+    rejected_items: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -69,15 +71,16 @@ class LandingManifest:
     source_files: list[dict] = field(default_factory=list)
     lines_read: int = 0
     landed: int = 0
-    quarantined: int = 0
+    quarantined: int = 0  # quarantine rows: whole lines plus items refused inside landed lines
+    quarantined_items: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     written: list[dict] = field(default_factory=list)
 
     def check(self) -> None:
-        if self.lines_read != self.landed + self.quarantined:
+        if self.lines_read != self.landed + self.quarantined - self.quarantined_items:
             raise AssertionError(
                 f"{self.stream} {self.hour}: read {self.lines_read} lines but landed {self.landed} "
-                f"and quarantined {self.quarantined}"
+                f"and quarantined {self.quarantined - self.quarantined_items} whole lines"
             )
 
 
@@ -160,6 +163,17 @@ def _sms_voice_event_time(record: dict, notified_at: str | None) -> datetime:
 
 
 def _whatsapp_event_time(record: dict, notified_at: str | None) -> datetime:
+    return _parse_iso(
+        _require(record.get("message_timestamp"), "missing_timestamp", "message_timestamp"), "message_timestamp"
+    )
+
+
+def _split_whatsapp_items(record: dict) -> tuple[dict, list[tuple[str, str, str]]]:
+    """The record without the messages/statuses that have no id, and those items.
+
+    The public sample silently drops a status without an id; we keep its siblings and
+    quarantine the item. A record left with nothing to land is quarantined whole.
+    """
     entry = record["whatsAppWebhookEntry"]
     try:
         parsed = json.loads(entry) if isinstance(entry, str) else entry
@@ -167,15 +181,27 @@ def _whatsapp_event_time(record: dict, notified_at: str | None) -> datetime:
         raise Quarantined("invalid_whatsapp_entry", str(exc)) from exc
     if not isinstance(parsed, dict) or not isinstance(parsed.get("changes"), list):
         raise Quarantined("invalid_whatsapp_entry", "whatsAppWebhookEntry has no changes[]")
+    rejected, kept_items = [], 0
     for change in parsed["changes"]:
-        value = change.get("value", {}) if isinstance(change, dict) else {}
-        for status in value.get("statuses", []):
-            _require(status.get("id"), "missing_message_id", "whatsapp status without id")
-        for message in value.get("messages", []):
-            _require(message.get("id"), "missing_message_id", "whatsapp message without id")
-    return _parse_iso(
-        _require(record.get("message_timestamp"), "missing_timestamp", "message_timestamp"), "message_timestamp"
-    )
+        value = change.get("value") if isinstance(change, dict) else None
+        if not isinstance(value, dict):
+            continue
+        for kind in ("messages", "statuses"):
+            items = value.get(kind) or []
+            good = [item for item in items if isinstance(item, dict) and item.get("id")]
+            rejected += [
+                ("missing_message_id", f"whatsapp {kind[:-1]} without id", json.dumps(item, separators=(",", ":")))
+                for item in items
+                if item not in good
+            ]
+            kept_items += len(good)
+            if kind in value:
+                value[kind] = good
+    if rejected and not kept_items:
+        raise Quarantined(*rejected[0][:2])
+    if rejected:
+        record = record | {"whatsAppWebhookEntry": json.dumps(parsed, separators=(",", ":"))}
+    return record, rejected
 
 
 def _conversation_event_time(record: dict, notified_at: str | None) -> datetime:
@@ -211,8 +237,11 @@ def check_record(stream: str, line: str) -> LandedRecord:
     shape = route(record)
     if shape != stream:
         raise Quarantined("unknown_shape", f"looks like {shape or 'nothing known'}, landed as {stream}")
+    rejected: list[tuple[str, str, str]] = []
+    if stream == "whatsapp":
+        record, rejected = _split_whatsapp_items(record)
     event_time = _EVENT_TIME[stream](record, notified_at)
-    return LandedRecord(event_time, json.dumps(record, separators=(",", ":")), line)
+    return LandedRecord(event_time, json.dumps(record, separators=(",", ":")), line, rejected)
 
 
 # -- files -------------------------------------------------------------------------------
@@ -258,6 +287,10 @@ def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> lis
         if isinstance(result, LandedRecord):
             hour = path_hour or hour_floor(result.event_time)
             rows.append((hour, base | {"body": result.body, "raw_event": result.raw_event}))
+            rows += [
+                (hour, base | {"reason": reason, "detail": detail, "raw_line": item, "item": True})
+                for reason, detail, item in result.rejected_items
+            ]
         else:
             rows.append((fallback_hour, base | {"reason": result.reason, "detail": result.detail, "raw_line": line}))
     return rows
@@ -279,14 +312,14 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
         ]
         if not rows:
             continue
-        manifest.source_files.append(
-            {"key": key, "bytes": len(data), "etag": obj["ETag"].strip('"'), "lines": len(rows)}
-        )
+        lines = len({row["line_no"] for row in rows})
+        manifest.source_files.append({"key": key, "bytes": len(data), "etag": obj["ETag"].strip('"'), "lines": lines})
         for row in rows:
             (quarantined if "reason" in row else landed).append(row)
 
     manifest.lines_read = sum(f["lines"] for f in manifest.source_files)
     manifest.landed, manifest.quarantined = len(landed), len(quarantined)
+    manifest.quarantined_items = sum(1 for row in quarantined if row.pop("item", False))
     manifest.quarantine_reasons = dict(Counter(row["reason"] for row in quarantined))
     manifest.check()
 

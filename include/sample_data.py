@@ -677,7 +677,6 @@ def malformed_lines(stream: str, day: datetime) -> list[tuple[str, str]]:
         return dumps({"id": _WABA_ID, "changes": [{"value": value, "field": "messages"}]})
 
     wa_record = {"aws_account_id": ACCOUNT_ID, "message_timestamp": _iso(ms), "messageId": "bad-0"}
-    status = {"id": "wamid.HBgMok", "status": "delivered", "timestamp": str(ms // 1000), "recipient_id": "4479"}
     return {
         "ses": [
             ("invalid_json", '{"eventType": "Delivery", "mail": {"messageId": '),  # truncated mid-record
@@ -699,10 +698,6 @@ def malformed_lines(stream: str, day: datetime) -> list[tuple[str, str]]:
                 "missing_message_id",
                 dumps(wa_record | {"whatsAppWebhookEntry": wa_entry({"messages": [{"from": "4479", "type": "text"}]})}),
             ),
-            (  # a status without an id beside a good one: the sample drops it, we quarantine the record
-                "missing_message_id",
-                dumps(wa_record | {"whatsAppWebhookEntry": wa_entry({"statuses": [status, {"status": "read"}]})}),
-            ),
         ],
         "conversations": [
             ("invalid_json", '{"accountId":"111122223333","direction":"inbound","message":"hel'),
@@ -711,6 +706,19 @@ def malformed_lines(stream: str, day: datetime) -> list[tuple[str, str]]:
             ("missing_message_id", dumps({"direction": "inbound", "message": "hi", "timestamp": ms})),
         ],
     }[stream]
+
+
+def partly_rejected_lines(stream: str, day: datetime) -> list[str]:
+    """Lines that land with an item refused inside them: a WhatsApp status without an id beside a
+    good one (the public sample drops it; landing quarantines the item and keeps its sibling)."""
+    if stream != "whatsapp":
+        return []
+    ms = int(day.timestamp() * 1000)
+    good = {"id": "wamid.HBgMok", "status": "delivered", "timestamp": str(ms // 1000), "recipient_id": "4479"}
+    entry = {"id": _WABA_ID, "changes": [{"value": {"statuses": [good, {"status": "read"}]}, "field": "messages"}]}
+    record = {"aws_account_id": ACCOUNT_ID, "message_timestamp": _iso(ms), "messageId": "bad-1",
+              "whatsAppWebhookEntry": json.dumps(entry, separators=(",", ":"))}  # fmt: skip
+    return [json.dumps(record, separators=(",", ":"))]
 
 
 # -- files ---------------------------------------------------------------------------------
@@ -774,7 +782,11 @@ def _write_stream(out_dir: Path, stream: str, population: Population, day: datet
     bad_by_hour: dict[int, list[str]] = {}
     for i, (_, line) in enumerate(malformed_lines(stream, day)):
         bad_by_hour.setdefault((i * 5) % hours, []).append(line)
-    events = records = redeliveries = sns_wrapped = 0
+    partly_rejected = partly_rejected_lines(stream, day)
+    bad_by_hour.setdefault(0, []).extend(partly_rejected)
+    # Each partly rejected line still lands as one record with one event.
+    events = records = len(partly_rejected)
+    redeliveries = sns_wrapped = 0
     wrap = source.sns_envelope if isinstance(source, _Ses) else None
     life, lines = source.life, files.lines
     first = 0  # lives are numbered across hours: ids derive from the number
@@ -807,7 +819,8 @@ def _write_stream(out_dir: Path, stream: str, population: Population, day: datet
         "events": events,
         "records": records,
         "redeliveries": redeliveries,
-        "malformed": sum(len(bad) for bad in bad_by_hour.values()),
+        "malformed": sum(len(bad) for bad in bad_by_hour.values()) - len(partly_rejected),
+        "rejected_items": len(partly_rejected),
         "sns_wrapped": sns_wrapped,
     }
     return counts | ({"opt_outs": source.opt_outs} if isinstance(source, _SmsVoice) else {})

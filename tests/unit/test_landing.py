@@ -158,3 +158,19 @@ def test_empty_hour_still_writes_a_readable_partition(s3):
     manifest = landing.land_hour(s3, "ses", HOUR, "landing", "raw")
     assert manifest.lines_read == 0
     assert read_gz_lines(s3, "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz") == []
+
+
+def test_whatsapp_item_without_id_is_quarantined_beside_its_landed_sibling(s3):
+    entry = {"changes": [{"value": {"statuses": [{"id": "x", "status": "sent"}, {"status": "read"}]}}]}
+    record = WHATSAPP | {"whatsAppWebhookEntry": json.dumps(entry)}
+    s3.put_object(Bucket="landing", Key="whatsapp/2026/11/20/10/f", Body=line(record).encode())
+
+    manifest = landing.land_hour(s3, "whatsapp", HOUR, "landing", "raw")
+
+    assert (manifest.lines_read, manifest.landed, manifest.quarantined, manifest.quarantined_items) == (1, 1, 1, 1)
+    (kept,) = read_gz_lines(s3, "whatsapp/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
+    statuses = json.loads(json.loads(kept["body"])["whatsAppWebhookEntry"])["changes"][0]["value"]["statuses"]
+    assert statuses == [{"id": "x", "status": "sent"}]
+    assert kept["raw_event"] == line(record)  # what arrived stays as it arrived
+    (item,) = read_gz_lines(s3, "_quarantine/stream=whatsapp/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
+    assert (item["reason"], json.loads(item["raw_line"])) == ("missing_message_id", {"status": "read"})

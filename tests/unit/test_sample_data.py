@@ -108,14 +108,14 @@ def test_only_the_malformed_lines_are_quarantined_each_for_its_reason(landed, st
     assert {"invalid_json", "not_an_object", "unknown_shape", "missing_message_id"} <= {r for _, r in bad}
 
 
-def test_a_whatsapp_status_without_id_beside_a_good_one_is_quarantined():
-    (line,) = [
-        line
-        for reason, line in sample_data.malformed_lines("whatsapp", DAY)
-        if reason == "missing_message_id" and '\\"statuses\\"' in line
+def test_a_whatsapp_status_without_id_beside_a_good_one_lands_without_it():
+    (line,) = sample_data.partly_rejected_lines("whatsapp", DAY)
+    assert [bool(s.get("id")) for s in items(json.loads(line))] == [True, False]
+    landed = landing.check_record("whatsapp", line)
+    assert [s["status"] for s in items(json.loads(landed.body))] == ["delivered"]
+    assert [(reason, json.loads(item)) for reason, _, item in landed.rejected_items] == [
+        ("missing_message_id", {"status": "read"})
     ]
-    statuses = items(json.loads(line))
-    assert [bool(s.get("id")) for s in statuses] == [True, False]
 
 
 @pytest.mark.parametrize("stream", sample_data.STREAMS)
