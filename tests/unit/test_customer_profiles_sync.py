@@ -1,31 +1,14 @@
 import duckdb
 import pandas as pd
 import pytest
-from botocore.config import Config
 
 from include import customer_profiles_sync as sync
-from include.profiles_endpoint import ProfilesEndpoint
-
-
-@pytest.fixture
-def endpoint(tmp_path):
-    server = ProfilesEndpoint(tmp_path / "state.sqlite").start()
-    yield server
-    server.stop()
+from tests.unit.conftest import endpoint_client
 
 
 @pytest.fixture
 def cp(endpoint):
-    import boto3
-
-    client = boto3.client(
-        "customer-profiles",
-        endpoint_url=endpoint.url,
-        region_name="us-east-1",
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-        config=Config(retries={"mode": "standard", "max_attempts": 1}),
-    )
+    client = endpoint_client(endpoint)
     sync.ensure_domain(client, "d")
     sync.ensure_domain(client, "d")  # idempotent
     sync.ensure_object_type(client, "d", "EmailEngagement")

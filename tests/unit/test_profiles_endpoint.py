@@ -3,32 +3,11 @@
 import json
 import urllib.request
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from include.customer_profiles_sync import object_type_template
 from include.profiles_endpoint import ProfilesEndpoint
-
-NO_RETRIES = Config(retries={"mode": "standard", "max_attempts": 1})
-
-
-def client(endpoint, service="customer-profiles"):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint.url,
-        region_name="us-east-1",
-        aws_access_key_id="k",
-        aws_secret_access_key="s",
-        config=NO_RETRIES,
-    )
-
-
-@pytest.fixture
-def endpoint(tmp_path):
-    server = ProfilesEndpoint(tmp_path / "state.sqlite").start()
-    yield server
-    server.stop()
+from tests.unit.conftest import endpoint_client as client
 
 
 @pytest.fixture
