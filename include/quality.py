@@ -119,7 +119,7 @@ def reconciliation_expectations() -> list:
         for left, right in [
             ("manifest_landed", "raw_records"),
             ("manifest_quarantined", "quarantined_records"),
-            ("distinct_events", "canonical_events"),
+            ("new_events", "canonical_events"),
         ]
     ]
 
@@ -202,6 +202,7 @@ def reconciliation_frame(manifests: pd.DataFrame, warehouse: pd.DataFrame) -> pd
         "raw_records",
         "events",
         "distinct_events",
+        "new_events",
         "canonical_events",
         "quarantined_records",
     ]

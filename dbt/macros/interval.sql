@@ -19,3 +19,17 @@
                'unique_key': 'ingest_hour', 'on_schema_change': 'append_new_columns'}) }}
   {%- endif -%}
 {%- endmacro %}
+
+{#- Ids of ``relation`` already delivered in the lookback window before the run's interval:
+    re-deliveries that arrive in a later hour collapse into the first delivery. -#}
+{% macro delivered_before_interval(relation, id_column) -%}
+  {%- if var('interval_start') -%}
+    select {{ id_column }} from {{ relation }}
+    where
+        ingest_hour < cast('{{ var("interval_start") }}' as timestamp)
+        and ingest_hour >= cast('{{ var("interval_start") }}' as timestamp)
+        - interval '{{ var("redelivery_lookback_hours") }}' hour
+  {%- else -%}
+    select {{ id_column }} from {{ relation }} where 1 = 0
+  {%- endif -%}
+{%- endmacro %}

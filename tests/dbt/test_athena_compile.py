@@ -19,7 +19,7 @@ DBT = str(Path(sys.executable).parent / "dbt")
 def compiled(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("athena-target")
     env = os.environ | {"AWS_ACCESS_KEY_ID": "dummy", "AWS_SECRET_ACCESS_KEY": "dummy", "C360_DBT_TARGET": "athena"}
-    subprocess.run(
+    result = subprocess.run(
         [
             DBT,
             "compile",
@@ -35,9 +35,10 @@ def compiled(tmp_path_factory) -> Path:
         ],
         cwd=settings.DBT_PROJECT_DIR,
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert result.returncode == 0, f"dbt compile --target athena failed:\n{result.stdout[-3000:]}"
     return target / "compiled" / "customer360" / "models"
 
 

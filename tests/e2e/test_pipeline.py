@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from include import local_stack, run_local, sample_data, settings
+from include import landing, local_stack, run_local, sample_data, settings
 
 pytestmark = pytest.mark.e2e
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -29,7 +29,23 @@ def stack(var_dir):
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("input")
     counts = sample_data.generate(out, people=150, day=DAY, hours=3, seed=11)
+    # An at-least-once re-delivery that arrives two hours after the first: it lands, and collapses.
+    first_hour = next((out / "ses").rglob("*.gz"))
+    redelivered = next(
+        line for line in gzip.decompress(first_hour.read_bytes()).decode().splitlines() if _lands("ses", line)
+    )
+    late = out / "ses" / "2026" / "11" / "20" / "02" / "redelivered.gz"
+    late.write_bytes(gzip.compress(redelivered.encode() + b"\n"))
+    counts["ses"]["redeliveries"] += 1
     return out, counts
+
+
+def _lands(stream: str, line: str) -> bool:
+    try:
+        landing.check_record(stream, line)
+    except landing.Quarantined:
+        return False
+    return True
 
 
 def warehouse_rows(sql: str) -> list[tuple]:

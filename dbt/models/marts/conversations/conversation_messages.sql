@@ -7,8 +7,23 @@ deduplicated as (
 
     select
         *,
-        row_number() over (partition by conversation_message_id order by source_key, line_no) as delivery_rank
+        row_number() over (
+            partition by conversation_message_id order by ingest_hour, source_key, line_no
+        ) as delivery_rank
     from {{ ref('int_conversation_messages_identified') }}
+
+),
+
+delivered_earlier as (
+
+    {#- The interval check comes first: is_incremental() looks the table up in the catalog. #}
+    {% if var('interval_start') and is_incremental() -%}
+        {{ delivered_before_interval(this, 'conversation_message_id') }}
+    {%- else -%}
+        select conversation_message_id
+        from deduplicated
+        where 1 = 0
+    {%- endif %}
 
 )
 
@@ -31,4 +46,8 @@ select
     'conversations' as stream,
     ingest_hour
 from deduplicated
-where delivery_rank = 1
+where
+    delivery_rank = 1
+    and conversation_message_id not in (
+        select delivered_earlier.conversation_message_id from delivered_earlier
+    )

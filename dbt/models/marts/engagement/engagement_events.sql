@@ -6,8 +6,21 @@ deduplicated as (
 
     select
         *,
-        row_number() over (partition by event_id order by source_key, line_no) as delivery_rank
+        row_number() over (partition by event_id order by ingest_hour, source_key, line_no) as delivery_rank
     from {{ ref('int_engagement_events_unioned') }}
+
+),
+
+delivered_earlier as (
+
+    {#- The interval check comes first: is_incremental() looks the table up in the catalog. #}
+    {% if var('interval_start') and is_incremental() -%}
+        {{ delivered_before_interval(this, 'event_id') }}
+    {%- else -%}
+        select event_id
+        from deduplicated
+        where 1 = 0
+    {%- endif %}
 
 )
 
@@ -33,4 +46,6 @@ select
     stream,
     ingest_hour
 from deduplicated
-where delivery_rank = 1
+where
+    delivery_rank = 1
+    and event_id not in (select delivered_earlier.event_id from delivered_earlier)

@@ -2,7 +2,7 @@
 
 -- Per stream and ingest hour: what the warehouse read from the raw zone and what it kept.
 -- The quality gate compares raw_records and quarantined_records with the landing
--- manifests, and distinct_events with canonical_events.
+-- manifests, and new_events with canonical_events.
 with
 
 raw_records as (
@@ -22,23 +22,57 @@ raw_records as (
 
 ),
 
-events as (
+identified as (
 
     select
         stream,
         ingest_hour,
-        count(*) as events,
-        count(distinct event_id) as distinct_events
+        event_id
     from {{ ref('int_engagement_events_unioned') }}
-    group by stream, ingest_hour
     union all
     select
         'conversations' as stream,
         ingest_hour,
-        count(*) as events,
-        count(distinct conversation_message_id) as distinct_events
+        conversation_message_id as event_id
     from {{ ref('int_conversation_messages_identified') }}
-    group by ingest_hour
+
+),
+
+delivered_earlier as (
+
+    {{ delivered_before_interval(ref('engagement_events'), 'event_id') }}
+    union all
+    {{ delivered_before_interval(ref('conversation_messages'), 'conversation_message_id') }}
+
+),
+
+first_hours as (
+
+    select
+        event_id,
+        min(ingest_hour) as first_hour
+    from identified
+    group by event_id
+
+),
+
+events as (
+
+    -- new_events: ids whose first delivery is in this hour, so the canonical table must
+    -- hold exactly these; re-deliveries within this hour or from earlier ones are not new.
+    select
+        identified.stream,
+        identified.ingest_hour,
+        count(*) as events,
+        count(distinct identified.event_id) as distinct_events,
+        count(distinct case
+            when first_hours.first_hour = identified.ingest_hour and delivered_earlier.event_id is null
+                then identified.event_id
+        end) as new_events
+    from identified
+    inner join first_hours on identified.event_id = first_hours.event_id
+    left join delivered_earlier on identified.event_id = delivered_earlier.event_id
+    group by identified.stream, identified.ingest_hour
 
 ),
 
@@ -93,6 +127,7 @@ select
     coalesce(raw_records.raw_records, 0) as raw_records,
     coalesce(events.events, 0) as events,
     coalesce(events.distinct_events, 0) as distinct_events,
+    coalesce(events.new_events, 0) as new_events,
     coalesce(canonical.canonical_events, 0) as canonical_events,
     coalesce(quarantined.quarantined_records, 0) as quarantined_records,
     stream_hours.ingest_hour
