@@ -54,7 +54,8 @@ run: $(STAMP) $(MANIFEST)
 
 airflow: $(STAMP) $(MANIFEST)
 	@$(MAKE) --no-print-directory stack-start
-	@$(LOCAL_ENV) && $(BIN)/airflow standalone; $(MAKE) --no-print-directory stack-stop
+	@# standalone starts its components as `airflow …` subprocesses: the venv must be on PATH.
+	@$(LOCAL_ENV) && PATH="$(abspath $(BIN)):$$PATH" airflow standalone; $(MAKE) --no-print-directory stack-stop
 
 lint: $(STAMP) $(MANIFEST)
 	$(BIN)/ruff check dags plugins include tests

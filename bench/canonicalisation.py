@@ -695,9 +695,20 @@ def _markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rounded(value):
+    """Milliseconds are plenty: keeps the results file small and its diffs readable."""
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    return value
+
+
 def _write(report: dict) -> None:
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "canonicalisation.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS_DIR / "canonicalisation.json").write_text(json.dumps(_rounded(report), indent=2) + "\n")
     (RESULTS_DIR / "canonicalisation.md").write_text(_markdown(report))
 
 
