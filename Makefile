@@ -58,8 +58,8 @@ airflow: $(STAMP) $(MANIFEST)
 	@$(LOCAL_ENV) && PATH="$(abspath $(BIN)):$$PATH" airflow standalone; $(MAKE) --no-print-directory stack-stop
 
 lint: $(STAMP) $(MANIFEST)
-	$(BIN)/ruff check dags plugins include tests
-	$(BIN)/ruff format --check dags plugins include tests
+	$(BIN)/ruff check dags plugins include tests bench
+	$(BIN)/ruff format --check dags plugins include tests bench
 	@# The dbt templater only compiles: an in-memory DuckDB keeps it off the warehouse file.
 	$(LOCAL_ENV) && cd dbt && C360_WAREHOUSE_PATH=:memory: ../$(BIN)/sqlfluff lint models
 
@@ -70,7 +70,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP) $(MANIFEST)
-	$(LOCAL_ENV) && $(PY) -m bench.run
+	$(PY) -m bench.canonicalisation
 
 clean: stack-stop
 	rm -rf var dbt/target dbt/logs

@@ -23,5 +23,6 @@ select
     cast({{ json_str('body', '$.timestamp') }} as bigint) as timestamp_ms,
     {{ json_str_map('body', '$.tags') }} as tags,
     {{ json_str('body', '$.message') }} as message,
-    raw_event
+    -- landing writes raw_event only where it differs from body
+    coalesce(raw_event, body) as raw_event
 from source

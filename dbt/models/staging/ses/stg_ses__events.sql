@@ -35,7 +35,8 @@ typed as (
         {{ json_text('body', '$.failure') }} as failure,
         {{ json_text('body', '$.deliveryDelay') }} as delivery_delay,
         {{ json_text('body', '$.subscription') }} as subscription,
-        raw_event
+        -- landing writes raw_event only where it differs from body
+        coalesce(raw_event, body) as raw_event
 
     from source
 

@@ -41,5 +41,6 @@ select
     cast({{ json_str('body', '$.callDurationInSeconds') }} as integer) as call_duration_seconds,
     cast({{ json_str('body', '$.totalDurationInMinutes') }} as double) as total_duration_minutes,
     {{ json_str_map('body', '$.context') }} as context,
-    raw_event
+    -- landing writes raw_event only where it differs from body
+    coalesce(raw_event, body) as raw_event
 from source

@@ -17,5 +17,6 @@ select
     {{ iso_to_epoch_ms(json_str('body', '$.message_timestamp')) }} as message_timestamp_ms,
     -- The webhook entry arrives as a JSON string inside the record.
     {{ json_str('body', '$.whatsAppWebhookEntry') }} as webhook_entry,
-    raw_event
+    -- landing writes raw_event only where it differs from body
+    coalesce(raw_event, body) as raw_event
 from source
