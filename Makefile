@@ -19,6 +19,7 @@ help:
 	@echo "make run [INPUT=dir]  run the whole pipeline locally (sample data, or your files)"
 	@echo "make test             lint + the test suite (what CI runs)"
 	@echo "make airflow          the Airflow UI on http://localhost:8080 against the local stack"
+	@echo "make bench            the canonicalisation benchmark (1M and 10M events; ~20 min)"
 	@echo "make clean            remove var/ (warehouse, Airflow state, local AWS state)"
 
 $(STAMP): requirements.txt
