@@ -1,8 +1,10 @@
 """
 ### Build the warehouse
 
-Runs the dbt project (rendered task by task by Cosmos) over an interval of ingest hours,
-then the Great Expectations gate. Triggered by any raw-zone Asset; the interval is every
+Declares the raw zone (`create_raw_relations`), runs the dbt project (rendered model by
+model by Cosmos, each model built with its tests) over an interval of ingest hours, builds
+the per-type event views in one task, then the Great Expectations gate, then writes the
+HTML dashboard to `var/reports/`. Triggered by any raw-zone Asset; the interval is every
 hour the triggering landing runs reported. To rebuild a range by hand (after a mapping
 fix, say) trigger with **interval_start** and **interval_end**.
 
@@ -59,18 +61,11 @@ def build_warehouse():
 
     interval = resolve_interval()
     # Idempotent DDL: the raw zone as relations (views locally, partition-projected tables on Athena).
-    dbt_command_args = {
-        "project_dir": dbt_config.project_config.dbt_project_path,
-        "profile_config": dbt_config.profile_config,
-        "invocation_mode": dbt_config.execution_config.invocation_mode,
-        "dbt_executable_path": dbt_config.execution_config.dbt_executable_path,
-        "install_deps": False,
-    }
     raw_relations = DbtRunOperationLocalOperator(
-        task_id="create_raw_relations", macro_name="create_raw_relations", **dbt_command_args
+        task_id="create_raw_relations", macro_name="create_raw_relations", **dbt_config.single_command_args
     )
     event_type_views = DbtBuildLocalOperator(
-        task_id="event_type_views", select=[dbt_config.EVENT_TYPE_VIEWS], **dbt_command_args
+        task_id="event_type_views", select=[dbt_config.EVENT_TYPE_VIEWS], **dbt_config.single_command_args
     )
     dbt = DbtTaskGroup(
         group_id="dbt",

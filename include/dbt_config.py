@@ -41,3 +41,12 @@ execution_config = ExecutionConfig(
     invocation_mode=InvocationMode.SUBPROCESS,
     dbt_executable_path=str(Path(sys.executable).parent / "dbt"),
 )
+
+# For the operators that run one dbt command outside the task group.
+single_command_args = {
+    "project_dir": project_config.dbt_project_path,
+    "profile_config": profile_config,
+    "invocation_mode": execution_config.invocation_mode,
+    "dbt_executable_path": execution_config.dbt_executable_path,
+    "install_deps": False,
+}

@@ -75,6 +75,14 @@ def local_environment(
     }
 
 
+def s3_client(port: int = S3_PORT):
+    """A boto3 S3 client for the local S3 server."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=LOCAL_ACCESS_KEY,
+                        aws_secret_access_key=LOCAL_SECRET_KEY, region_name=REGION)  # fmt: skip
+
+
 class LocalStack:
     """Both servers, started in this process (threads)."""
 

@@ -302,7 +302,7 @@ def _campaign_rates_chart(campaigns: Section) -> str:
         unit=PERCENT,
         stacked=False,
         horizontal=True,
-        value_axis_label="% of sends",
+        value_axis_label="%",
     )
     return frame.render(chart.svg(), RATE_COLOURS)
 

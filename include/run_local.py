@@ -21,18 +21,6 @@ from include import local_stack, settings
 HOUR = timedelta(hours=1)
 
 
-def _s3_client():
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{local_stack.S3_PORT}",
-        aws_access_key_id=local_stack.LOCAL_ACCESS_KEY,
-        aws_secret_access_key=local_stack.LOCAL_SECRET_KEY,
-        region_name=local_stack.REGION,
-    )
-
-
 def upload_input(s3, input_dir: Path) -> int:
     """Mirror ``input_dir`` into the landing bucket (``<stream>/…`` keys); returns files uploaded."""
     for bucket in (settings.LANDING_BUCKET, settings.RAW_BUCKET):
@@ -73,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--input {input_dir} is not a directory")
 
     started = time.monotonic()
-    s3 = _s3_client()
+    s3 = local_stack.s3_client()
     print(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}")
     hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.ENGAGEMENT_STREAMS)
     if not hours:
