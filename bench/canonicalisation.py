@@ -38,7 +38,6 @@ from itertools import chain, islice
 from multiprocessing import get_context
 from pathlib import Path
 
-import boto3
 import duckdb
 import psutil
 
@@ -68,16 +67,6 @@ def _free_port() -> int:
             port = sock.getsockname()[1]
         if port not in (local_stack.S3_PORT, local_stack.PROFILES_PORT):  # the shared stack's
             return port
-
-
-def _s3_client(port: int):
-    return boto3.client(
-        "s3",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        aws_access_key_id=local_stack.LOCAL_ACCESS_KEY,
-        aws_secret_access_key=local_stack.LOCAL_SECRET_KEY,
-        region_name=local_stack.REGION,
-    )
 
 
 @contextlib.contextmanager
@@ -156,7 +145,7 @@ _worker_s3 = None
 
 def _init_worker(s3_port: int) -> None:
     global _worker_s3
-    _worker_s3 = _s3_client(s3_port)
+    _worker_s3 = local_stack.s3_client(s3_port)
 
 
 def _worker_pid(_: int) -> int:
@@ -269,7 +258,7 @@ def measure(events: int, workers: int, baseline_records: int, monitor: Monitor) 
         expected = sum(c["events"] for c in counts.values())
         var_dir = work / "var"
         with _stack(var_dir) as (s3_port, profiles_port):
-            s3 = _s3_client(s3_port)
+            s3 = local_stack.s3_client(s3_port)
             started = time.perf_counter()
             files = run_local.upload_input(s3, input_dir)
             upload_s = time.perf_counter() - started
