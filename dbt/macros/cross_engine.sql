@@ -158,3 +158,25 @@
 {% macro json_str_map(column, path) -%}
   cast(json_extract({{ column }}, '{{ path }}') as {{ string_map_type() }})
 {%- endmacro %}
+
+{# Edit distance between two strings. #}
+{% macro levenshtein(left, right) -%}
+  {{ return(adapter.dispatch('levenshtein', 'customer360')(left, right)) }}
+{%- endmacro %}
+{% macro default__levenshtein(left, right) -%}
+  levenshtein_distance({{ left }}, {{ right }})
+{%- endmacro %}
+{% macro duckdb__levenshtein(left, right) -%}
+  levenshtein({{ left }}, {{ right }})
+{%- endmacro %}
+
+{# Replace every match of a regular expression (DuckDB replaces only the first without 'g'). #}
+{% macro regex_replace_all(expression, pattern, replacement) -%}
+  {{ return(adapter.dispatch('regex_replace_all', 'customer360')(expression, pattern, replacement)) }}
+{%- endmacro %}
+{% macro default__regex_replace_all(expression, pattern, replacement) -%}
+  regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+{% macro duckdb__regex_replace_all(expression, pattern, replacement) -%}
+  regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}

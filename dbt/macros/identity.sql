@@ -1,0 +1,35 @@
+{#- Identity resolution, rendered from the `identity_resolution` var (dbt_project.yml). -#}
+
+{#- The SQL condition under which a pair (aliases l, r) is at one comparison level. -#}
+{% macro comparison_level_condition(column, level) -%}
+  {%- if level.kind == 'exact' -%}
+    l.{{ column }} = r.{{ column }}
+  {%- elif level.kind == 'levenshtein' -%}
+    {{ levenshtein('l.' ~ column, 'r.' ~ column) }} <= {{ level.max }}
+  {%- elif level.kind == 'swapped' -%}
+    l.{{ column }} = r.{{ level.with }} and l.{{ level.with }} = r.{{ column }}
+  {%- else -%}
+    {{ exceptions.raise_compiler_error('unknown comparison level kind: ' ~ level.kind) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- A comparison's gamma, numbered as Splink numbers it: a null side is -1, the listed levels
+    count down from their number to 1, anything else is 0. -#}
+{% macro comparison_gamma(comparison) -%}
+  case
+      when l.{{ comparison.name }} is null or r.{{ comparison.name }} is null then -1
+      {%- for level in comparison.levels %}
+      when {{ comparison_level_condition(comparison.name, level) }} then {{ comparison.levels | length - loop.index0 }}
+      {%- endfor %}
+      else 0
+  end
+{%- endmacro %}
+
+{#- The data interval's end, or "all data" for a full rebuild (no wall-clock time). -#}
+{% macro identity_as_of() -%}
+  {%- if var('interval_end') -%}
+    cast('{{ var("interval_end") }}' as timestamp)
+  {%- else -%}
+    cast(null as timestamp)
+  {%- endif -%}
+{%- endmacro %}
