@@ -1,31 +1,44 @@
 """Landing: landing bucket → raw zone, one stream and one hour at a time.
 
-Each line of each landed file is checked. Good records are written to the raw zone's
+Streams: the engagement events (``ses``, ``sms_voice``, ``whatsapp``, ``conversations``) and
+the source-system batches (``customers`` as CSV or JSON lines; ``bookings``, ``loyalty``,
+``clickstream``, ``service_interactions`` as JSON lines; formats in the README).
+
+Each line of each landed file (each row of a CSV) is checked. Good records are written to the raw zone's
 Hive partition ``<stream>/year=/month=/day=/hour=/`` as newline-delimited JSON (gzip);
 bad ones go to ``_quarantine/stream=<stream>/…`` with a reason. A manifest per partition records
 what was read and written so counts reconcile: lines read = records landed + quarantined.
 
 Which hour a record belongs to: the hour in its file's path when the file sits under a
 Firehose prefix (``YYYY/MM/DD/HH/``) or a Hive one; for flat drops, the hour of the
-record's own event time. A broken line in a flat drop has no time of its own and goes
+record's own time (a source record's: ``updated_at``, ``booked_at``, ``event_timestamp``,
+``started_at``). A broken line in a flat drop has no time of its own and goes
 with the earliest good record of its file (or the file's upload hour if it has none), so
 every line is counted in exactly one hour.
+
+Source records also get ``normalised``: their phone in E.164 with its type and country
+(``phonenumbers``, offline), which SQL engines cannot compute.
 
 Landing an hour again replaces that hour's partition: runs are idempotent.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import phonenumbers
 
 HOUR = timedelta(hours=1)
 QUARANTINE_PREFIX = "_quarantine"
@@ -62,6 +75,7 @@ class LandedRecord:
     raw_event: str  # the line exactly as received
     # Items of a WhatsApp entry refused on their own (no id): (reason, detail, item JSON).
     rejected_items: list[tuple[str, str, str]] = field(default_factory=list)
+    normalised: str | None = None  # source records with a person: their phone, normalised (JSON)
 
 
 @dataclass
@@ -101,6 +115,175 @@ def partition_prefix(stream: str, hour: datetime) -> str:
     return f"{stream}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/"
 
 
+# -- source-system records ---------------------------------------------------------------
+CUSTOMER_COLUMNS = (
+    "source_system", "customer_id", "first_name", "last_name", "email", "phone", "birth_date",
+    "address_line1", "address_line2", "city", "postal_code", "state", "country", "loyalty_id", "updated_at",
+)  # fmt: skip
+_CUSTOMER_KEYS = frozenset(CUSTOMER_COLUMNS)
+
+
+class SourceShape(NamedTuple):
+    ids: tuple[str, ...]  # fields that together name the record: all required
+    time: str  # the record's own time: required, ISO-8601
+    person: str | None  # the object holding the person's phone and country ("" = the record itself)
+    markers: frozenset[str]  # keys only this type has (route() tells types apart by them)
+
+
+# In route() order: a customer record has no key of the types before it.
+SOURCES = {
+    "bookings": SourceShape(
+        ("source_system", "booking_id"), "booked_at", "traveller",
+        frozenset({"booking_id", "booked_at", "traveller", "itinerary"}),
+    ),
+    "service_interactions": SourceShape(
+        ("interaction_id",), "started_at", "customer", frozenset({"interaction_id", "started_at", "conversation"})
+    ),
+    "loyalty": SourceShape(
+        ("loyalty_id",), "updated_at", "member", frozenset({"member", "program", "tier", "points_balance"})
+    ),
+    "clickstream": SourceShape(
+        ("event_id",), "event_timestamp", None,
+        frozenset({"event_id", "event_type", "event_timestamp", "session_id", "page_url"}),
+    ),
+    "customers": SourceShape(
+        ("source_system", "customer_id"), "updated_at", "",
+        frozenset({"source_system", "customer_id", "first_name", "last_name", "email", "phone", "updated_at"}),
+    ),
+}  # fmt: skip
+
+# What both warehouse engines can type (staging's iso_to_timestamp): a date, or a date and
+# time with seconds, optional fraction and optional Z / ±HH:MM offset (none means UTC).
+_SOURCE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?)?")
+DEFAULT_PHONE_REGION = os.environ.get("C360_DEFAULT_PHONE_REGION", "US")
+_PHONE_TYPE_NAMES = {value: name for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
+
+
+def _source_time(value: Any, what: str) -> datetime:
+    if value in (None, ""):
+        raise Quarantined("missing_timestamp", what)
+    if not isinstance(value, str) or not _SOURCE_TIME.fullmatch(value):
+        raise Quarantined("invalid_timestamp", f"{what}={value!r}")
+    return _parse_iso(value, what)
+
+
+@lru_cache(maxsize=1 << 17)
+def normalise_phone(phone: str | None, region: str) -> str:
+    """``normalised`` for a phone as received: compact JSON of phone_e164, phone_type (a
+    PhoneNumberType name), phone_country (ISO region) and phone_status valid|invalid|missing.
+    ``region`` is assumed for numbers without a country code. Cached: landing a batch meets
+    the same numbers again and again, and parsing is most of a source record's cost."""
+    e164 = kind = country = None
+    if phone is None or not phone.strip():
+        status = "missing"
+    else:
+        try:
+            number = phonenumbers.parse(phone, region)
+        except phonenumbers.NumberParseException:
+            number = None
+        # number_type is UNKNOWN exactly when is_valid_number is false: one metadata match, not two.
+        number_type = phonenumbers.number_type(number) if number else phonenumbers.PhoneNumberType.UNKNOWN
+        if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
+            status = "invalid"
+        else:
+            status = "valid"
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            kind = _PHONE_TYPE_NAMES[number_type]
+            country = phonenumbers.region_code_for_number(number)
+    return json.dumps(
+        {"phone_e164": e164, "phone_type": kind, "phone_country": country, "phone_status": status},
+        separators=(",", ":"),
+    )
+
+
+def _phone_region(country: Any) -> str:
+    """The record's country when it is an ISO-3166 alpha-2 code phonenumbers knows, else the default."""
+    if isinstance(country, str) and len(country) == 2 and country.upper() in phonenumbers.SUPPORTED_REGIONS:
+        return country.upper()
+    return DEFAULT_PHONE_REGION
+
+
+def _undocumented(key: str, value: Any) -> bool:
+    return key not in _CUSTOMER_KEYS and not (key == "attributes" and isinstance(value, dict))
+
+
+def _customer_body(values: dict) -> str:
+    """A customer as the raw zone keeps it: the documented keys, any other key under ``attributes``."""
+    given = values.get("attributes")
+    attributes = (dict(given) if isinstance(given, dict) else {}) | {
+        k: v for k, v in values.items() if _undocumented(k, v)
+    }
+    body = {k: values.get(k) for k in CUSTOMER_COLUMNS} | ({"attributes": attributes} if attributes else {})
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _check_source(stream: str, record: dict, body: str, raw: str) -> LandedRecord:
+    source = SOURCES[stream]
+    missing = [name for name in source.ids if record.get(name) in (None, "")]
+    if missing:
+        raise Quarantined("missing_record_id", ", ".join(missing))
+    event_time = _source_time(record.get(source.time), source.time)
+    normalised = None
+    if source.person is not None:
+        person = record if source.person == "" else record.get(source.person)
+        person = person if isinstance(person, dict) else {}
+        phone = person.get("phone")
+        normalised = normalise_phone(None if phone is None else str(phone), _phone_region(person.get("country")))
+    return LandedRecord(event_time, body, raw, normalised=normalised)
+
+
+def _check_csv_row(header: list[str], fields: list[str], raw: str) -> LandedRecord:
+    if len(fields) != len(header):
+        raise Quarantined("invalid_csv", f"{len(fields)} fields, the header has {len(header)}")
+    values = {name: value or None for name, value in zip(header, fields, strict=True)}
+    return _check_source("customers", values, _customer_body(values), raw)
+
+
+def _read_csv(text: str) -> Iterator[tuple[int, str, LandedRecord | Quarantined]]:
+    """Customer CSV rows checked against the file's header (its first line). A quoted field
+    may hold commas and line breaks; a row's line_no is its first line's, the header's is 1."""
+    consumed: list[str] = []
+
+    def physical_lines() -> Iterator[str]:
+        for text_line in io.StringIO(text, newline=""):
+            consumed.append(text_line)
+            yield text_line
+
+    reader = csv.reader(physical_lines(), strict=True)
+    header: list[str] | None = None
+    line_no = 1
+    while True:
+        result: LandedRecord | Quarantined | None = None
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            fields, result = None, Quarantined("invalid_csv", str(exc))
+        raw = "".join(consumed).rstrip("\r\n")
+        first, line_no = line_no, line_no + len(consumed)
+        consumed.clear()
+        if not raw.strip():
+            continue
+        if header is None and fields is not None:
+            header = [name.strip() for name in fields]
+            continue
+        if result is None:
+            try:
+                result = _check_csv_row(header, fields, raw)
+            except Quarantined as bad:
+                result = bad
+        yield first, raw, result
+
+
+def _is_customer_csv(key: str, text: str) -> bool:
+    """By extension, else by a first line that is a CSV header naming customer_id."""
+    if key.lower().endswith((".csv", ".csv.gz")):
+        return True
+    first = next((line for line in io.StringIO(text) if line.strip()), "")
+    return not first.lstrip().startswith(("{", "[")) and "customer_id" in next(csv.reader([first]), [])
+
+
 # -- record checks -----------------------------------------------------------------------
 def route(record: dict) -> str | None:
     """Which engagement stream a record's shape belongs to (canonical-events.md routing)."""
@@ -112,6 +295,11 @@ def route(record: dict) -> str | None:
         return "ses"
     if record.get("direction") in ("inbound", "outbound") and "message" in record:
         return "conversations"
+    # Source records are told apart by keys only their type has, so one missing its id or
+    # time is still recognised (and quarantined for that) rather than called unknown.
+    for stream, source in SOURCES.items():
+        if not source.markers.isdisjoint(record):
+            return stream
     return None
 
 
@@ -237,6 +425,11 @@ def check_record(stream: str, line: str) -> LandedRecord:
     shape = route(record)
     if shape != stream:
         raise Quarantined("unknown_shape", f"looks like {shape or 'nothing known'}, landed as {stream}")
+    if stream in SOURCES:
+        # A customer's keys outside the documented ones move under attributes, as a CSV's extra columns do.
+        if stream == "customers" and any(_undocumented(k, v) for k, v in record.items()):
+            body = _customer_body(record)
+        return _check_source(stream, record, body, line)
     rejected: list[tuple[str, str, str]] = []
     if stream == "whatsapp":
         record, rejected = _split_whatsapp_items(record)
@@ -270,15 +463,26 @@ def _list_keys(s3, bucket: str, prefix: str) -> list[dict]:
     return [obj for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for obj in page.get("Contents", [])]
 
 
-def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> list[tuple[datetime, dict]]:
-    """Every line of one file as (hour, raw-zone row); quarantined rows carry their reason."""
-    path_hour = hour_from_key(key)
-    checked: list[tuple[int, str, LandedRecord | Quarantined]] = []
+def _check_file(stream: str, key: str, data: bytes) -> Iterator[tuple[int, str, LandedRecord | Quarantined]]:
+    """Each record of one file, checked: (line_no, the text as received, landed or refused)."""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if stream == "customers":
+        text = data.decode("utf-8-sig", errors="replace")
+        if _is_customer_csv(key, text):
+            yield from _read_csv(text)
+            return
     for line_no, line in enumerate(read_lines(data), start=1):
         try:
-            checked.append((line_no, line, check_record(stream, line)))
+            yield line_no, line, check_record(stream, line)
         except Quarantined as bad:
-            checked.append((line_no, line, bad))
+            yield line_no, line, bad
+
+
+def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> list[tuple[datetime, dict]]:
+    """Every record of one file as (hour, raw-zone row); quarantined rows carry their reason."""
+    path_hour = hour_from_key(key)
+    checked = list(_check_file(stream, key, data))
     good_hours = [hour_floor(c.event_time) for _, _, c in checked if isinstance(c, LandedRecord)]
     fallback_hour = path_hour or (min(good_hours) if good_hours else upload_hour)
     rows = []
@@ -291,6 +495,8 @@ def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> lis
             landed_row = {"body": result.body} | (
                 {} if result.raw_event == result.body else {"raw_event": result.raw_event}
             )
+            if result.normalised is not None:
+                landed_row["normalised"] = result.normalised
             rows.append((hour, base | landed_row))
             rows += [
                 (hour, base | {"reason": reason, "detail": detail, "raw_line": item, "item": True})

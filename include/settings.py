@@ -27,3 +27,6 @@ DBT_TARGET = os.environ.get("C360_DBT_TARGET", "local")
 WAREHOUSE_PATH = Path(os.environ.get("C360_WAREHOUSE_PATH", VAR_DIR / "warehouse.duckdb"))
 
 ENGAGEMENT_STREAMS = ("ses", "sms_voice", "whatsapp", "conversations")
+# Source-system batches: CRM customers, bookings, loyalty members, web clickstream, service interactions.
+SOURCE_STREAMS = ("customers", "bookings", "loyalty", "clickstream", "service_interactions")
+RAW_STREAMS = ENGAGEMENT_STREAMS + SOURCE_STREAMS
