@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 MANIFEST := dbt/target/manifest.json
 # Every command below runs against the embedded local stack (include/local_stack.py).
 LOCAL_ENV = eval "$$($(PY) -m include.local_stack env)"
-STACK_PID := var/local_stack.pid
+# var/ unless C360_VAR_DIR points elsewhere (benchmarks run private stacks).
+VAR := $(or $(C360_VAR_DIR),var)
+STACK_PID := $(VAR)/local_stack.pid
 INPUT ?=
 RUN_ARGS := $(if $(INPUT),--input $(abspath $(INPUT)),)
 
@@ -40,9 +42,9 @@ $(MANIFEST): $(STAMP) $(shell find dbt/models dbt/macros dbt/tests -type f 2>/de
 dbt-manifest: $(MANIFEST)
 
 stack-start: $(STAMP)
-	@mkdir -p var
+	@mkdir -p $(VAR)
 	@if [ -f $(STACK_PID) ] && kill -0 $$(cat $(STACK_PID)) 2>/dev/null; then echo "local stack already up"; else \
-	  $(PY) -m include.local_stack serve > var/local_stack.log 2>&1 & echo $$! > $(STACK_PID); fi
+	  $(PY) -m include.local_stack serve > $(VAR)/local_stack.log 2>&1 & echo $$! > $(STACK_PID); fi
 	@$(PY) -m include.local_stack ready
 
 stack-stop:

@@ -124,6 +124,41 @@ def reconciliation_expectations() -> list:
     ]
 
 
+def profiles_expectations(max_profile_size: int) -> list:
+    """unified_profiles: unique ids, identifier formats, no profile above the size cap."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="profile_id"),
+        gxe.ExpectColumnValuesToBeUnique(column="profile_id"),
+        gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL),
+        gxe.ExpectColumnValuesToMatchRegex(column="phone", regex=E164),
+        gxe.ExpectColumnValuesToBeBetween(column="source_record_count", min_value=1, max_value=max_profile_size),
+    ]
+
+
+def profile_links_expectations() -> list:
+    """profile_links: one row per source record, each pointing at a profile."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="record_key"),
+        gxe.ExpectColumnValuesToBeUnique(column="record_key"),
+        gxe.ExpectColumnValuesToNotBeNull(column="profile_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="matched_by"),
+    ]
+
+
+def profile_reconciliation_expectations() -> list:
+    """Every source record linked exactly once, and no link to a profile that does not exist."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnPairValuesToBeEqual(column_A="source_records", column_B="linked_records"),
+        gxe.ExpectColumnValuesToBeBetween(column="links_to_missing_profiles", min_value=0, max_value=0),
+    ]
+
+
 def validate(name: str, frame: pd.DataFrame, expectations: list):
     """Run the expectations as a suite on a DataFrame; returns the GX validation result."""
     import great_expectations as gx

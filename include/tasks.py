@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from include import intervals, landing, quality, report, settings, warehouse
+from include import dbt_config, intervals, landing, quality, report, settings, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,38 @@ def validate_engagement(s3, interval: dict[str, str]) -> list[dict]:
             quality.destination_expectations("phone"),
         ),
         quality.gate("landing_reconciliation", reconciled, quality.reconciliation_expectations()),
+    ]
+
+
+PROFILE_RECONCILIATION_SQL = """
+select
+    (select count(*) from main_intermediate.int_identity_records_normalised) as source_records,
+    (select count(distinct record_key) from profile_links) as linked_records,
+    (select count(*) from profile_links as links
+     where not exists (select 1 from unified_profiles as p where p.profile_id = links.profile_id))
+        as links_to_missing_profiles
+"""
+
+
+def validate_profiles() -> list[dict]:
+    """The profiles' quality gate: ids, identifier formats, profile sizes, every record linked once."""
+    max_size = dbt_config.project_vars()["identity_resolution"]["max_profile_size"]
+    return [
+        quality.gate(
+            "unified_profiles",
+            warehouse.query_df("select profile_id, email, phone, source_record_count from unified_profiles"),
+            quality.profiles_expectations(max_size),
+        ),
+        quality.gate(
+            "profile_links",
+            warehouse.query_df("select record_key, profile_id, matched_by from profile_links"),
+            quality.profile_links_expectations(),
+        ),
+        quality.gate(
+            "profile_reconciliation",
+            warehouse.query_df(PROFILE_RECONCILIATION_SQL),
+            quality.profile_reconciliation_expectations(),
+        ),
     ]
 
 

@@ -180,3 +180,14 @@
 {% macro duckdb__regex_replace_all(expression, pattern, replacement) -%}
   regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
+
+{# Timestamp → epoch milliseconds (bigint). #}
+{% macro timestamp_to_epoch_ms(expression) -%}
+  {{ return(adapter.dispatch('timestamp_to_epoch_ms', 'customer360')(expression)) }}
+{%- endmacro %}
+{% macro default__timestamp_to_epoch_ms(expression) -%}
+  cast(to_unixtime({{ expression }}) * 1000 as bigint)
+{%- endmacro %}
+{% macro duckdb__timestamp_to_epoch_ms(expression) -%}
+  epoch_ms({{ expression }})
+{%- endmacro %}

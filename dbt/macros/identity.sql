@@ -33,3 +33,28 @@
     cast(null as timestamp)
   {%- endif -%}
 {%- endmacro %}
+
+{#- A Jinja list as a SQL tuple of string literals. -#}
+{% macro sql_list(values) -%}
+  ({%- for value in values -%}'{{ value }}'{{ ', ' if not loop.last }}{%- endfor -%})
+{%- endmacro %}
+
+{#- A source kind's survivorship priority (identity_resolution.source_priority). -#}
+{% macro source_priority(column) -%}
+  case {{ column }}
+  {%- for kind, priority in var('identity_resolution').source_priority.items() %}
+      when '{{ kind }}' then {{ priority }}
+  {%- endfor %}
+  end
+{%- endmacro %}
+
+{#- Engagement features per channel: metric → the outcomes that count (none: any outbound
+    message). Columns are <channel>_<metric>_<30|90>d. -#}
+{% macro engagement_feature_metrics() -%}
+  {{ return({
+      'email': {'sends': none, 'deliveries': ['delivered'], 'opens': ['opened'], 'clicks': ['clicked']},
+      'sms': {'sends': none, 'deliveries': ['delivered']},
+      'voice': {'sends': none, 'deliveries': ['delivered']},
+      'whatsapp': {'sends': none, 'deliveries': ['delivered', 'read'], 'reads': ['read']},
+  }) }}
+{%- endmacro %}

@@ -33,3 +33,25 @@
     select {{ id_column }} from {{ relation }} where 1 = 0
   {%- endif -%}
 {%- endmacro %}
+
+{#- Rows ingested before the run's interval ends: what a state-of-the-world model may see, so
+    a backfilled hour sees exactly what it saw when it first ran. -#}
+{% macro ingested_by_interval_end(column) -%}
+  {%- if var('interval_end') -%}
+    {{ column }} < cast('{{ var("interval_end") }}' as timestamp)
+  {%- else -%}
+    1 = 1
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Incremental settings of append-only history tables keyed by ``unique_key``: re-running
+    an interval replaces its rows instead of appending them twice. -#}
+{% macro history_incremental_config(unique_key) -%}
+  {%- if target.type == 'athena' -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'merge', 'table_type': 'iceberg',
+               'unique_key': unique_key, 'on_schema_change': 'append_new_columns'}) }}
+  {%- else -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
+               'unique_key': unique_key, 'on_schema_change': 'append_new_columns'}) }}
+  {%- endif -%}
+{%- endmacro %}

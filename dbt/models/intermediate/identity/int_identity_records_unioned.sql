@@ -1,0 +1,85 @@
+-- Every record that names a person, from every source, in one shape: the input of identity
+-- resolution. CRM, loyalty, booking and service records are resolved by rules and the
+-- model; web users and engagement addresses are contact points, attached afterwards.
+{%- set identity_sources = [
+    ('crm', 'stg_source_systems__customers'),
+    ('loyalty', 'stg_source_systems__loyalty_members'),
+    ('bookings', 'stg_source_systems__bookings'),
+    ('service', 'stg_source_systems__service_interactions'),
+] %}
+{%- set identity_columns = [
+    'first_name', 'last_name', 'email', 'phone_e164', 'phone_type', 'phone_status', 'birth_date',
+    'address_line1', 'address_line2', 'city', 'postal_code', 'state', 'country', 'loyalty_id',
+    'crm_customer_id',
+] %}
+
+with
+
+{% for source_kind, model in identity_sources %}
+{{ source_kind }}_records as (
+
+    select
+        '{{ source_kind }}' as source_kind,
+        source_system,
+        source_record_id,
+        {%- for column in identity_columns %}
+        {{ column }},
+        {%- endfor %}
+        updated_at,
+        ingest_hour
+    from {{ ref(model) }}
+    where {{ ingested_by_interval_end('ingest_hour') }}
+
+),
+
+{% endfor %}
+web_users as (
+
+    -- A logged-in web user is known by the email they signed in with.
+    select
+        'web' as source_kind,
+        'web' as source_system,
+        user_id as source_record_id,
+        {%- for column in identity_columns %}
+        {{ 'max_by(email, event_timestamp)' if column == 'email' else 'cast(null as varchar)' }} as {{ column }},
+        {%- endfor %}
+        max(event_timestamp) as updated_at,
+        max(ingest_hour) as ingest_hour
+    from {{ ref('stg_source_systems__clickstream_events') }}
+    where user_id is not null and email is not null and {{ ingested_by_interval_end('ingest_hour') }}
+    group by user_id
+
+),
+
+engagement_records as (
+
+    select
+        'engagement' as source_kind,
+        address_kind as source_system,
+        address as source_record_id,
+        {%- for column in identity_columns %}
+        {%- if column == 'email' %}
+        case when address_kind = 'email' then address end as email,
+        {%- elif column == 'phone_e164' %}
+        case when address_kind = 'phone' then address end as phone_e164,
+        {%- elif column == 'phone_status' %}
+        case when address_kind = 'phone' then 'valid' else 'missing' end as phone_status,
+        {%- else %}
+        cast(null as varchar) as {{ column }},
+        {%- endif %}
+        {%- endfor %}
+        max(event_at) as updated_at,
+        max(ingest_hour) as ingest_hour
+    from {{ ref('int_engagement_addresses_extracted') }}
+    where address is not null and {{ ingested_by_interval_end('ingest_hour') }}
+    group by address_kind, address
+
+)
+
+{% for source_kind, model in identity_sources %}
+select * from {{ source_kind }}_records
+union all
+{% endfor %}
+select * from web_users
+union all
+select * from engagement_records
