@@ -22,10 +22,16 @@ HOUR = timedelta(hours=1)
 
 
 def upload_input(s3, input_dir: Path) -> int:
-    """Mirror ``input_dir`` into the landing bucket (``<stream>/…`` keys); returns files uploaded."""
+    """Mirror ``input_dir``'s stream folders into the landing bucket (``<stream>/…`` keys); returns
+    files uploaded. Anything else in it (the sample's ``_truth/``) is not landing input."""
     for bucket in (settings.LANDING_BUCKET, settings.RAW_BUCKET):
         s3.create_bucket(Bucket=bucket)
-    files = sorted(p for p in input_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = sorted(
+        p
+        for stream in settings.RAW_STREAMS
+        for p in (input_dir / stream).rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
     for path in files:
         s3.upload_file(str(path), settings.LANDING_BUCKET, path.relative_to(input_dir).as_posix())
     return len(files)
@@ -56,10 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     input_dir = args.input
     if input_dir is None:
         input_dir = settings.VAR_DIR / "sample"
-        counts = sample_data.generate(input_dir, people=args.people)
+        counts = sample_data.generate(input_dir, people=args.people, streams=sample_data.ALL_STREAMS)
         print(
             f"generated sample data in {input_dir}: "
-            + ", ".join(f"{s} {c['events']} events" for s, c in counts.items())
+            + ", ".join(
+                f"{s} {c['events']} events" if "events" in c else f"{s} {c['records']} records"
+                for s, c in counts.items()
+            )
         )
     if not input_dir.is_dir():
         raise SystemExit(f"--input {input_dir} is not a directory")
@@ -67,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     s3 = local_stack.s3_client()
     print(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}")
-    hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.ENGAGEMENT_STREAMS)
+    hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
     if not hours:
-        raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {settings.ENGAGEMENT_STREAMS}")
+        raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {settings.RAW_STREAMS}")
     print(f"covering {len(hours)} hours: {hours[0]:%Y-%m-%d %H:00} … {hours[-1]:%Y-%m-%d %H:00} UTC")
 
     from airflow.dag_processing.dagbag import DagBag

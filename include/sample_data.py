@@ -26,17 +26,22 @@ Written a stream at a time and an hour at a time, so memory stays flat at any si
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
+import io
 import json
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate, pairwise
 from json.encoder import encode_basestring_ascii as _json_string
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tqdm import tqdm
+
+from include.landing import CUSTOMER_COLUMNS
 
 ACCOUNT_ID = "111122223333"
 ORGANIZATION_ID = "org-retail"
@@ -705,6 +710,39 @@ def malformed_lines(stream: str, day: datetime) -> list[tuple[str, str]]:
             ("unknown_shape", dumps({"sessionId": "s-1", "text": "hi", "timestamp": ms})),
             ("missing_message_id", dumps({"direction": "inbound", "message": "hi", "timestamp": ms})),
         ],
+        # customers: the web accounts' JSON lines (the CRM's CSV rows are in malformed_csv_lines)
+        "customers": [
+            ("invalid_json", '{"source_system":"web","customer_id":"W-BAD-1","first_name":"Ze'),
+            ("not_an_object", '["web", "W-BAD-2"]'),
+            ("unknown_shape", dumps({"booking_id": "AIR-BAD", "source_system": "air", "booked_at": _iso(ms)})),
+        ],
+        "bookings": [
+            ("invalid_json", '{"booking_id":"AIR-BAD-1","source_system":"air","booked_at":'),
+            ("unknown_shape", dumps({"source_system": "crm", "customer_id": "C-BAD", "updated_at": _iso(ms)})),
+            ("missing_record_id", dumps({"source_system": "air", "booked_at": _iso(ms), "traveller": {}})),
+            ("missing_timestamp", dumps({"booking_id": "HTL-BAD-2", "source_system": "hotel", "traveller": {}})),
+            ("invalid_timestamp", dumps({"booking_id": "HTL-BAD-3", "source_system": "hotel", "booked_at": "today"})),
+        ],
+        "loyalty": [
+            ("not_an_object", '"LY000000000"'),
+            ("missing_record_id", dumps({"program": "brand_rewards", "updated_at": _iso(ms), "member": {}})),
+            (
+                "invalid_timestamp",
+                dumps({"loyalty_id": "LY-BAD", "program": "brand_rewards", "updated_at": "20/11/2026"}),
+            ),
+        ],
+        "clickstream": [
+            ("invalid_json", '{"event_id":"e-bad","event_type":"page_view","event_timest'),
+            ("not_an_object", "42"),
+            ("missing_record_id", dumps({"event_type": "page_view", "event_timestamp": _iso(ms), "session_id": "s"})),
+            ("missing_timestamp", dumps({"event_id": "e-bad-2", "event_type": "offer_view", "session_id": "s"})),
+        ],
+        "service_interactions": [
+            ("invalid_json", '{"interaction_id":"SI-BAD-1","channel":"voice",'),
+            ("unknown_shape", dumps({"event_id": "e-bad-3", "event_type": "page_view", "event_timestamp": _iso(ms)})),
+            ("missing_record_id", dumps({"channel": "chat", "started_at": _iso(ms), "conversation": []})),
+            ("invalid_timestamp", dumps({"interaction_id": "SI-BAD-2", "started_at": ms, "conversation": []})),
+        ],
     }[stream]
 
 
@@ -826,6 +864,572 @@ def _write_stream(out_dir: Path, stream: str, population: Population, day: datet
     return counts | ({"opt_outs": source.opt_outs} if isinstance(source, _SmsVoice) else {})
 
 
+# -- source systems --------------------------------------------------------------------------
+SOURCE_STREAMS = ("customers", "bookings", "loyalty", "clickstream", "service_interactions")
+ALL_STREAMS = STREAMS + SOURCE_STREAMS
+CRM_EXTRA_COLUMNS = ("customer_since", "marketing_opt_in")  # not in the documented header: landed as attributes
+JUNK_EMAIL, JUNK_PHONE = "test@test.com", "0000000000"  # placeholders clerks type when a customer gives none
+OFFERS = ("30_percent_off", "free_shipping", "double_points", "winter_bundle")  # seed 002's offers
+TRUTH_FILE = Path("_truth") / "source_records.csv"
+# The hour of the window each daily batch export is dropped in (or the last hour of a shorter window).
+_BATCH_HOUR = {"crm-customers": 1, "web-accounts": 2, "loyalty-members": 3}
+CRM_DUPLICATE_SHARE = 0.08  # of CRM customers, entered a second time under another id
+
+_STREETS = ("Main Street", "High Street", "Station Road", "Park Avenue", "Church Lane", "Mill Road", "Oak Avenue")
+# Per country: (city, state, postal code format taking 1-99, airport); currency.
+_PLACES = {
+    "US": (("Seattle", "WA", "981{:02d}", "SEA"), ("Boston", "MA", "021{:02d}", "BOS"),
+           ("Austin", "TX", "787{:02d}", "AUS")),
+    "GB": (("London", None, "SW{} 2AB", "LHR"), ("Manchester", None, "M{} 3CD", "MAN"),
+           ("Leeds", None, "LS{} 6EF", "LBA")),
+    "DE": (("Berlin", None, "10{:03d}", "BER"), ("München", None, "80{:03d}", "MUC"),
+           ("Hamburg", None, "20{:03d}", "HAM")),
+    "FR": (("Paris", None, "750{:02d}", "CDG"), ("Lyon", None, "690{:02d}", "LYS")),
+    "IN": (("Mumbai", "MH", "4000{:02d}", "BOM"), ("Bengaluru", "KA", "5600{:02d}", "BLR")),
+    "BR": (("São Paulo", "SP", "01{:03d}-000", "GRU"), ("Rio de Janeiro", "RJ", "20{:03d}-000", "GIG")),
+}  # fmt: skip
+_CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "IN": "INR", "BR": "BRL"}
+_SERVICE_TOPICS = (
+    ("My flight was cancelled, can I rebook?", "I've rebooked you on the next flight and emailed the details."),
+    ("I was charged twice for my stay.", "I can see the duplicate charge; the refund is on its way."),
+    ("How do I use my points?", "You can redeem points at checkout or when booking a stay."),
+    ("Can I add a bag to my booking?", "Done: one checked bag is added to your booking."),
+)
+
+
+class Identity(NamedTuple):
+    """Everything the source systems may know about a person of the population."""
+
+    person_id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str  # E.164
+    country: str
+    birth_date: str
+    address_line1: str
+    address_line2: str | None
+    city: str
+    postal_code: str
+    state: str | None
+    airport: str
+    crm_id: str | None  # set for ~85%: in the CRM
+    web_id: str | None  # ~30%: has a web account
+    loyalty_id: str | None  # ~35%: loyalty member
+
+
+def identity(population: Population, i: int) -> Identity:
+    """Person ``i``'s identity, computed from the index like the Person itself."""
+    person = population[i]
+    h = _mix(i ^ population.salt ^ 0x1D3A7)
+    g = _mix(h ^ 0x2B)
+    first, last = person.name.split(" ")
+    code = person.country.code
+    city, state, postal, airport = _PLACES[code][h % len(_PLACES[code])]
+    line1 = f"{1 + (h >> 4) % 240} {_STREETS[(h >> 12) % len(_STREETS)]}"
+    if g % 5 == 0:  # a comma inside a field: CSV must quote it
+        line1 = f"Flat {1 + (g >> 3) % 12}, {line1}"
+    return Identity(
+        i,
+        first,
+        last,
+        person.email,
+        person.phone,
+        code,
+        (_FIRST_BIRTH_DATE + timedelta(days=(g >> 8) % 20454)).isoformat(),
+        line1,
+        f"Floor {1 + (g >> 5) % 9}" if g % 7 == 0 else None,
+        city,
+        postal.format(1 + (h >> 16) % 99),
+        state,
+        airport,
+        f"C{i:08d}" if (h >> 20) % 100 < 85 else None,
+        f"W{_hex32(population.salt, i)[:10]}" if (g >> 16) % 100 < 30 else None,
+        f"LY{(i * 7919 + population.salt) % 10**9:09d}" if (g >> 23) % 100 < 35 else None,
+    )
+
+
+_FIRST_BIRTH_DATE = datetime(1950, 1, 1).date()
+
+
+def national_format(phone: str, country: str) -> str:
+    """An E.164 number as people write it at home: (206) 234-5678, 07911 123456, (11) 91234-5678."""
+    if country == "US":
+        return f"({phone[2:5]}) {phone[5:8]}-{phone[8:]}"
+    if country == "BR":
+        return f"({phone[3:5]}) {phone[5:10]}-{phone[10:]}"
+    return f"0{phone[3:7]} {phone[7:]}"  # GB, DE, FR, IN: trunk prefix 0
+
+
+def _typo(name: str, draw) -> str:
+    """One slip of the keyboard: a letter dropped, doubled or swapped with the next one."""
+    if len(name) < 3:
+        return name + name[-1]
+    k = 1 + int(draw() * (len(name) - 2))
+    roll = draw()
+    if roll < 0.35:
+        return name[:k] + name[k + 1 :]
+    if roll < 0.7:
+        return name[:k] + name[k] + name[k:]
+    return name[:k] + name[k + 1] + name[k] + name[k + 2 :]
+
+
+_ADDRESS = ("address_line1", "address_line2", "city", "postal_code", "state")
+
+
+def _entered(ident: Identity, draw, mess: float) -> dict:
+    """The person as one source system holds them: with probability ``mess`` entered sloppily
+    (a typo, first and last name swapped, email in other case or padded, phone in national
+    format or left out, birth date or address missing)."""
+    fields = {
+        "first_name": ident.first_name,
+        "last_name": ident.last_name,
+        "email": ident.email,
+        "phone": ident.phone,
+        "birth_date": ident.birth_date,
+        "address_line1": ident.address_line1,
+        "address_line2": ident.address_line2,
+        "city": ident.city,
+        "postal_code": ident.postal_code,
+        "state": ident.state,
+        "country": ident.country,
+    }
+    if draw() >= mess:
+        return fields
+    for _ in range(1 + (draw() < 0.3)):
+        roll = draw()
+        if roll < 0.25:
+            name = "first_name" if draw() < 0.5 else "last_name"
+            fields[name] = _typo(fields[name], draw)
+        elif roll < 0.35:
+            fields["first_name"], fields["last_name"] = fields["last_name"], fields["first_name"]
+        elif roll < 0.5 and fields["email"]:
+            fields["email"] = f" {fields['email'].upper()}" if draw() < 0.5 else fields["email"].title()
+        elif roll < 0.65:
+            fields["phone"] = national_format(ident.phone, ident.country)
+        elif roll < 0.75:
+            fields["phone"] = None
+        elif roll < 0.85:
+            fields["birth_date"] = None
+        elif roll < 0.93:
+            fields |= dict.fromkeys(_ADDRESS)
+        else:
+            fields["email"] = None
+    return fields
+
+
+def _past(day: datetime, draw, days: int) -> datetime:
+    """A moment in the ``days`` before ``day``, to the second."""
+    return day - timedelta(seconds=1 + int(draw() * days * 86_400))
+
+
+def _dumps(record: dict) -> str:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+
+
+def _write_gz(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress("".join(line + "\n" for line in lines).encode(), compresslevel=1, mtime=0))
+
+
+def _batch_path(root: Path, stream: str, day: datetime, hours: int, batch: str, suffix: str) -> Path:
+    start = day + timedelta(hours=min(_BATCH_HOUR[batch], hours - 1))
+    return root / stream / f"{start:%Y/%m/%d/%H}" / f"{batch}-{day:%Y-%m-%d}{suffix}"
+
+
+Truth = list[tuple[str, str, int]]  # (source_system, source_record_id, person_id)
+
+
+def _write_customers(root: Path, population: Population, day: datetime, hours: int, rng, truth: Truth) -> dict:
+    """The CRM's daily export (CSV, with two columns beyond the documented header and
+    duplicate entries) and the web shop's accounts (JSON lines), both batch files."""
+    draw = rng.random
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(CUSTOMER_COLUMNS + CRM_EXTRA_COLUMNS)
+    duplicates: list[list] = []
+    web: list[str] = []
+    records = junk = 0
+    for i in range(len(population)):
+        ident = identity(population, i)
+        if ident.crm_id:
+            for copy in range(1 + (draw() < CRM_DUPLICATE_SHARE)):
+                fields = _entered(ident, draw, 0.15 if copy == 0 else 1.0)
+                if draw() < 0.02:
+                    fields["email" if draw() < 0.5 else "phone"] = JUNK_EMAIL if draw() < 0.5 else JUNK_PHONE
+                    junk += 1
+                updated = _past(day, draw, 2000)
+                stamp = f"{updated:%Y-%m-%d}" if copy else f"{updated:%Y-%m-%d %H:%M:%S}"
+                customer_id = ident.crm_id if copy == 0 else f"C{50_000_000 + i:08d}"
+                loyalty = ident.loyalty_id if ident.loyalty_id and draw() < 0.7 else None
+                row = [
+                    "crm", customer_id, *(fields[c] for c in CUSTOMER_COLUMNS[2:13]), loyalty, stamp,
+                    f"{_past(updated, draw, 3000):%Y-%m-%d}", "true" if draw() < 0.6 else "false",
+                ]  # fmt: skip
+                if copy:  # entered later: duplicates follow the originals in the export
+                    duplicates.append(row)
+                else:
+                    writer.writerow(row)
+                truth.append(("crm", customer_id, i))
+                records += 1
+        if ident.web_id:
+            fields = _entered(ident, draw, 0.3)
+            web.append(
+                _dumps(
+                    {"source_system": "web", "customer_id": ident.web_id}
+                    | {k: fields[k] for k in ("first_name", "last_name", "email", "country")}
+                    | ({"phone": fields["phone"]} if draw() < 0.5 else {})
+                    | {"updated_at": _iso(int(_past(day, draw, 900).timestamp() * 1000)), "newsletter": draw() < 0.4}
+                )
+            )
+            truth.append(("web", ident.web_id, i))
+            records += 1
+    writer.writerows(duplicates)
+    csv_bad = malformed_csv_lines(day)  # the last one is cut off mid-field: it must stay last
+    text.write("".join(line + "\n" for _, line in csv_bad))
+    crm = _batch_path(root, "customers", day, hours, "crm-customers", ".csv.gz")
+    crm.parent.mkdir(parents=True, exist_ok=True)
+    crm.write_bytes(gzip.compress(text.getvalue().encode(), compresslevel=1, mtime=0))
+    web_bad = malformed_lines("customers", day)
+    _write_gz(_batch_path(root, "customers", day, hours, "web-accounts", ".jsonl.gz"), web + [x for _, x in web_bad])
+    people = {p for system, _, p in truth if system in ("crm", "web")}
+    return {
+        "records": records,
+        "malformed": len(csv_bad) + len(web_bad),
+        "duplicates": records - len(people),
+        "junk": junk,
+    }
+
+
+def _write_loyalty(root: Path, population: Population, day: datetime, hours: int, rng, truth: Truth) -> dict:
+    """The loyalty programme's daily member snapshot (JSON lines, a batch file)."""
+    draw = rng.random
+    lines = []
+    for i in range(len(population)):
+        ident = identity(population, i)
+        if not ident.loyalty_id:
+            continue
+        member = {k: v for k, v in _entered(ident, draw, 0.2).items() if k not in _ADDRESS}
+        if ident.crm_id and draw() < 0.5:
+            member["customer_id"] = ident.crm_id
+        tier = draw()
+        enrolled = _past(day, draw, 3000)
+        lines.append(
+            _dumps(
+                {
+                    "loyalty_id": ident.loyalty_id,
+                    "program": "brand_rewards",
+                    "tier": "platinum" if tier < 0.05 else "gold" if tier < 0.2 else "silver" if tier < 0.5 else "blue",
+                    "points_balance": int(draw() * 60_000),
+                    "enrolled_at": f"{enrolled:%Y-%m-%d}",
+                    "updated_at": _past(day, draw, 200).isoformat(timespec="seconds"),
+                    "member": member,
+                }
+            )
+        )
+        truth.append(("loyalty", ident.loyalty_id, i))
+    bad = malformed_lines("loyalty", day)
+    _write_gz(_batch_path(root, "loyalty", day, hours, "loyalty-members", ".jsonl.gz"), lines + [x for _, x in bad])
+    return {"records": len(lines), "malformed": len(bad)}
+
+
+SourceEvent = tuple[int, str, str, str]  # (own time in epoch ms, line, source_system, source_record_id)
+
+
+def _booking(ident: Identity, at: int, serial: int, draw, salt: int, day: datetime) -> list[SourceEvent]:
+    """An air or hotel booking made on the web or in an app (UPT's air_booking / hotel_booking)."""
+    air = draw() < 0.6
+    system = "air" if air else "hotel"
+    booking_id = f"{'AIR' if air else 'HTL'}-{_hex32(salt, serial)[:8].upper()}"
+    traveller = _entered(ident, draw, 0.25)
+    if draw() < 0.01:
+        traveller["email" if draw() < 0.5 else "phone"] = JUNK_EMAIL if draw() < 0.5 else JUNK_PHONE
+    traveller["loyalty_id"] = ident.loyalty_id if ident.loyalty_id and draw() < 0.5 else None
+    start = day.date() + timedelta(days=3 + int(draw() * 120))
+    length = 1 + int(draw() * 10)
+    if air:
+        destination = COUNTRIES[int(draw() * len(COUNTRIES))].code
+        places = [p for p in _PLACES[destination] if p[3] != ident.airport]
+        itinerary = {
+            "origin": ident.airport,
+            "destination": places[int(draw() * len(places))][3],
+            "departure_date": start.isoformat(),
+            "return_date": (start + timedelta(days=length)).isoformat() if draw() < 0.7 else None,
+            "cabin": ("economy", "economy", "premium_economy", "business")[int(draw() * 4)],
+        }
+    else:
+        itinerary = {
+            "hotel_code": f"H{int(draw() * 400):03d}",
+            "check_in_date": start.isoformat(),
+            "check_out_date": (start + timedelta(days=length)).isoformat(),
+            "room_type": ("standard", "standard", "deluxe", "suite")[int(draw() * 4)],
+        }
+    itinerary["party_size"] = 1 + int(draw() * draw() * 4)
+    status = draw()
+    record = {
+        "booking_id": booking_id,
+        "source_system": system,
+        "customer_id": ident.crm_id if ident.crm_id and draw() < 0.6 else None,
+        "booked_at": _iso(at),
+        "status": "cancelled" if status < 0.07 else "pending" if status < 0.1 else "confirmed",
+        "total_amount": round(40 + draw() * 1800, 2),
+        "currency": _CURRENCY[ident.country],
+        "traveller": traveller,
+        "itinerary": itinerary,
+    }
+    return [(at, _dumps(record), system, booking_id)]
+
+
+def _click_session(ident: Identity, at: int, serial: int, draw, salt: int, day: datetime) -> list[SourceEvent]:
+    """A web session: page views, offer views (seed 002), maybe a cart and a purchase. Signed-in
+    sessions carry the account id and email; the rest are anonymous."""
+    signed_in = ident.web_id is not None and draw() < 0.7
+    session = {
+        "session_id": _uuid(salt, serial),
+        "user_id": ident.web_id if signed_in else None,
+        "email": (ident.email.upper() if draw() < 0.1 else ident.email) if signed_in else None,
+    }
+    steps = [("page_view", "/", None)]
+    for _ in range(1 + int(draw() * 4)):
+        roll = draw()
+        if roll < 0.35:
+            offer = OFFERS[int(draw() * len(OFFERS))]
+            steps.append(("offer_view", f"/offers/{offer}", offer))
+        elif roll < 0.8:
+            steps.append(("page_view", f"/product/{int(draw() * 500)}", None))
+        else:
+            steps.append(("add_to_cart", "/cart", None))
+            if draw() < 0.3:
+                steps.append(("purchase", "/checkout/done", None))
+                break
+    events = []
+    for k, (event_type, page, offer) in enumerate(steps):
+        at += int((2 + draw() * 90) * 1000)
+        event_id = _uuid(salt ^ 0xC11C, serial << 4 | k)
+        record = {"event_id": event_id, "event_type": event_type, "event_timestamp": _iso(at)} | session
+        record |= {"page_url": f"https://shop.brand.example.com{page}"} | ({"offer_name": offer} if offer else {})
+        events.append((at, _dumps(record), "clickstream", event_id))
+    return events
+
+
+def _service_interaction(ident: Identity, at: int, serial: int, draw, salt: int, day: datetime) -> list[SourceEvent]:
+    """A contact-centre interaction (UPT's customer_service_interaction)."""
+    entered = _entered(ident, draw, 0.3)
+    customer = {k: entered[k] for k in ("first_name", "last_name", "email", "phone", "country")}
+    if ident.crm_id and draw() < 0.5:
+        customer["customer_id"] = ident.crm_id
+    question, answer = _SERVICE_TOPICS[int(draw() * len(_SERVICE_TOPICS))]
+    interaction_id = f"SI-{_hex32(salt, serial)[:12]}"
+    record = {
+        "interaction_id": interaction_id,
+        "channel": ("voice", "voice", "chat", "email")[int(draw() * 4)],
+        "started_at": _iso(at),
+        "ended_at": _iso(at + int((60 + draw() * 1500) * 1000)),
+        "sentiment": ("POSITIVE", "NEUTRAL", "NEUTRAL", "NEGATIVE", "MIXED")[int(draw() * 5)],
+        "customer": customer,
+        "conversation": [{"from": "customer", "text": question}, {"from": "agent", "text": answer}],
+    }
+    return [(at, _dumps(record), "service", interaction_id)]
+
+
+# Per person over the window: how many of each (a clickstream life is a session).
+_SOURCE_LIVES = {"bookings": (0.25, _booking), "clickstream": (0.5, _click_session),
+                 "service_interactions": (0.08, _service_interaction)}  # fmt: skip
+
+
+def _write_hourly_source(
+    root: Path, stream: str, population: Population, day: datetime, hours: int, rng, truth: Truth
+) -> dict:
+    """A source stream delivered as it happens (Firehose layout, filed by each record's own time)."""
+    draw = rng.random
+    salt = rng.getrandbits(64)
+    per_person, life = _SOURCE_LIVES[stream]
+    day_ms = int(day.timestamp() * 1000)
+    end_ms = day_ms + hours * HOUR_MS
+    files = _HourFiles(root / stream, stream, day)
+    bad = malformed_lines(stream, day)
+    bad_by_hour: dict[int, list[str]] = {}
+    for k, (_, line) in enumerate(bad):
+        bad_by_hour.setdefault((k * 5) % hours, []).append(line)
+    records = offer_views = serial = 0
+    people = len(population)
+    for hour, lives in enumerate(_lives_per_hour(int(people * per_person), day, hours)):
+        files.close_before(hour)
+        files.lines[hour].extend(bad_by_hour.get(hour, ()))
+        for _ in range(lives):
+            i = int(draw() * people)
+            for at, line, system, record_id in life(
+                identity(population, i), day_ms + hour * HOUR_MS + int(draw() * HOUR_MS), serial, draw, salt, day
+            ):
+                if at >= end_ms:
+                    break  # after the sample's window
+                files.lines[(at - day_ms) // HOUR_MS].append(line)
+                truth.append((system, record_id, i))
+                records += 1
+                offer_views += '"event_type":"offer_view"' in line
+            serial += 1
+    files.close_before(hours)
+    counts = {"records": records, "malformed": len(bad)}
+    return counts | ({"offer_views": offer_views} if stream == "clickstream" else {})
+
+
+def _write_source(root: Path, stream: str, population: Population, day: datetime, hours: int, seed: int,
+                  truth: Truth) -> dict:  # fmt: skip
+    rng = random.Random(f"{seed}:{stream}")
+    if stream == "customers":
+        return _write_customers(root, population, day, hours, rng, truth)
+    if stream == "loyalty":
+        return _write_loyalty(root, population, day, hours, rng, truth)
+    return _write_hourly_source(root, stream, population, day, hours, rng, truth)
+
+
+def malformed_csv_lines(day: datetime) -> list[tuple[str, str]]:
+    """The broken rows of the CRM export (CSV), each with the reason landing must give it."""
+    width = len(CUSTOMER_COLUMNS) + len(CRM_EXTRA_COLUMNS)
+
+    def row(**values: str) -> str:
+        fields = ["crm", "C-BAD", "Nia", "Kim", "nia.kim@example.com"] + [""] * (width - 5)
+        for name, value in values.items():
+            fields[CUSTOMER_COLUMNS.index(name)] = value
+        text = io.StringIO()
+        csv.writer(text, lineterminator="").writerow(fields)
+        return text.getvalue()
+
+    return [
+        ("invalid_csv", "crm,C-BAD-1,Only,Three"),
+        ("missing_record_id", row(customer_id="", updated_at=f"{day:%Y-%m-%d}")),
+        ("missing_timestamp", row(customer_id="C-BAD-3")),
+        ("invalid_timestamp", row(customer_id="C-BAD-4", updated_at=f"{day:%d/%m/%Y %H:%M}")),
+        ("invalid_csv", 'crm,C-BAD-5,"Export cut off here'),  # an unclosed quote runs to the end of the file
+    ]
+
+
+# -- synthetic customers (identity-resolution benchmark) -----------------------------------------
+def _synthetic_pools() -> dict[str, tuple]:
+    """Name, street and place pools big enough that a million people do not share a handful of
+    names: made of syllables, drawn by a fixed generator so every run has the same pools."""
+    rng = random.Random("synthetic-pools")
+    onsets = ("b", "br", "c", "ch", "d", "f", "g", "gr", "h", "j", "k", "l", "m", "n", "p", "r", "s", "sh", "st",
+              "t", "th", "v", "w", "z")  # fmt: skip
+    vowels = ("a", "e", "i", "o", "u", "ai", "ea", "ou", "y")
+    codas = ("", "n", "r", "l", "s", "t", "m", "nd", "rt", "ck", "ng", "x")
+    first_ends = ("a", "o", "ie", "el", "", "en", "ia", "us")
+    last_ends = ("", "son", "er", "ley", "ton", "ez", "ski", "ova", "man", "berg", "ini", "ard")
+
+    def syllable() -> str:
+        return rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas)
+
+    def distinct(make, n: int) -> tuple[str, ...]:
+        names: dict[str, None] = {}
+        while len(names) < n:
+            names[make().title()] = None
+        return tuple(names)
+
+    last = distinct(lambda: syllable() + syllable() + rng.choice(last_ends), 60_000)
+    return {
+        "first": _TITLED_FIRST + distinct(lambda: syllable() + rng.choice(first_ends), 4_000),
+        "last": last,
+        "street": tuple(
+            f"{rng.choice(last)} {rng.choice(('Street', 'Avenue', 'Road', 'Lane', 'Drive'))}" for _ in range(2_000)
+        ),  # fmt: skip
+        "place": tuple(
+            (
+                rng.choice(last) + rng.choice(("ville", " City", "ford", "burg", " Springs")),
+                rng.choice(("WA", "OR", "CA", "TX", "NY", "MA", "IL", "FL", "GA", "CO")),
+                f"{rng.randrange(10, 999):03d}",
+            )
+            for _ in range(3_000)
+        ),  # fmt: skip
+        "birth_date": tuple((_FIRST_BIRTH_DATE + timedelta(days=d)).isoformat() for d in range(20454)),
+        "recent": tuple((datetime(2019, 1, 1) + timedelta(days=d)).date().isoformat() for d in range(2500)),
+        "area": ("206", "212", "303", "312", "404", "415", "503", "602", "617", "713"),
+    }
+
+
+def _skewed(pool: tuple, bits: int) -> Any:
+    """An element of ``pool`` from 16 random bits, the first ones far more often (as names are)."""
+    r = (bits & 0xFFFF) / 65536
+    return pool[int(r * r * len(pool))]
+
+
+def synthetic_customers(n: int, duplicate_share: float = 0.3, seed: int = 7) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """``n`` CRM customer records as ``(person_id, row)``, ``row`` in ``CUSTOMER_COLUMNS`` order
+    (strings, ``""`` for missing: write it with ``csv.writer`` under that header).
+
+    ``round(n * duplicate_share)`` of them are duplicates: another record of a person (drawn
+    at random), under its own customer_id, with one to three corruptions (a typo in a name, first
+    and last name swapped, email in other case, phone in national format, a field left out, a
+    birth date's day mistyped). The rest are one record per person. Same arguments → same rows.
+    A million rows take a few seconds.
+    """
+    if not 0 <= duplicate_share < 1:
+        raise ValueError(f"duplicate_share must be in [0, 1): {duplicate_share}")
+    pools = _synthetic_pools()
+    first_pool, last_pool, streets, places, births, recent, areas = (
+        pools[k] for k in ("first", "last", "street", "place", "birth_date", "recent", "area")
+    )
+    rng = random.Random(f"synthetic-customers:{seed}")
+    draw = rng.random
+    salt = _mix(seed ^ 0x5EED)
+    duplicates = round(n * duplicate_share)
+
+    def person(p: int) -> list[str]:
+        h1 = _mix(p ^ salt)
+        h2 = _mix(h1 ^ 0x9E37)
+        h3 = _mix(h2 ^ 0x79B9)
+        first, last = _skewed(first_pool, h1), _skewed(last_pool, h1 >> 16)
+        city, state, zip3 = places[h2 % len(places)]
+        return [
+            "crm",
+            "",
+            first,
+            last,
+            f"{first[0]}{last}{p}@{DOMAINS[h3 % 3]}".lower(),
+            f"+1{areas[(h2 >> 12) % 10]}{2_000_000 + (p * 7919 + salt) % 8_000_000}",
+            births[h3 % len(births)],
+            f"{1 + (h3 >> 4) % 9999} {streets[(h3 >> 18) % len(streets)]}",
+            "",
+            city,
+            f"{zip3}{(h2 >> 20) % 100:02d}",
+            state,
+            "US",
+            f"{(p * 104729 + salt) % 10**10:010d}" if h1 % 10 < 4 else "",
+            f"{recent[(h2 >> 4) % 2500]}T{(h3 >> 9) % 24:02d}:{(h3 >> 14) % 60:02d}:{(h3 >> 20) % 60:02d}Z",
+        ]
+
+    def corrupt(row: list[str]) -> None:
+        for _ in range(1 + int(draw() * draw() * 3)):
+            roll = draw()
+            if roll < 0.3:
+                k = 2 if draw() < 0.5 else 3
+                row[k] = _typo(row[k], draw)
+            elif roll < 0.4:
+                row[2], row[3] = row[3], row[2]
+            elif roll < 0.5:
+                row[4] = row[4].upper() if draw() < 0.5 else f" {row[4]} "
+            elif roll < 0.6:
+                row[5] = f"({row[5][2:5]}) {row[5][5:8]}-{row[5][8:]}"
+            elif roll < 0.75:
+                row[(4, 5, 6, 7, 13)[int(draw() * 5)]] = ""
+            elif roll < 0.85 and row[6]:
+                row[6] = row[6][:8] + row[6][9] + row[6][8]  # the day's digits swapped
+            else:
+                row[10] = row[10][:4] + str(int(draw() * 10))
+
+    originals, emitted = n - duplicates, 0
+    for k in range(n):
+        # Duplicates are spread evenly through the file, each of any person.
+        if (k + 1) * duplicates // n > k * duplicates // n:
+            p = int(draw() * originals)
+            row = person(p)
+            corrupt(row)
+        else:
+            p, emitted = emitted, emitted + 1
+            row = person(p)
+        row[1] = f"S{k:09d}"
+        yield p, tuple(row)
+
+
 def generate(
     out_dir: Path,
     people: int = 2000,
@@ -838,7 +1442,8 @@ def generate(
 
     ``day`` must start an hour. Volume is linear in ``people``: per person about 1.5 emails,
     1 SMS/MMS/voice message, 0.5 WhatsApp messages and 0.3 chatbot sessions (~10 events in all).
-    Each stream's counts:
+    The default is the engagement streams; ``ALL_STREAMS`` adds the source systems (what
+    ``make run`` generates). Each engagement stream's counts:
 
     - ``events``: distinct canonical events (a WhatsApp record counts each message and status in it)
     - ``records``: good lines written, re-deliveries not included
@@ -848,15 +1453,40 @@ def generate(
     - ``opt_outs`` (``sms_voice`` only): inbound replies with an opt-out keyword
 
     So a stream's files hold ``records + redeliveries + malformed`` lines.
+
+    Source streams, for the same people: ``customers`` (~85% in the CRM's CSV export, 8% of
+    those twice, ~30% with a web account in JSON lines), ``loyalty`` (~35% are members),
+    ``bookings`` (0.25 per person), ``clickstream`` (0.5 sessions per person) and
+    ``service_interactions`` (0.08 per person), entered as people do: typos, swapped names,
+    emails in other case, national phone formats, missing fields, a few junk placeholders
+    (``JUNK_EMAIL``, ``JUNK_PHONE``). Their counts: ``records`` (good records) and
+    ``malformed`` (broken lines or CSV rows, ``malformed_lines`` / ``malformed_csv_lines``);
+    customers add ``duplicates`` (records beyond one per person) and ``junk``, clickstream
+    ``offer_views``. Which person each source record belongs to is written to
+    ``out_dir/_truth/source_records.csv`` (source_system, source_record_id, person_id).
     """
-    unknown = sorted(set(streams) - set(STREAMS))
+    unknown = sorted(set(streams) - set(ALL_STREAMS))
     if unknown:
-        raise ValueError(f"unknown streams {unknown}; known: {', '.join(STREAMS)}")
+        raise ValueError(f"unknown streams {unknown}; known: {', '.join(ALL_STREAMS)}")
     day = day.astimezone(UTC) if day.tzinfo else day.replace(tzinfo=UTC)
     if day != day.replace(minute=0, second=0, microsecond=0) or hours < 1:
         raise ValueError(f"the window must be whole hours from the start of an hour: {day.isoformat()} + {hours}h")
+    out_dir = Path(out_dir)
     population = Population(seed, people)
-    return {stream: _write_stream(Path(out_dir), stream, population, day, hours, seed) for stream in streams}
+    truth: Truth = []
+    counts = {
+        stream: _write_source(out_dir, stream, population, day, hours, seed, truth)
+        if stream in SOURCE_STREAMS
+        else _write_stream(out_dir, stream, population, day, hours, seed)
+        for stream in streams
+    }
+    if truth:
+        (out_dir / TRUTH_FILE).parent.mkdir(parents=True, exist_ok=True)
+        with open(out_dir / TRUTH_FILE, "w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(("source_system", "source_record_id", "person_id"))
+            writer.writerows(truth)
+    return counts
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -866,7 +1496,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--day", type=lambda s: datetime.fromisoformat(s).replace(tzinfo=UTC), default=DEFAULT_DAY)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--streams", type=lambda s: tuple(s.split(",")), default=STREAMS, help="comma-separated")
+    parser.add_argument(
+        "--streams",
+        type=lambda s: tuple(s.split(",")),
+        default=STREAMS,
+        help=f"comma-separated, of: {','.join(ALL_STREAMS)} (default: the engagement streams)",
+    )
     args = parser.parse_args(argv)
     counts = generate(
         args.out_dir, people=args.people, day=args.day, hours=args.hours, seed=args.seed, streams=args.streams
