@@ -23,6 +23,7 @@ help:
 	@echo "make airflow          the Airflow UI on http://localhost:8080 against the local stack"
 	@echo "make bench            the canonicalisation benchmark (1M and 10M events; ~20 min)"
 	@echo "make clean            remove var/ (warehouse, Airflow state, local AWS state)"
+	@echo "make train-identity-model [VERSION=default] [SAMPLE=n]  retrain the Splink identity model on the local warehouse"
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +75,14 @@ test: lint
 
 bench: $(STAMP) $(MANIFEST)
 	$(PY) -m bench.canonicalisation
+
+# Trains on int_identity_records_normalised of the warehouse `make run` built; writes
+# include/identity_models/$(VERSION).json and that version's rows of the weights seed.
+.PHONY: train-identity-model
+VERSION ?= default
+SAMPLE ?=
+train-identity-model: $(STAMP)
+	$(PY) -m include.identity_model train --version $(VERSION) $(if $(SAMPLE),--sample $(SAMPLE),)
 
 clean: stack-stop
 	rm -rf var dbt/target dbt/logs
