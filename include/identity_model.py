@@ -102,7 +102,9 @@ def blocking_sql(columns: list[str]) -> str:
 def _on_side(where: str, side: str) -> str:
     tree = sqlglot.parse_one(where, read="duckdb")
     qualified = tree.transform(
-        lambda node: exp.column(node.name, table=side, quoted=True) if isinstance(node, exp.Column) else node
+        lambda node: (
+            exp.column(exp.to_identifier(node.name, quoted=True), table=side) if isinstance(node, exp.Column) else node
+        )
     )
     return qualified.sql("duckdb")
 

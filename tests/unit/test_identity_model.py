@@ -1,0 +1,168 @@
+"""The identity model: spec → Splink levels, the weights seed, scoring from it, a real training run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from include import identity_model as im
+
+SPEC = im.load_spec()
+
+
+def _gammas(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """Splink's comparison vectors of every blocked pair of `frame` (an untrained model
+    scores too: the gammas do not depend on the weights)."""
+    linker = im.linker_for(im.prepare(frame, spec), im.splink_settings(spec))
+    predictions = linker.inference.predict(warning_mode="never").as_pandas_dataframe()
+    return predictions.set_index(["record_key_l", "record_key_r"])
+
+
+def _record(key: str, **fields) -> dict:
+    return {column: fields.get(column) for column in im.RECORD_COLUMNS} | {"record_key": key}
+
+
+def test_spec_levels_become_splink_levels_in_gamma_order():
+    from splink.internals.settings_creator import SettingsCreator
+
+    model = SettingsCreator.from_path_or_dict(im.splink_settings(SPEC)).get_settings("duckdb")
+    by_name = {c.output_column_name: c for c in model.comparisons}
+    assert list(by_name) == [c["name"] for c in SPEC["comparisons"]]
+    first_name = by_name["first_name"]
+    assert [(level.comparison_vector_value, level.label_for_charts) for level in first_name.comparison_levels] == [
+        (-1, "null"),
+        (4, "exact"),
+        (3, "swapped with last_name"),
+        (2, "levenshtein <= 1"),
+        (1, "levenshtein <= 2"),
+        (0, "else"),
+    ]
+    for comparison in SPEC["comparisons"]:
+        gammas = [level.comparison_vector_value for level in by_name[comparison["name"]].comparison_levels]
+        assert gammas == [-1, *range(len(comparison["levels"]), -1, -1)]
+
+
+def test_gammas_follow_the_level_kinds():
+    spec = SPEC | {"blocking_rules": [["postal_code"]]}
+    frame = pd.DataFrame(
+        [
+            _record("a", first_name="john", last_name="smith", birth_date="1980-01-02", postal_code="2000"),
+            _record("b", first_name="smith", last_name="john", birth_date="1980-01-02", postal_code="2000"),
+            _record("c", first_name="jon", last_name="smyth", birth_date="1980-01-20", postal_code="2000"),
+            _record("d", first_name="jane", last_name=None, birth_date="1981-01-02", postal_code="2000"),
+        ]
+    )
+    gammas = _gammas(frame, spec)
+    assert gammas.loc[("a", "b"), ["gamma_first_name", "gamma_last_name", "gamma_birth_date"]].tolist() == [3, 3, 3]
+    assert gammas.loc[("a", "c"), ["gamma_first_name", "gamma_last_name", "gamma_birth_date"]].tolist() == [2, 2, 1]
+    assert gammas.loc[("a", "d"), ["gamma_first_name", "gamma_last_name", "gamma_birth_date"]].tolist() == [0, -1, 2]
+    assert gammas.loc[("a", "b"), "gamma_email"] == -1
+
+
+def test_rule_filters_apply_to_both_sides_and_blocked_values_link_nothing():
+    rule = {"match": ["phone", "last_name"], "where": "phone_type in ('MOBILE')"}
+    assert im.rule_sql(rule) == (
+        'l."phone" = r."phone" and l."last_name" = r."last_name"'
+        " and l.\"phone_type\" IN ('MOBILE') and r.\"phone_type\" IN ('MOBILE')"
+    )
+    frame = pd.DataFrame([_record("a", email="test@test.com"), _record("b", email="ann@example.com")])
+    assert im.prepare(frame, SPEC)["email"].isna().tolist() == [True, False]
+
+
+def _weights(version: str, prior: float, first_name_exact: float) -> pd.DataFrame:
+    rows = [(version, "_prior", 0, prior), (version, "first_name", 1, first_name_exact)]
+    rows += [(version, "first_name", 0, -2.5), (version, "first_name", -1, 0.0)]
+    return pd.DataFrame(rows, columns=im.WEIGHT_COLUMNS)
+
+
+def test_writing_a_version_replaces_only_its_rows(tmp_path):
+    path = tmp_path / "weights.csv"
+    im.write_weights(_weights("b", -9.0, 7.25), path)
+    im.write_weights(_weights("a", -10.123456789, 8.0), path)
+    first = path.read_bytes()
+    assert first.decode().splitlines() == [
+        "model_version,comparison,gamma,log2_bayes_factor",
+        "a,_prior,0,-10.123457",
+        "a,first_name,1,8.000000",
+        "a,first_name,0,-2.500000",
+        "a,first_name,-1,0.000000",
+        "b,_prior,0,-9.000000",
+        "b,first_name,1,7.250000",
+        "b,first_name,0,-2.500000",
+        "b,first_name,-1,0.000000",
+    ]
+    im.write_weights(_weights("a", -10.123456789, 8.0), path)
+    assert path.read_bytes() == first  # same model, same bytes
+    im.write_weights(_weights("a", -1e-9, 1.0), path)
+    lines = path.read_text().splitlines()
+    assert "a,_prior,0,0.000000" in lines and "a,first_name,1,1.000000" in lines  # never -0.000000
+    assert lines[5:] == first.decode().splitlines()[5:]  # b untouched
+
+
+def test_score_is_the_logistic_of_prior_plus_level_weights():
+    weights = pd.concat([_weights("a", -10.0, 8.0), _weights("b", 0.0, 0.0)])
+    gammas = pd.DataFrame({"gamma_first_name": [1, 0, -1, 7]})
+    expected = [2**-2 / (1 + 2**-2), 2**-12.5 / (1 + 2**-12.5), 2**-10 / (1 + 2**-10), 2**-10 / (1 + 2**-10)]
+    assert im.score(gammas, weights, "a").tolist() == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="no weights for model version 'c'"):
+        im.score(gammas, weights, "c")
+
+
+@pytest.fixture(scope="module")
+def febrl_subset() -> pd.DataFrame:
+    records = im.febrl_records(3)
+    return records[records["entity"] < 700].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def trained(febrl_subset, tmp_path_factory):
+    root = tmp_path_factory.mktemp("identity")
+    return im.train(febrl_subset.drop(columns="entity"), SPEC, "tiny", root / "models", root / "weights.csv")
+
+
+def test_training_on_febrl_gives_finite_sensible_weights(trained):
+    weights = im.read_weights(trained["weights_path"])
+    assert set(weights["model_version"]) == {"tiny"}
+    assert weights["log2_bayes_factor"].map(math.isfinite).all()
+    lookup = weights.set_index(["comparison", "gamma"])["log2_bayes_factor"]
+    assert len(lookup) == 1 + sum(len(c["levels"]) + 2 for c in SPEC["comparisons"])
+    for comparison in SPEC["comparisons"]:
+        if comparison["name"] in ("email", "phone"):
+            continue
+        levels = comparison["levels"]
+        assert lookup[(comparison["name"], -1)] == 0.0
+        assert lookup[(comparison["name"], len(levels))] > 0 > lookup[(comparison["name"], 0)]
+        assert (lookup[comparison["name"]].drop(index=[-1, 0]) > lookup[(comparison["name"], 0)]).all()
+    assert (lookup.loc["email"] == 0).all()  # FEBRL has no emails: no evidence, no weight
+    assert 0 < trained["probability_two_random_records_match"] < 0.01
+    assert lookup[("_prior", 0)] == pytest.approx(
+        math.log2(
+            trained["probability_two_random_records_match"] / (1 - trained["probability_two_random_records_match"])
+        ),
+        abs=1e-6,
+    )
+    saved = json.loads(trained["model_path"].read_text())
+    assert saved == trained["model"] and "linker_uid" not in saved
+
+
+def test_scoring_from_the_seed_agrees_with_splink(trained, febrl_subset):
+    linker = im.linker_for(im.prepare(febrl_subset, SPEC), trained["model"])
+    predictions = linker.inference.predict(warning_mode="never").as_pandas_dataframe()
+    assert len(predictions) > 1000
+    from_seed = im.score(predictions, im.read_weights(trained["weights_path"]), "tiny")
+    assert from_seed.to_numpy() == pytest.approx(predictions["match_probability"].to_numpy(), abs=1e-5)
+
+
+def test_shipped_seed_holds_the_shipped_models():
+    shipped = im.read_weights()
+    versions = sorted(path.stem for path in im.MODELS_DIR.glob("*.json"))
+    assert {"default", "febrl3", "febrl4"} <= set(versions) == set(shipped["model_version"])
+    for version in versions:
+        expected = im.match_weights(json.loads((im.MODELS_DIR / f"{version}.json").read_text()), version)
+        actual = shipped[shipped["model_version"] == version]
+        merged = expected.merge(actual, on=["model_version", "comparison", "gamma"], validate="one_to_one")
+        assert len(merged) == len(expected) == len(actual)
+        assert merged["log2_bayes_factor_x"].to_numpy() == pytest.approx(merged["log2_bayes_factor_y"], abs=1e-6)
