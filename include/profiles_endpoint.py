@@ -21,7 +21,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,7 +36,16 @@ from botocore.validate import validate_parameters
 SERVICES = ("customer-profiles", "sesv2")
 # Requests that carry data; only these are ever throttled (control-plane calls are not).
 THROTTLED_OPERATIONS = frozenset(
-    {"PutProfileObject", "BatchPutProfileObject", "PutSuppressedDestination", "MergeProfiles", "DeleteProfile"}
+    {
+        "PutProfileObject",
+        "BatchPutProfileObject",
+        "DeleteProfileObject",
+        "SearchProfiles",
+        "MergeProfiles",
+        "DeleteProfile",
+        "PutSuppressedDestination",
+        "DeleteSuppressedDestination",
+    }
 )
 
 SCHEMA = """
@@ -105,9 +115,21 @@ class ProfilesStore:
     def __init__(self, path: Path | str):
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; only the OS's last writes are at risk
         self._db.executescript(SCHEMA)
-        # One operation at a time: each is a few small statements, and it keeps them atomic.
         self.lock = threading.Lock()
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """One operation at a time, in one transaction: it applies whole or not at all."""
+        with self.lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # -- helpers ---------------------------------------------------------------------
     def _one(self, sql: str, *args) -> Any:
@@ -244,7 +266,7 @@ class ProfilesStore:
             "DO UPDATE SET profile_id = excluded.profile_id, body = excluded.body",
             (domain, type_name, unique_key, profile_id, object_text),
         )
-        return hashlib.sha256(f"{type_name}\x1f{unique_key}".encode()).hexdigest()[:32]
+        return _object_unique_key(type_name, unique_key)
 
     def PutProfileObject(self, p: dict) -> dict:
         return {"ProfileObjectUniqueKey": self._put_object(p["DomainName"], p["ObjectTypeName"], p["Object"])}
@@ -256,7 +278,7 @@ class ProfilesStore:
                 key = self._put_object(p["DomainName"], p["ObjectTypeName"], item["Object"])
                 successful.append({"Id": item["Id"], "ProfileObjectUniqueKey": key})
             except ApiError as err:
-                failed.append({"Id": item["Id"], "ErrorCode": err.code, "Message": err.message})
+                failed.append({"Id": item["Id"], "Code": err.status, "Message": f"{err.code}: {err.message}"})
         return {"Successful": successful, "Failed": failed}
 
     def ListProfileObjects(self, p: dict) -> dict:
@@ -269,10 +291,30 @@ class ProfilesStore:
             (p["DomainName"], p["ObjectTypeName"], p["ProfileId"], size + 1, start),
         ).fetchall()
         items = [
-            {"ObjectTypeName": p["ObjectTypeName"], "ProfileObjectUniqueKey": key, "Object": body}
+            {
+                "ObjectTypeName": p["ObjectTypeName"],
+                "ProfileObjectUniqueKey": _object_unique_key(p["ObjectTypeName"], key),
+                "Object": body,
+            }
             for key, body in rows[:size]
         ]
         return {"Items": items} | ({"NextToken": str(start + size)} if len(rows) > size else {})
+
+    def DeleteProfileObject(self, p: dict) -> dict:
+        domain, type_name = p["DomainName"], p["ObjectTypeName"]
+        self._require_profile(domain, p["ProfileId"])
+        keys = self._db.execute(
+            "SELECT unique_key FROM profile_objects WHERE domain = ? AND object_type = ? AND profile_id = ?",
+            (domain, type_name, p["ProfileId"]),
+        ).fetchall()
+        match = next((k for (k,) in keys if _object_unique_key(type_name, k) == p["ProfileObjectUniqueKey"]), None)
+        if match is None:
+            raise ApiError("ResourceNotFoundException", f"Object {p['ProfileObjectUniqueKey']} does not exist", 404)
+        self._db.execute(
+            "DELETE FROM profile_objects WHERE domain = ? AND object_type = ? AND unique_key = ?",
+            (domain, type_name, match),
+        )
+        return {"Message": f"Deleted object {p['ProfileObjectUniqueKey']}"}
 
     # -- profiles ------------------------------------------------------------------------
     def SearchProfiles(self, p: dict) -> dict:
@@ -337,8 +379,15 @@ class ProfilesStore:
         return {"SuppressedDestinationSummaries": items} | more
 
     def DeleteSuppressedDestination(self, p: dict) -> dict:
-        self._db.execute("DELETE FROM suppressed_destinations WHERE email = ?", (p["EmailAddress"].lower(),))
+        deleted = self._db.execute("DELETE FROM suppressed_destinations WHERE email = ?", (p["EmailAddress"].lower(),))
+        if deleted.rowcount == 0:
+            raise ApiError("NotFoundException", f"{p['EmailAddress']} is not on the suppression list", 404)
         return {}
+
+
+def _object_unique_key(type_name: str, unique_key: str) -> str:
+    """The ProfileObjectUniqueKey the service hands out for an object: opaque, stable per object."""
+    return hashlib.sha256(f"{type_name}\x1f{unique_key}".encode()).hexdigest()[:32]
 
 
 def _set_path(target: dict, path: list[str], value: str) -> None:
@@ -398,7 +447,7 @@ class ProfilesEndpoint:
         try:
             params = self._parse(op_model, match.groupdict(), parse_qs(parts.query), headers, body)
             if self._should_throttle(route.operation):
-                with self.store.lock:
+                with self.store.operation():
                     self.store.count(route.operation, "throttled")
                 raise ApiError(
                     "ThrottlingException" if route.service == "customer-profiles" else "TooManyRequestsException",
@@ -408,12 +457,12 @@ class ProfilesEndpoint:
             handler: Callable[[dict], dict] | None = getattr(self.store, route.operation, None)
             if handler is None:
                 raise ApiError("BadRequestException", f"{route.operation} is not supported by the local endpoint")
-            with self.store.lock:
+            with self.store.operation():
                 result = handler(params)
                 self.store.count(route.operation, "ok")
         except ApiError as err:
             if err.status != 429:
-                with self.store.lock:
+                with self.store.operation():
                     self.store.count(route.operation, err.code)
             return _error(err)
         return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
@@ -450,6 +499,8 @@ class ProfilesEndpoint:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle on, each response waits ~40 ms for an ACK.
+            disable_nagle_algorithm = True
 
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)

@@ -5,19 +5,38 @@ import urllib.request
 
 import pytest
 
-from include.customer_profiles_sync import object_type_template
 from include.profiles_endpoint import ProfilesEndpoint
 from tests.unit.conftest import endpoint_client as client
+
+# A small object type of the shape the sync uses: the address is both the profile key and the unique key.
+EMAIL_ENGAGEMENT = {
+    "Description": "test type",
+    "AllowProfileCreation": True,
+    "Fields": {
+        "email_address": {"Source": "_source.email_address", "Target": "_profile.EmailAddress"},
+        "sends": {"Source": "_source.sends", "ContentType": "NUMBER"},
+    },
+    "Keys": {"email_address": [{"StandardIdentifiers": ["PROFILE", "UNIQUE"], "FieldNames": ["email_address"]}]},
+}
 
 
 @pytest.fixture
 def domain(endpoint):
     cp = client(endpoint)
     cp.create_domain(DomainName="d", DefaultExpirationDays=30)
-    cp.put_profile_object_type(
-        DomainName="d", ObjectTypeName="EmailEngagement", **object_type_template("EmailEngagement")
-    )
+    cp.put_profile_object_type(DomainName="d", ObjectTypeName="EmailEngagement", **EMAIL_ENGAGEMENT)
     return cp
+
+
+def put(cp, email: str, sends: int = 1) -> str:
+    body = json.dumps({"email_address": email, "sends": sends})
+    return cp.put_profile_object(DomainName="d", ObjectTypeName="EmailEngagement", Object=body)[
+        "ProfileObjectUniqueKey"
+    ]
+
+
+def profile_id(cp, email: str) -> str:
+    return cp.search_profiles(DomainName="d", KeyName="email_address", Values=[email])["Items"][0]["ProfileId"]
 
 
 def test_put_profile_object_creates_a_profile_found_by_its_key(domain):
@@ -72,9 +91,7 @@ def test_throttling_is_injected_at_the_configured_rate(tmp_path):
     try:
         cp = client(server)
         cp.create_domain(DomainName="d", DefaultExpirationDays=30)  # control plane: never throttled
-        cp.put_profile_object_type(
-            DomainName="d", ObjectTypeName="EmailEngagement", **object_type_template("EmailEngagement")
-        )
+        cp.put_profile_object_type(DomainName="d", ObjectTypeName="EmailEngagement", **EMAIL_ENGAGEMENT)
         with pytest.raises(cp.exceptions.ThrottlingException):
             cp.put_profile_object(
                 DomainName="d", ObjectTypeName="EmailEngagement", Object=json.dumps({"email_address": "a@example.com"})
@@ -103,3 +120,60 @@ def test_ses_suppression_list(endpoint):
     assert [x["EmailAddress"] for x in listed] == ["b@example.com"]
     with pytest.raises(ses.exceptions.NotFoundException):
         ses.get_suppressed_destination(EmailAddress="nobody@example.com")
+
+
+def test_batch_put_reports_each_item_with_the_models_shape(domain):
+    items = [
+        {"Id": "good", "Object": json.dumps({"email_address": "a@example.com"})},
+        {"Id": "bad", "Object": json.dumps({"sends": 1})},
+    ]
+    result = domain.batch_put_profile_object(DomainName="d", ObjectTypeName="EmailEngagement", Items=items)
+    assert [x["Id"] for x in result["Successful"]] == ["good"]
+    (failed,) = result["Failed"]
+    assert (failed["Id"], failed["Code"]) == ("bad", 400) and "UNIQUE" in failed["Message"]
+
+
+def test_list_and_delete_use_the_key_put_returned(domain):
+    key = put(domain, "a@example.com")
+    pid = profile_id(domain, "a@example.com")
+    listed = domain.list_profile_objects(DomainName="d", ObjectTypeName="EmailEngagement", ProfileId=pid)["Items"]
+    assert [x["ProfileObjectUniqueKey"] for x in listed] == [key]
+    domain.delete_profile_object(
+        DomainName="d", ObjectTypeName="EmailEngagement", ProfileId=pid, ProfileObjectUniqueKey=key
+    )
+    assert domain.list_profile_objects(DomainName="d", ObjectTypeName="EmailEngagement", ProfileId=pid)["Items"] == []
+    with pytest.raises(domain.exceptions.ResourceNotFoundException):
+        domain.delete_profile_object(
+            DomainName="d", ObjectTypeName="EmailEngagement", ProfileId=pid, ProfileObjectUniqueKey=key
+        )
+
+
+def test_merge_moves_objects_and_keys_to_the_main_profile(domain):
+    put(domain, "a@example.com")
+    put(domain, "b@example.com")
+    main, merged = profile_id(domain, "a@example.com"), profile_id(domain, "b@example.com")
+    domain.merge_profiles(DomainName="d", MainProfileId=main, ProfileIdsToBeMerged=[merged])
+    assert profile_id(domain, "b@example.com") == main
+    objects = domain.list_profile_objects(DomainName="d", ObjectTypeName="EmailEngagement", ProfileId=main)["Items"]
+    assert sorted(json.loads(o["Object"])["email_address"] for o in objects) == ["a@example.com", "b@example.com"]
+    assert domain.get_domain(DomainName="d")["Stats"]["ProfileCount"] == 1
+
+
+def test_a_failed_operation_changes_nothing(domain):
+    put(domain, "a@example.com")
+    put(domain, "b@example.com")
+    main, other = profile_id(domain, "a@example.com"), profile_id(domain, "b@example.com")
+    # The second id does not exist: the merge is refused as a whole, the first one included.
+    with pytest.raises(domain.exceptions.ResourceNotFoundException):
+        domain.merge_profiles(DomainName="d", MainProfileId=main, ProfileIdsToBeMerged=[other, "0" * 32])
+    assert domain.get_domain(DomainName="d")["Stats"]["ProfileCount"] == 2
+    assert profile_id(domain, "b@example.com") == other
+
+
+def test_deleting_an_address_not_on_the_suppression_list_is_not_found(endpoint):
+    ses = client(endpoint, "sesv2")
+    ses.put_suppressed_destination(EmailAddress="b@example.com", Reason="COMPLAINT")
+    ses.delete_suppressed_destination(EmailAddress="b@example.com")
+    assert ses.list_suppressed_destinations()["SuppressedDestinationSummaries"] == []
+    with pytest.raises(ses.exceptions.NotFoundException):
+        ses.delete_suppressed_destination(EmailAddress="b@example.com")
