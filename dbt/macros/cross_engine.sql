@@ -191,3 +191,20 @@
 {% macro duckdb__timestamp_to_epoch_ms(expression) -%}
   epoch_ms({{ expression }})
 {%- endmacro %}
+
+{#- ISO-8601 text → timestamp in UTC (no zone): a date, or a date and time (T or space) with
+    optional fraction and Z / ±HH:MM offset; no offset means UTC, as landing reads it.
+    Null when the text is none of those (landing refuses such source records). -#}
+{% macro iso_to_timestamp(expression) -%}
+  {{ return(adapter.dispatch('iso_to_timestamp', 'customer360')(expression)) }}
+{%- endmacro %}
+{% macro default__iso_to_timestamp(expression) -%}
+  cast(try(from_iso8601_timestamp(replace({{ expression }}, ' ', 'T'))) at time zone 'UTC' as timestamp)
+{%- endmacro %}
+{% macro duckdb__iso_to_timestamp(expression) -%}
+  case
+    when regexp_matches({{ expression }}, '(Z|[+-][0-9]{2}:[0-9]{2})$')
+      then timezone('UTC', try_cast({{ expression }} as timestamptz))
+    else try_cast({{ expression }} as timestamp)
+  end
+{%- endmacro %}
