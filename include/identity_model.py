@@ -12,7 +12,7 @@ down from their number, 0 for "else".
 
     python -m include.identity_model train --version default [--warehouse PATH] [--relation NAME] [--sample N]
     python -m include.identity_model train --version febrl3 --febrl 3
-    python -m include.identity_model evaluate --febrl 3 [--without loyalty_id]
+    python -m include.identity_model evaluate --febrl 3 [--without loyalty_id] [--model febrl3]
 """
 
 from __future__ import annotations
@@ -40,10 +40,6 @@ DEFAULT_RELATION = "main_intermediate.int_identity_records_normalised"
 WEIGHT_COLUMNS = ["model_version", "comparison", "gamma", "log2_bayes_factor"]
 PRIOR = "_prior"
 UNIQUE_ID = "record_key"
-RECORD_COLUMNS = [
-    "record_key", "source_system", "source_record_id", "first_name", "last_name", "birth_date", "email", "phone",
-    "phone_type", "postal_code", "city", "address_line1", "state", "country", "loyalty_id",
-]  # fmt: skip
 
 # Fixed seeds and sizes: the same records give the same model.
 U_SEED = 20240601
@@ -131,25 +127,28 @@ def splink_settings(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_columns(spec: dict[str, Any]) -> list[str]:
-    """The record columns the model and the rules read, in RECORD_COLUMNS order."""
-    used = {UNIQUE_ID}
+    """The record columns the model and the rules read, in the order the spec names them."""
+    used = [UNIQUE_ID]
     for comparison in spec["comparisons"]:
-        used.add(comparison["name"])
-        used.update(level["with"] for level in comparison["levels"] if level["kind"] == "swapped")
+        used.append(comparison["name"])
+        used.extend(level["with"] for level in comparison["levels"] if level["kind"] == "swapped")
     for columns in spec["blocking_rules"]:
-        used.update(columns)
+        used.extend(columns)
     for rule in spec["rules"]:
-        used.update(rule["match"])
+        used.extend(rule["match"])
         if rule.get("where"):
-            used.update(c.name for c in sqlglot.parse_one(rule["where"], read="duckdb").find_all(exp.Column))
-    return [c for c in RECORD_COLUMNS if c in used]
+            used.extend(c.name for c in sqlglot.parse_one(rule["where"], read="duckdb").find_all(exp.Column))
+    return list(dict.fromkeys(used))
 
 
 def prepare(records: pd.DataFrame | duckdb.DuckDBPyRelation, spec: dict[str, Any]) -> pd.DataFrame:
-    """The columns the model reads; blocked identifier values become null, as they link nothing."""
+    """The columns the model reads, all text (an all-null column stays a string column);
+    blocked identifier values become null, as they link nothing."""
     frame = records.df() if isinstance(records, duckdb.DuckDBPyRelation) else records
-    # All text, so an all-null column is still a string column.
-    frame = frame[model_columns(spec)].astype("string")
+    missing = [c for c in model_columns(spec) if c not in frame.columns]
+    if missing:
+        logger.warning("the records have no %s: taken as null", ", ".join(missing))
+    frame = frame.reindex(columns=model_columns(spec)).astype("string")
     for column, values in spec["blocked_values"].items():
         if column in frame:
             frame[column] = frame[column].where(~frame[column].isin([str(v) for v in values]))
@@ -400,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     eval_cmd.add_argument("--febrl", type=int, choices=[3, 4], required=True)
     eval_cmd.add_argument("--without", action="append", default=[], help="blank this column (e.g. loyalty_id)")
     eval_cmd.add_argument("--threshold", type=float, help="default: the spec's match_threshold")
+    eval_cmd.add_argument("--model", help="score with this shipped version instead of training on the data")
     args = parser.parse_args(argv)
     spec = load_spec()
 
@@ -417,12 +417,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         records = febrl_records(args.febrl).assign(**{column: pd.NA for column in args.without})
         started = time.perf_counter()
-        model = fit(records, spec)
+        model = json.loads((MODELS_DIR / f"{args.model}.json").read_text()) if args.model else fit(records, spec)
         seconds = time.perf_counter() - started
         threshold = args.threshold if args.threshold is not None else spec["match_threshold"]
         scores = evaluate(records, model, spec, threshold)
-        print(json.dumps({"febrl": args.febrl, "without": args.without, "threshold": threshold,
-                          "training_seconds": round(seconds, 1), **scores}))  # fmt: skip
+        print(json.dumps({"febrl": args.febrl, "without": args.without, "model": args.model or "trained here",
+                          "threshold": threshold, "training_seconds": round(seconds, 1), **scores}))  # fmt: skip
 
 
 if __name__ == "__main__":

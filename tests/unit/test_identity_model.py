@@ -22,7 +22,7 @@ def _gammas(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
 
 
 def _record(key: str, **fields) -> dict:
-    return {column: fields.get(column) for column in im.RECORD_COLUMNS} | {"record_key": key}
+    return {column: fields.get(column) for column in im.model_columns(SPEC)} | {"record_key": key}
 
 
 def test_spec_levels_become_splink_levels_in_gamma_order():
