@@ -141,14 +141,13 @@ def model_columns(spec: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(used))
 
 
-def prepare(records: pd.DataFrame | duckdb.DuckDBPyRelation, spec: dict[str, Any]) -> pd.DataFrame:
+def prepare(records: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
     """The columns the model reads, all text (an all-null column stays a string column);
     blocked identifier values become null, as they link nothing."""
-    frame = records.df() if isinstance(records, duckdb.DuckDBPyRelation) else records
-    missing = [c for c in model_columns(spec) if c not in frame.columns]
+    missing = [c for c in model_columns(spec) if c not in records.columns]
     if missing:
         logger.warning("the records have no %s: taken as null", ", ".join(missing))
-    frame = frame.reindex(columns=model_columns(spec)).astype("string")
+    frame = records.reindex(columns=model_columns(spec)).astype("string")
     for column, values in spec["blocked_values"].items():
         if column in frame:
             frame[column] = frame[column].where(~frame[column].isin([str(v) for v in values]))
@@ -174,7 +173,7 @@ def block_sizes(frame: pd.DataFrame, columns: list[str]) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
-def fit(records: pd.DataFrame | duckdb.DuckDBPyRelation, spec: dict[str, Any]) -> dict[str, Any]:
+def fit(records: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
     """Train the spec's model on these records; returns Splink's model dict."""
     frame = prepare(records, spec)
     linker = linker_for(frame, splink_settings(spec))
@@ -357,6 +356,8 @@ def train(
 ) -> dict[str, Any]:
     """Fit the model, save it as <models_dir>/<version>.json and its weights as this version's
     rows of the seed."""
+    if isinstance(records, duckdb.DuckDBPyRelation):
+        records = records.df()
     started = time.perf_counter()
     model = fit(records, spec)
     seconds = time.perf_counter() - started
@@ -418,11 +419,11 @@ def main(argv: list[str] | None = None) -> None:
         records = febrl_records(args.febrl).assign(**{column: pd.NA for column in args.without})
         started = time.perf_counter()
         model = json.loads((MODELS_DIR / f"{args.model}.json").read_text()) if args.model else fit(records, spec)
-        seconds = time.perf_counter() - started
+        seconds = None if args.model else round(time.perf_counter() - started, 1)
         threshold = args.threshold if args.threshold is not None else spec["match_threshold"]
         scores = evaluate(records, model, spec, threshold)
         print(json.dumps({"febrl": args.febrl, "without": args.without, "model": args.model or "trained here",
-                          "threshold": threshold, "training_seconds": round(seconds, 1), **scores}))  # fmt: skip
+                          "threshold": threshold, "training_seconds": seconds, **scores}))  # fmt: skip
 
 
 if __name__ == "__main__":

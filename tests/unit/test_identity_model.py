@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -120,10 +121,13 @@ def febrl_subset() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def trained(febrl_subset, tmp_path_factory):
     root = tmp_path_factory.mktemp("identity")
-    return im.train(febrl_subset.drop(columns="entity"), SPEC, "tiny", root / "models", root / "weights.csv")
+    # As a DuckDB relation, the way a benchmark or the warehouse hands records over.
+    records = duckdb.connect().from_df(febrl_subset.drop(columns="entity"))
+    return im.train(records, SPEC, "tiny", root / "models", root / "weights.csv")
 
 
-def test_training_on_febrl_gives_finite_sensible_weights(trained):
+def test_training_on_febrl_gives_finite_sensible_weights(trained, febrl_subset):
+    assert trained["records"] == len(febrl_subset)
     weights = im.read_weights(trained["weights_path"])
     assert set(weights["model_version"]) == {"tiny"}
     assert weights["log2_bayes_factor"].map(math.isfinite).all()
@@ -166,3 +170,18 @@ def test_shipped_seed_holds_the_shipped_models():
         merged = expected.merge(actual, on=["model_version", "comparison", "gamma"], validate="one_to_one")
         assert len(merged) == len(expected) == len(actual)
         assert merged["log2_bayes_factor_x"].to_numpy() == pytest.approx(merged["log2_bayes_factor_y"], abs=1e-6)
+
+
+def test_warehouse_sample_is_stable_and_leaves_out_contact_points(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema main_intermediate")
+        con.execute(
+            "create table main_intermediate.int_identity_records_normalised as select 'k' || i as record_key,"
+            " 'ann' as first_name, i % 3 = 0 as is_contact_point from range(300) as t(i)"
+        )
+    everything = im.warehouse_records(path, im.DEFAULT_RELATION, None)
+    assert len(everything) == 200 and not everything["is_contact_point"].any()
+    sample = im.warehouse_records(path, im.DEFAULT_RELATION, 50)
+    assert len(sample) == 50 and set(sample["record_key"]) < set(everything["record_key"])
+    assert im.warehouse_records(path, im.DEFAULT_RELATION, 50)["record_key"].tolist() == sample["record_key"].tolist()
