@@ -174,3 +174,228 @@ def test_whatsapp_item_without_id_is_quarantined_beside_its_landed_sibling(s3):
     assert kept["raw_event"] == line(record)  # what arrived stays as it arrived
     (item,) = read_gz_lines(s3, "_quarantine/stream=whatsapp/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
     assert (item["reason"], json.loads(item["raw_line"])) == ("missing_message_id", {"status": "read"})
+
+
+# -- source-system batches -------------------------------------------------------------------
+HEADER = ",".join(landing.CUSTOMER_COLUMNS)
+CUSTOMER = {
+    "source_system": "crm",
+    "customer_id": "C1",
+    "first_name": "Ana",
+    "last_name": "Smith",
+    "email": "ana@example.com",
+    "phone": "07400 123456",
+    "country": "GB",
+    "updated_at": "2026-11-20T10:15:00Z",
+}
+BOOKING = {
+    "booking_id": "AIR-1",
+    "source_system": "air",
+    "customer_id": None,
+    "booked_at": "2026-11-20T12:30:00+02:00",  # 10:30 UTC
+    "status": "confirmed",
+    "traveller": {"first_name": "Ana", "phone": "+12065550100"},
+    "itinerary": {"origin": "SEA", "destination": "LHR"},
+}
+LOYALTY = {
+    "loyalty_id": "LY1",
+    "program": "p",
+    "updated_at": "2026-11-20 10:00:00",
+    "member": {"phone": "0151 12345678", "country": "DE"},
+}
+CLICK = {"event_id": "e1", "event_type": "offer_view", "event_timestamp": "2026-11-20T10:59:59.999Z", "offer_name": "o"}
+SERVICE = {"interaction_id": "SI-1", "started_at": "2026-11-20T10:00:00Z", "customer": {"phone": None}}
+
+
+def csv_file(*rows: str, header: str = HEADER) -> bytes:
+    return "\n".join([header, *rows]).encode()
+
+
+def csv_row(**values: str) -> str:
+    return ",".join(values.get(name, "") for name in landing.CUSTOMER_COLUMNS)
+
+
+def checked(stream: str, key: str, data: bytes) -> list:
+    return list(landing._check_file(stream, key, data))
+
+
+@pytest.mark.parametrize(
+    "stream,record,normalised_status",
+    [
+        ("customers", CUSTOMER, "valid"),
+        ("bookings", BOOKING, "valid"),
+        ("loyalty", LOYALTY, "valid"),
+        ("clickstream", CLICK, None),
+        ("service_interactions", SERVICE, "missing"),
+    ],
+)
+def test_source_records_land_with_their_own_time_and_a_normalised_phone(stream, record, normalised_status):
+    landed = landing.check_record(stream, line(record))
+    assert landing.hour_floor(landed.event_time) == HOUR
+    assert landed.body == line(record)  # kept as received
+    status = landed.normalised and json.loads(landed.normalised)["phone_status"]
+    assert status == normalised_status
+
+
+def test_a_csv_row_becomes_a_json_object_with_extra_columns_as_attributes():
+    header = HEADER + ",segment,opt_in"
+    row = csv_row(**(CUSTOMER | {"address_line1": '"Flat 3, 12 High St"'})) + ",gold,"
+    ((line_no, raw, landed),) = checked("customers", "customers/crm.csv", csv_file(row, header=header))
+    assert (line_no, raw) == (2, row)  # the header is line 1; raw_event is the line as received
+    body = json.loads(landed.body)
+    assert list(body) == [*landing.CUSTOMER_COLUMNS, "attributes"]
+    assert body["address_line1"] == "Flat 3, 12 High St" and body["email"] == "ana@example.com"
+    assert body["birth_date"] is None  # empty → null
+    assert body["attributes"] == {"segment": "gold", "opt_in": None}
+    assert json.loads(landed.normalised)["phone_e164"] == "+447400123456"
+
+
+def test_csv_is_told_by_extension_or_by_its_header_and_quoted_fields_may_span_lines():
+    row = csv_row(**CUSTOMER)
+    multi = csv_row(**(CUSTOMER | {"customer_id": "C2", "address_line1": '"Flat 3\n12 High St"'}))
+    data = gzip.compress(("\ufeff" + HEADER + "\n\n" + row + "\n" + multi + "\n" + row + "\n").encode())
+    rows = checked("customers", "customers/2026/11/20/10/export.gz", data)  # no .csv: sniffed
+    assert [(n, type(r).__name__) for n, _, r in rows] == [
+        (3, "LandedRecord"),
+        (4, "LandedRecord"),
+        (6, "LandedRecord"),
+    ]
+    assert json.loads(rows[1][2].body)["address_line1"] == "Flat 3\n12 High St"
+    assert rows[1][1] == multi
+    jsonl = checked("customers", "customers/export.gz", line(CUSTOMER).encode())
+    assert [r.body for _, _, r in jsonl] == [line(CUSTOMER)]
+
+
+@pytest.mark.parametrize(
+    "row,reason",
+    [
+        ("crm,C1,Ana", "invalid_csv"),
+        (csv_row(**CUSTOMER) + ",extra", "invalid_csv"),
+        ('crm,"C1"x,' + "," * 12, "invalid_csv"),
+        (csv_row(**(CUSTOMER | {"customer_id": ""})), "missing_record_id"),
+        (csv_row(**(CUSTOMER | {"source_system": ""})), "missing_record_id"),
+        (csv_row(**(CUSTOMER | {"updated_at": ""})), "missing_timestamp"),
+        (csv_row(**(CUSTOMER | {"updated_at": "20/11/2026"})), "invalid_timestamp"),
+        (csv_row(**(CUSTOMER | {"updated_at": "2026-11-20T10:15"})), "invalid_timestamp"),  # no seconds
+        (csv_row(**(CUSTOMER | {"email": "not an email", "phone": "12", "birth_date": "soon"})), None),
+    ],
+)
+def test_bad_csv_rows_are_quarantined_with_a_reason_and_bad_contacts_are_not(row, reason):
+    ((_, raw, result),) = checked("customers", "customers/c.csv", csv_file(row))
+    assert raw == row
+    assert (result.reason if isinstance(result, landing.Quarantined) else None) == reason
+
+
+def test_an_unclosed_quote_quarantines_the_rest_of_the_file_as_one_record():
+    rows = checked("customers", "c.csv", csv_file(csv_row(**CUSTOMER), 'crm,"C2,cut off', csv_row(**CUSTOMER)))
+    assert [(n, getattr(r, "reason", None)) for n, _, r in rows] == [(2, None), (3, "invalid_csv")]
+    assert rows[1][1] == 'crm,"C2,cut off\n' + csv_row(**CUSTOMER)
+
+
+@pytest.mark.parametrize(
+    "stream,record,reason",
+    [
+        ("bookings", BOOKING | {"booking_id": None}, "missing_record_id"),
+        ("bookings", BOOKING | {"source_system": ""}, "missing_record_id"),
+        ("bookings", {k: v for k, v in BOOKING.items() if k != "booked_at"}, "missing_timestamp"),
+        ("bookings", BOOKING | {"booked_at": "yesterday"}, "invalid_timestamp"),
+        ("loyalty", LOYALTY | {"loyalty_id": ""}, "missing_record_id"),
+        ("loyalty", LOYALTY | {"updated_at": 1795168800000}, "invalid_timestamp"),
+        ("clickstream", CLICK | {"event_id": None}, "missing_record_id"),
+        ("clickstream", CLICK | {"event_timestamp": None}, "missing_timestamp"),
+        ("service_interactions", SERVICE | {"interaction_id": None}, "missing_record_id"),
+        ("service_interactions", SERVICE | {"started_at": "2026-13-45T99:00:00Z"}, "invalid_timestamp"),
+        ("customers", {k: v for k, v in CUSTOMER.items() if k != "customer_id"}, "missing_record_id"),
+        ("customers", BOOKING, "unknown_shape"),  # a record landed in the wrong source stream
+        ("bookings", CUSTOMER, "unknown_shape"),
+        ("clickstream", SERVICE, "unknown_shape"),
+        ("customers", SES_DELIVERY, "unknown_shape"),
+        ("ses", CUSTOMER, "unknown_shape"),  # and a source record in an engagement stream
+        ("loyalty", {"hello": 1}, "unknown_shape"),
+    ],
+)
+def test_bad_source_records_are_quarantined_with_a_reason(stream, record, reason):
+    with pytest.raises(landing.Quarantined) as caught:
+        landing.check_record(stream, line(record))
+    assert caught.value.reason == reason
+
+
+def test_route_tells_engagement_and_source_shapes_apart():
+    records = [SES_DELIVERY, SMS_DELIVERED, WHATSAPP, CUSTOMER, BOOKING, LOYALTY, CLICK, SERVICE, {"hello": 1}]
+    assert [landing.route(r) for r in records] == [
+        "ses", "sms_voice", "whatsapp", "customers", "bookings", "loyalty", "clickstream", "service_interactions", None,
+    ]  # fmt: skip
+
+
+def test_json_customer_keys_beyond_the_format_move_under_attributes():
+    record = CUSTOMER | {"newsletter": True, "attributes": {"tier": "gold"}}
+    body = json.loads(landing.check_record("customers", line(record)).body)
+    assert body["attributes"] == {"tier": "gold", "newsletter": True}
+    assert body["first_name"] == "Ana" and "newsletter" not in body
+
+
+def normalised(phone, country=None) -> dict:
+    return json.loads(landing.normalise_phone(phone, landing._phone_region(country)))
+
+
+@pytest.mark.parametrize(
+    "phone,country,expected",
+    [
+        ("+447400123456", None, ("+447400123456", "MOBILE", "GB", "valid")),
+        ("07400 123456", "GB", ("+447400123456", "MOBILE", "GB", "valid")),
+        ("07400 123456", "gb", ("+447400123456", "MOBILE", "GB", "valid")),
+        ("0151 12345678", "DE", ("+4915112345678", "MOBILE", "DE", "valid")),
+        ("(206) 555-0100", None, ("+12065550100", "FIXED_LINE_OR_MOBILE", "US", "valid")),  # default region US
+        ("(206) 555-0100", "United Kingdom", ("+12065550100", "FIXED_LINE_OR_MOBILE", "US", "valid")),
+        ("0000000000", "US", (None, None, None, "invalid")),
+        ("12345", "GB", (None, None, None, "invalid")),
+        ("call me", "GB", (None, None, None, "invalid")),
+        ("", "GB", (None, None, None, "missing")),
+        (None, "GB", (None, None, None, "missing")),
+    ],
+)
+def test_phones_are_normalised_to_e164_with_type_and_country(phone, country, expected):
+    keys = ("phone_e164", "phone_type", "phone_country", "phone_status")
+    assert tuple(normalised(phone, country)[k] for k in keys) == expected
+
+
+def test_the_default_phone_region_is_a_setting(monkeypatch):
+    monkeypatch.setattr(landing, "DEFAULT_PHONE_REGION", "GB")
+    assert normalised("07400 123456")["phone_e164"] == "+447400123456"
+    assert normalised("07400 123456", "DE")["phone_country"] == "DE"  # the record's own country wins
+
+
+def test_source_stream_hour_reconciles_and_rows_carry_normalised(s3):
+    rows = [csv_row(**CUSTOMER), "crm,C2", csv_row(**(CUSTOMER | {"customer_id": "C3", "updated_at": "x"}))]
+    s3.put_object(Bucket="landing", Key="customers/2026/11/20/10/crm.csv.gz", Body=gzip.compress(csv_file(*rows)))
+    later = CUSTOMER | {"source_system": "web", "updated_at": "2026-11-20T11:05:00Z"}
+    flat = "\n".join([line(CUSTOMER | {"source_system": "web"}), "{broken", line(later)])
+    s3.put_object(Bucket="landing", Key="customers/web.jsonl", Body=flat.encode())
+
+    assert landing.discover_hours(s3, "landing", ["customers"]) == [HOUR, HOUR.replace(hour=11)]
+    ten = landing.land_hour(s3, "customers", HOUR, "landing", "raw")
+    eleven = landing.land_hour(s3, "customers", HOUR.replace(hour=11), "landing", "raw")
+
+    assert (ten.lines_read, ten.landed, ten.quarantined) == (5, 2, 3)  # 3 CSV rows + 2 JSON lines
+    assert ten.quarantine_reasons == {"invalid_csv": 1, "invalid_timestamp": 1, "invalid_json": 1}
+    assert (eleven.lines_read, eleven.landed, eleven.quarantined) == (1, 1, 0)
+    landed = read_gz_lines(s3, "customers/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
+    assert [(r["source_key"], r["line_no"]) for r in landed] == [
+        ("customers/2026/11/20/10/crm.csv.gz", 2),
+        ("customers/web.jsonl", 1),
+    ]
+    assert landed[0]["raw_event"] == rows[0] and "raw_event" not in landed[1]
+    assert {json.loads(r["normalised"])["phone_e164"] for r in landed} == {"+447400123456"}
+    bad = read_gz_lines(s3, "_quarantine/stream=customers/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
+    assert [(r["line_no"], r["reason"], r["raw_line"]) for r in bad] == [
+        (3, "invalid_csv", "crm,C2"),
+        (4, "invalid_timestamp", rows[2]),
+        (2, "invalid_json", "{broken"),
+    ]
+
+
+def test_engagement_rows_have_no_normalised_field(s3):
+    s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f1", Body=line(SES_DELIVERY).encode())
+    landing.land_hour(s3, "ses", HOUR, "landing", "raw")
+    (row,) = read_gz_lines(s3, "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
+    assert set(row) == {"source_key", "line_no", "body"}
