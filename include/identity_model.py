@@ -227,9 +227,9 @@ def febrl_records(dataset: int) -> pd.DataFrame:
         raise ValueError(f"FEBRL{dataset}: only 3 and 4 are shipped")
     raw = raw.reset_index()
 
-    def text(values: pd.Series, drop: str = r"\s+(?=\s)") -> pd.Series:
-        # As int_identity_records_normalised does: trimmed, lower-case, `drop` removed, empty is null.
-        cleaned = values.astype("string").str.strip().str.lower().str.replace(drop, "", regex=True)
+    def text(values: pd.Series, pattern: str = "(?!)", replacement: str = "") -> pd.Series:
+        # As int_identity_records_normalised does: trimmed, lower-case, `pattern` replaced, empty is null.
+        cleaned = values.astype("string").str.strip().str.lower().str.replace(pattern, replacement, regex=True)
         return cleaned.where(cleaned != "")
 
     address = raw["street_number"].fillna("") + " " + raw["address_1"].fillna("")
@@ -238,17 +238,17 @@ def febrl_records(dataset: int) -> pd.DataFrame:
             "record_key": raw["rec_id"],
             "source_system": raw["source_system"],
             "source_record_id": raw["rec_id"],
-            "first_name": text(raw["given_name"], drop="[^a-z]"),
-            "last_name": text(raw["surname"], drop="[^a-z]"),
+            "first_name": text(raw["given_name"], "[^a-z]"),
+            "last_name": text(raw["surname"], "[^a-z]"),
             "birth_date": pd.to_datetime(text(raw["date_of_birth"]), format="%Y%m%d", errors="coerce").dt.strftime(
                 "%Y-%m-%d"
             ),
             "email": pd.NA,
             "phone": pd.NA,
             "phone_type": pd.NA,
-            "postal_code": text(raw["postcode"], drop="[^a-z0-9]").str.upper(),
+            "postal_code": text(raw["postcode"], "[^a-z0-9]").str.upper(),
             "city": text(raw["suburb"]),
-            "address_line1": text(address),
+            "address_line1": text(address, r"\s+", " "),
             "state": text(raw["state"]),
             "country": "AU",
             "loyalty_id": text(raw["soc_sec_id"]),
