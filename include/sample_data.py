@@ -1407,8 +1407,8 @@ def synthetic_customers(n: int, duplicate_share: float = 0.3, seed: int = 7) -> 
                 row[2], row[3] = row[3], row[2]
             elif roll < 0.5:
                 row[4] = row[4].upper() if draw() < 0.5 else f" {row[4]} "
-            elif roll < 0.6:
-                row[5] = f"({row[5][2:5]}) {row[5][5:8]}-{row[5][8:]}"
+            elif roll < 0.6 and row[5].startswith("+"):
+                row[5] = national_format(row[5], "US")
             elif roll < 0.75:
                 row[(4, 5, 6, 7, 13)[int(draw() * 5)]] = ""
             elif roll < 0.85 and row[6]:
@@ -1422,7 +1422,9 @@ def synthetic_customers(n: int, duplicate_share: float = 0.3, seed: int = 7) -> 
         if (k + 1) * duplicates // n > k * duplicates // n:
             p = int(draw() * originals)
             row = person(p)
-            corrupt(row)
+            original = row.copy()
+            while row == original:  # a corruption can happen to change nothing (a day like 11)
+                corrupt(row)
         else:
             p, emitted = emitted, emitted + 1
             row = person(p)

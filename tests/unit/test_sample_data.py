@@ -1,4 +1,6 @@
+import csv
 import gzip
+import io
 import json
 import re
 from collections import Counter
@@ -199,3 +201,185 @@ def test_conversations_are_sessions_of_alternating_turns(landed):
         directions = "".join(t["direction"][0] for t in turns)  # i(nbound) / o(utbound)
         assert directions.startswith("i") and "ii" not in directions and len({t["channel"] for t in turns}) == 1
         assert len(turns) >= 2 or turns[0]["timestamp"] + 180_000 > END.timestamp() * 1000  # cut by the window
+
+
+# -- source systems ---------------------------------------------------------------------------
+def read_source(root, stream) -> list[tuple[str, int, str, object]]:
+    """Every record of a source stream's files, checked as landing checks them: (key, line_no, raw, result)."""
+    return [
+        (key, line_no, raw, result)
+        for path in sorted((root / stream).rglob("*.gz"))
+        for key in [path.relative_to(root).as_posix()]
+        for line_no, raw, result in landing._check_file(stream, key, path.read_bytes())
+    ]
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sources")
+    counts = sample_data.generate(
+        root, people=PEOPLE, day=DAY, hours=HOURS, seed=SEED, streams=sample_data.SOURCE_STREAMS
+    )
+    checked = {stream: read_source(root, stream) for stream in sample_data.SOURCE_STREAMS}
+    with open(root / sample_data.TRUTH_FILE) as f:
+        truth = {(r["source_system"], r["source_record_id"]): int(r["person_id"]) for r in csv.DictReader(f)}
+    return root, counts, checked, truth
+
+
+def good(checked, stream) -> list[dict]:
+    return [json.loads(r.body) for *_, r in checked[stream] if isinstance(r, landing.LandedRecord)]
+
+
+def record_key(stream: str, record: dict) -> tuple[str, str]:
+    """(source_system, source_record_id) as the staging models name a record."""
+    return {
+        "customers": lambda r: (r["source_system"], r["customer_id"]),
+        "bookings": lambda r: (r["source_system"], r["booking_id"]),
+        "loyalty": lambda r: ("loyalty", r["loyalty_id"]),
+        "clickstream": lambda r: ("clickstream", r["event_id"]),
+        "service_interactions": lambda r: ("service", r["interaction_id"]),
+    }[stream](record)
+
+
+@pytest.mark.parametrize("stream", sample_data.SOURCE_STREAMS)
+def test_source_counts_reconcile_with_what_landing_finds(sources, stream):
+    _, counts, checked, _ = sources
+    bad = sorted((r.reason, raw) for *_, raw, r in checked[stream] if isinstance(r, landing.Quarantined))
+    expected = sample_data.malformed_lines(stream, DAY)
+    if stream == "customers":
+        expected += sample_data.malformed_csv_lines(DAY)
+    assert bad == sorted(expected)
+    assert len(good(checked, stream)) == counts[stream]["records"] > 100
+    assert counts[stream]["malformed"] == len(expected)
+
+
+@pytest.mark.parametrize("stream", sample_data.SOURCE_STREAMS)
+def test_every_source_record_belongs_to_one_person_of_the_population(sources, stream):
+    _, _, checked, truth = sources
+    keys = [record_key(stream, r) for r in good(checked, stream)]
+    assert len(keys) == len(set(keys))
+    assert all(0 <= truth[key] < PEOPLE for key in keys)
+
+
+def test_truth_lists_exactly_the_good_source_records(sources):
+    _, _, checked, truth = sources
+    keys = {record_key(s, r) for s in sample_data.SOURCE_STREAMS for r in good(checked, s)}
+    assert keys == set(truth)
+
+
+def test_customers_are_a_crm_csv_with_duplicates_and_web_accounts_in_json_lines(sources):
+    root, counts, checked, truth = sources
+    files = sorted(p.name for p in (root / "customers").rglob("*.gz"))
+    assert files == ["crm-customers-2026-11-20.csv.gz", "web-accounts-2026-11-20.jsonl.gz"]
+    records = good(checked, "customers")
+    systems = Counter(r["source_system"] for r in records)
+    assert systems["crm"] > 0.7 * PEOPLE and 0.2 * PEOPLE < systems["web"] < 0.4 * PEOPLE
+    people = Counter(truth[record_key("customers", r)] for r in records)
+    assert counts["customers"]["duplicates"] == sum(n - 1 for n in people.values()) > 0
+    crm_people = Counter(truth[record_key("customers", r)] for r in records if r["source_system"] == "crm")
+    assert 0.04 < sum(n > 1 for n in crm_people.values()) / len(crm_people) < 0.12  # the CRM's own duplicates
+    # The CSV's extra columns, and the web's extra key, land as attributes.
+    assert all(
+        set(r["attributes"]) == {"customer_since", "marketing_opt_in"} for r in records if r["source_system"] == "crm"
+    )
+    assert all(set(r["attributes"]) == {"newsletter"} for r in records if r["source_system"] == "web")
+
+
+def test_people_are_entered_as_people_enter_them(sources):
+    _, counts, checked, truth = sources
+    population = sample_data.Population(SEED, PEOPLE)
+    records = good(checked, "customers") + [
+        r["traveller"] | {"source_system": r["source_system"], "customer_id": r["booking_id"]}
+        for r in good(checked, "bookings")
+    ]
+    seen = Counter()
+    for record in records:
+        person = sample_data.identity(population, truth[(record["source_system"], record["customer_id"])])
+        email, phone = record.get("email"), record.get("phone")
+        names = (record.get("first_name"), record.get("last_name"))
+        seen["swapped"] += names == (person.last_name, person.first_name)
+        seen["typo"] += names != (person.first_name, person.last_name) and person.last_name in names
+        seen["email_case"] += bool(email) and email != person.email and email.strip().lower() == person.email
+        seen["junk"] += email == sample_data.JUNK_EMAIL or phone == sample_data.JUNK_PHONE
+        seen["no_phone"] += phone is None
+        if phone == sample_data.national_format(person.phone, person.country):
+            seen["national"] += 1
+            parsed = phonenumbers.parse(phone, person.country)
+            if phonenumbers.is_valid_number(phonenumbers.parse(person.phone)):
+                assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == person.phone
+    assert all(seen[k] > 5 for k in ("swapped", "typo", "email_case", "junk", "no_phone", "national")), seen
+    assert counts["customers"]["junk"] > 0
+
+
+def test_bookings_name_crm_ids_of_the_same_person_and_itineraries_fit_their_system(sources):
+    _, _, checked, truth = sources
+    bookings = good(checked, "bookings")
+    assert {b["source_system"] for b in bookings} == {"air", "hotel"}
+    named = [b for b in bookings if b["customer_id"]]
+    assert 0.3 * len(bookings) < len(named) < 0.7 * len(bookings)
+    assert all(truth[("crm", b["customer_id"])] == truth[record_key("bookings", b)] for b in named)
+    assert all(("origin" in b["itinerary"]) == (b["source_system"] == "air") for b in bookings)
+    members = {r["loyalty_id"] for r in good(checked, "loyalty")}
+    assert {b["traveller"]["loyalty_id"] for b in bookings} - {None} <= members
+
+
+@pytest.mark.parametrize("stream", ["bookings", "clickstream", "service_interactions"])
+def test_event_like_sources_are_filed_under_the_hour_of_their_own_time(sources, stream):
+    _, _, checked, _ = sources
+    for key, _, _, result in checked[stream]:
+        if isinstance(result, landing.LandedRecord):
+            assert landing.hour_from_key(key) == landing.hour_floor(result.event_time)
+            assert DAY <= result.event_time < END
+
+
+def test_clickstream_has_offer_views_and_signed_in_sessions_of_web_accounts(sources):
+    _, counts, checked, truth = sources
+    events = good(checked, "clickstream")
+    offers = [e for e in events if e["event_type"] == "offer_view"]
+    assert len(offers) == counts["clickstream"]["offer_views"] > 50
+    assert {e["offer_name"] for e in offers} == set(sample_data.OFFERS)
+    assert all("offer_name" not in e for e in events if e["event_type"] != "offer_view")
+    signed_in = [e for e in events if e["user_id"]]
+    assert 0 < len(signed_in) < len(events) and all(e["email"] for e in signed_in)
+    assert all(truth[("web", e["user_id"])] == truth[record_key("clickstream", e)] for e in signed_in)
+
+
+def test_sources_are_deterministic_and_independent_of_the_other_streams(sources, tmp_path):
+    root, counts, _, _ = sources
+    again = sample_data.generate(tmp_path, people=PEOPLE, day=DAY, hours=HOURS, seed=SEED, streams=("ses", "loyalty"))
+    assert again["loyalty"] == counts["loyalty"]
+    for path in (tmp_path / "loyalty").rglob("*.gz"):
+        assert path.read_bytes() == (root / path.relative_to(tmp_path)).read_bytes()
+    whole = sample_data.generate(tmp_path / "all", people=PEOPLE, day=DAY, hours=HOURS, seed=SEED,
+                                 streams=sample_data.ALL_STREAMS)  # fmt: skip
+    assert {s: whole[s] for s in sample_data.SOURCE_STREAMS} == counts
+    files = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    assert all((root / f).read_bytes() == (tmp_path / "all" / f).read_bytes() for f in files)
+
+
+def test_synthetic_customers_are_deterministic_with_the_asked_share_of_duplicates():
+    rows = list(sample_data.synthetic_customers(3000, duplicate_share=0.3, seed=1))
+    assert rows == list(sample_data.synthetic_customers(3000, duplicate_share=0.3, seed=1))
+    assert rows != list(sample_data.synthetic_customers(3000, duplicate_share=0.3, seed=2))
+    people = Counter(p for p, _ in rows)
+    assert len(rows) - len(people) == 900 and sorted(people) == list(range(2100))
+    assert all(len(row) == len(landing.CUSTOMER_COLUMNS) for _, row in rows)
+    assert len({row[1] for _, row in rows}) == 3000  # customer ids unique
+    # A duplicate always differs from its person's original; originals share no email.
+    records: dict[int, set] = {}
+    for p, row in rows:
+        records.setdefault(p, set()).add(row[2:])
+    assert all(len(variants) > 1 for p, variants in records.items() if people[p] > 1)
+    originals = [row for p, row in rows if people[p] == 1]
+    assert len({row[4] for row in originals}) == len(originals)
+
+
+def test_synthetic_customers_land_as_a_csv_without_a_refusal():
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(landing.CUSTOMER_COLUMNS)
+    writer.writerows(row for _, row in sample_data.synthetic_customers(2000, seed=3))
+    results = [r for *_, r in landing._check_file("customers", "customers/synthetic.csv", text.getvalue().encode())]
+    assert len(results) == 2000 and all(isinstance(r, landing.LandedRecord) for r in results)
+    statuses = Counter(json.loads(r.normalised)["phone_status"] for r in results)
+    assert statuses["valid"] > 0.8 * 2000 and statuses["invalid"] == 0
