@@ -3,8 +3,10 @@
 
 Declares the raw zone (`create_raw_relations`), runs the dbt project (rendered model by
 model by Cosmos, each model built with its tests) over an interval of ingest hours, builds
-the per-type event views in one task, then the Great Expectations gate, then writes the
-HTML dashboard to `var/reports/`. Triggered by any raw-zone Asset; the interval is every
+the per-type event views in one task, then the Great Expectations gate (canonical events,
+landing reconciliation, unified profiles and their links), then writes the HTML dashboard
+to `var/reports/`. Identity resolution re-resolves every record ingested before the
+interval's end, carrying profile ids forward. Triggered by any raw-zone Asset; the interval is every
 hour the triggering landing runs reported. To rebuild a range by hand (after a mapping
 fix, say) trigger with **interval_start** and **interval_end**.
 
@@ -14,7 +16,9 @@ does not run on bad data. The task log names each failed expectation and sample 
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime
+from functools import reduce
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
@@ -22,16 +26,13 @@ from cosmos import DbtTaskGroup
 from cosmos.operators.local import DbtBuildLocalOperator, DbtRunOperationLocalOperator
 
 from include import dbt_config, settings, tasks
-from include.assets import RAW_ENGAGEMENT, VALIDATED_MARTS
+from include.assets import RAW_ZONE, VALIDATED_MARTS
 from include.dag_defaults import DEFAULT_ARGS
 
 
 @dag(
     dag_id="build_warehouse",
-    schedule=RAW_ENGAGEMENT["ses"]
-    | RAW_ENGAGEMENT["sms_voice"]
-    | RAW_ENGAGEMENT["whatsapp"]
-    | RAW_ENGAGEMENT["conversations"],
+    schedule=reduce(operator.or_, RAW_ZONE.values()),
     start_date=datetime(2026, 11, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -53,7 +54,10 @@ def build_warehouse():
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)
     def validate(interval: dict[str, str]) -> list[dict]:
-        return tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
+        return [
+            *tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval),
+            *tasks.validate_profiles(),
+        ]
 
     @task
     def write_dashboard(interval: dict[str, str]) -> str:

@@ -32,8 +32,13 @@ profile_config = ProfileConfig(
 # The per-type event views are cheap and many: they are built together by one task
 # (EVENT_TYPE_VIEWS), not one dbt process each.
 EVENT_TYPE_VIEWS = "path:models/marts/engagement/event_types"
+# A test reading several models (e.g. every record linked once) runs as its own task after
+# all of them: attached to one model's build it would run before the others exist.
 render_config = RenderConfig(
-    load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD, exclude=[EVENT_TYPE_VIEWS]
+    load_method=LoadMode.DBT_MANIFEST,
+    test_behavior=TestBehavior.BUILD,
+    exclude=[EVENT_TYPE_VIEWS],
+    should_detach_multiple_parents_tests=True,
 )
 
 # A dbt subprocess per task: dbt-duckdb keeps its database open for the life of the
