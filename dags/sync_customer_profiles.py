@@ -1,25 +1,46 @@
 """
-### Sync to Amazon Connect Customer Profiles
+### Sync to Amazon Connect Customer Profiles and the SES suppression list
 
-Runs when **build_warehouse** has validated the marts. Creates the domain and object types
-if missing (PutProfileObjectType is an upsert, so templates in `include/object_types/`
-are applied every run), then pushes only the objects whose content changed since their
-last successful push. Per-row results: `customer_profiles_sync_log`; per run:
-`customer_profiles_sync_runs`.
+Runs when **build_warehouse** has validated the marts.
+
+1. `prepare_domain`: checks the marts hold every column the object types read, creates the
+   domain if missing, applies the templates in `include/object_types/` (PutProfileObjectType
+   is an upsert).
+2. `sync_unified_profile`: pushes the profiles that changed, then applies what left
+   `unified_profiles`: MergeProfiles for ids merged away (`profile_merges`), DeleteProfile
+   for the others.
+3. `sync_engagement_summary`, `sync_marketing_assigned_offers`, `sync_interaction_history`:
+   the objects attached to the profiles; removed rows are deleted.
+4. `sync_ses_suppression_list`: the SES account-level suppression list follows
+   `suppression_list`. It does not wait for the Customer Profiles tasks: a profile problem
+   must not hold back suppressions.
+
+Only objects whose content changed are sent. Every task runs in the `customer_profiles_api`
+pool (one slot), at most `C360_SYNC_REQUESTS_PER_SECOND` requests per second.
+Per object: `customer_profiles_sync_log` (error code and message); per task run:
+`customer_profiles_sync_runs`. Rejected objects are retried on later runs, dead-lettered
+after `C360_SYNC_MAX_ATTEMPTS` rejections; a run over `C360_SYNC_MAX_REJECTED_SHARE`
+rejected fails without retrying. A killed task can simply be cleared: it resumes.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import dag, task
+from airflow.sdk import chain, dag
 
-from customer360_aws.hooks import CustomerProfilesHook
-from include import customer_profiles_sync, settings, warehouse
+from customer360_aws.operators import (
+    CustomerProfilesPrepareOperator,
+    CustomerProfilesSyncOperator,
+    SesSuppressionSyncOperator,
+)
 from include.assets import VALIDATED_MARTS
+from include.customer_profiles_sync import OBJECT_TYPES
 from include.dag_defaults import DEFAULT_ARGS
 
-EMAIL_ENGAGEMENT = "EmailEngagement"
+
+def _task_id(object_type: str) -> str:
+    return "sync_" + "".join(f"_{c.lower()}" if c.isupper() else c for c in object_type).lstrip("_")
 
 
 @dag(
@@ -33,22 +54,11 @@ EMAIL_ENGAGEMENT = "EmailEngagement"
     doc_md=__doc__,
 )
 def sync_customer_profiles():
-    @task
-    def prepare_domain() -> None:
-        client = CustomerProfilesHook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
-        customer_profiles_sync.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
-        customer_profiles_sync.ensure_object_type(client, settings.CUSTOMER_PROFILES_DOMAIN, EMAIL_ENGAGEMENT)
-
-    @task
-    def sync_email_engagement(run_id=None) -> dict:
-        client = CustomerProfilesHook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
-        with warehouse.connect() as con:
-            frame = con.execute("select * from email_recipients order by email_address").df()
-            return customer_profiles_sync.sync_frame(
-                con, client, settings.CUSTOMER_PROFILES_DOMAIN, EMAIL_ENGAGEMENT, frame, "email_address", run_id
-            )
-
-    prepare_domain() >> sync_email_engagement()
+    profiles, *attached = (
+        CustomerProfilesSyncOperator(task_id=_task_id(name), object_type=name) for name in OBJECT_TYPES
+    )
+    chain(CustomerProfilesPrepareOperator(task_id="prepare_domain"), profiles, attached)
+    SesSuppressionSyncOperator(task_id="sync_ses_suppression_list")
 
 
 sync_customer_profiles()

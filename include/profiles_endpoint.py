@@ -402,6 +402,7 @@ class ProfilesEndpoint:
     def __init__(
         self, state_path: Path | str, host: str = "127.0.0.1", port: int = 0, throttle_rate: float = 0.0, seed: int = 0
     ):
+        self.state_path = Path(state_path)
         self.store = ProfilesStore(state_path)
         self.throttle_rate = throttle_rate
         self._random = random.Random(seed)

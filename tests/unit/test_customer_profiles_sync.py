@@ -1,65 +1,567 @@
+"""The Customer Profiles sync against the local endpoint (real boto3 clients over HTTP) and
+small DuckDB marts shaped like the dbt contract: what arrives must equal the marts exactly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timedelta
+
+import boto3
 import duckdb
 import pandas as pd
 import pytest
+from botocore.config import Config
 
 from include import customer_profiles_sync as sync
+from include.profiles_endpoint import ProfilesEndpoint
+from include.settings import PROJECT_ROOT
 from tests.unit.conftest import endpoint_client
+
+DOMAIN = "d"
+CHANNEL_METRICS = {
+    "email": ["sends", "deliveries", "opens", "clicks"],
+    "sms": ["sends", "deliveries"],
+    "voice": ["sends", "deliveries"],
+    "whatsapp": ["sends", "deliveries", "reads"],
+}
+COUNTERS = [f"{c}_{m}_{d}d" for c, metrics in CHANNEL_METRICS.items() for m in metrics for d in (30, 90)]
+FAST = sync.SyncSettings(concurrency=4, checkpoint_seconds=0.0)
+LENIENT = sync.SyncSettings(concurrency=2, checkpoint_seconds=0.0, max_rejected_share=1.0)  # never fails a run
+
+MARTS_DDL = f"""
+create table unified_profiles (
+    profile_id varchar, first_name varchar, last_name varchar, birth_date date, email varchar, phone varchar,
+    address_line1 varchar, address_line2 varchar, city varchar, postal_code varchar, state varchar,
+    country varchar, loyalty_id varchar, emails varchar[], phones varchar[], source_kinds varchar[],
+    source_record_count bigint, bookings_count bigint, last_booked_at timestamp, service_interactions_count bigint,
+    {", ".join(f"{c} bigint" for c in COUNTERS)},
+    last_open_at timestamp, last_click_at timestamp, preferred_channel varchar, best_send_hour integer,
+    offers_received bigint, offers_viewed bigint, is_email_suppressed boolean, is_sms_opted_out boolean,
+    segments varchar[]);
+create table profile_offers (profile_id varchar, offer_name varchar, first_received_at timestamp, viewed boolean);
+create table profile_merges (
+    old_profile_id varchar, new_profile_id varchar, change_kind varchar, moved_records bigint,
+    recorded_for timestamp);
+create table engagement_event_outcomes (
+    channel varchar, message_id varchar, destination_address varchar[], "timestamp" bigint, outcome varchar,
+    campaign varchar);
+create table message_last_status (
+    channel varchar, message_id varchar, last_status varchar, last_outcome varchar, last_status_at bigint);
+create table suppression_list (
+    email_address varchar, reason varchar, first_suppressed_at bigint, last_event_at bigint,
+    suppressing_events bigint);
+"""
+DAY_MS = 86_400_000
+NOW_MS = 1_795_000_000_000
+
+
+def profile(profile_id: str, **fields) -> dict:
+    email, phone = f"{profile_id}@example.com", "+447700900" + str(sum(map(ord, profile_id)) % 1000).zfill(3)
+    return {
+        "profile_id": profile_id,
+        "first_name": "Ann",
+        "last_name": profile_id.title(),
+        "birth_date": datetime(1980, 5, 17),
+        "email": email,
+        "phone": phone,
+        "address_line1": "1 High St",
+        "city": "Leeds",
+        "country": "GB",
+        "emails": [email],
+        "phones": [phone],
+        "source_kinds": ["crm", "web"],
+        "source_record_count": 2,
+        "email_sends_30d": 2,
+        "email_sends_90d": 3,
+        "email_opens_90d": 1,
+        "sms_sends_90d": 1,
+        "last_open_at": datetime(2026, 11, 19, 8, 30),
+        "preferred_channel": "email",
+        "best_send_hour": 8,
+        "offers_received": 1,
+        "offers_viewed": 0,
+        "is_email_suppressed": False,
+        "is_sms_opted_out": False,
+        "segments": ["openers", "active"],
+    } | fields
+
+
+class Marts:
+    """The marts the sync reads, in a DuckDB file; each setter replaces a table's rows."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        con.execute(MARTS_DDL)
+
+    def _replace(self, table: str, rows: list[dict]) -> None:
+        self.con.execute(f"delete from {table}")
+        if rows:
+            self.con.register("new_rows", pd.DataFrame(rows))
+            self.con.execute(f"insert into {table} by name select * from new_rows")
+            self.con.unregister("new_rows")
+
+    def profiles(self, *rows: dict) -> None:
+        self._replace("unified_profiles", [{c: 0 for c in COUNTERS} | row for row in rows])
+
+    def offers(self, *rows: tuple[str, str, bool]) -> None:
+        self._replace(
+            "profile_offers",
+            [
+                {"profile_id": p, "offer_name": o, "viewed": v, "first_received_at": datetime(2026, 11, 1)}
+                for p, o, v in rows
+            ],
+        )
+
+    def merge(self, old: str, new: str, day: int = 1) -> None:
+        self.con.execute("insert into profile_merges values (?, ?, 'merge', 1, ?)", [old, new, datetime(2026, 11, day)])
+
+    def messages(self, *rows: tuple[str, str, str, int]) -> None:
+        """(message_id, channel, address, days before the newest event)."""
+        self._replace(
+            "engagement_event_outcomes",
+            [
+                {"channel": c, "message_id": m, "destination_address": [a], "timestamp": NOW_MS - d * DAY_MS,
+                 "outcome": "sent", "campaign": "autumn"}
+                for m, c, a, d in rows
+            ],
+        )  # fmt: skip
+        self._replace(
+            "message_last_status",
+            [{"channel": c, "message_id": m, "last_outcome": "opened", "last_status_at": NOW_MS - d * DAY_MS + 1000}
+             for m, c, _, d in rows],
+        )  # fmt: skip
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def marts(con):
+    return Marts(con)
 
 
 @pytest.fixture
 def cp(endpoint):
     client = endpoint_client(endpoint)
-    sync.ensure_domain(client, "d")
-    sync.ensure_domain(client, "d")  # idempotent
-    sync.ensure_object_type(client, "d", "EmailEngagement")
+    sync.ensure_domain(client, DOMAIN)
+    sync.ensure_domain(client, DOMAIN)  # idempotent
+    sync.ensure_object_types(client, DOMAIN)
     return client
 
 
-def frame(*rows):
-    return pd.DataFrame([{"email_address": e, "sends": s} for e, s in rows])
+def sync_all(con, client, run_id: str, settings: sync.SyncSettings = FAST) -> dict[str, dict]:
+    return {name: sync.sync_object_type(con, client, DOMAIN, name, run_id, settings) for name in sync.OBJECT_TYPES}
 
 
-def test_only_changed_objects_are_sent(cp):
-    con = duckdb.connect()
-    first = sync.sync_frame(
-        con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 2)), "email_address", "run1"
+def endpoint_objects(endpoint: ProfilesEndpoint) -> dict[tuple[str, str], str]:
+    """(object type, our object key) -> the object text the endpoint holds, for our object types."""
+    with sqlite3.connect(endpoint.state_path) as db:
+        rows = db.execute("select object_type, body from profile_objects").fetchall()
+    objects = {}
+    for type_name, body in rows:
+        if type_name not in sync.OBJECT_TYPES:
+            continue
+        key = "|".join(str(json.loads(body)[f]) for f in sync.load_object_type(type_name).unique_fields)
+        assert (type_name, key) not in objects
+        objects[type_name, key] = body
+    return objects
+
+
+def endpoint_profiles(endpoint: ProfilesEndpoint) -> dict[str, dict]:
+    """AccountNumber (our profile_id) -> the profile's standard fields."""
+    with sqlite3.connect(endpoint.state_path) as db:
+        bodies = [json.loads(body) for (body,) in db.execute("select body from profiles")]
+    assert len({b.get("AccountNumber") for b in bodies}) == len(bodies), "two profiles for one profile_id"
+    return {b.get("AccountNumber"): b for b in bodies}
+
+
+def requests(endpoint: ProfilesEndpoint) -> dict[tuple[str, str], int]:
+    with sqlite3.connect(endpoint.state_path) as db:
+        return {(op, outcome): n for op, outcome, n in db.execute("select * from request_counts")}
+
+
+def warehouse_objects(con, types=sync.OBJECT_TYPES) -> dict[tuple[str, str], str]:
+    return {(name, i.key): i.body for name in types for i in sync.load_object_type(name).items(con)}
+
+
+# -- templates and contract ------------------------------------------------------------------
+@pytest.mark.parametrize("name", sync.OBJECT_TYPES)
+def test_templates_are_valid_object_types(name):
+    object_type = sync.load_object_type(name)
+    template = object_type.template
+    assert re.match(r"customer360 v\d+: ", template["Description"])
+    assert 1 <= template["ExpirationDays"] <= 1098 and len(template["Keys"]) <= 10
+    for field_name, spec in template["Fields"].items():
+        assert re.fullmatch(r"[a-zA-Z0-9_.-]{1,64}", field_name)
+        assert spec["Source"] == f"_source.{field_name}"
+    assert sum("UNIQUE" in k["StandardIdentifiers"] for keys in template["Keys"].values() for k in keys) == 1
+    assert object_type.profile_field in object_type.unique_fields
+    # Every type names its profile by the same key, so all of them land on one profile.
+    profile_keys = [n for n, keys in template["Keys"].items() for k in keys if "PROFILE" in k["StandardIdentifiers"]]
+    assert profile_keys == [sync.PROFILE_KEY]
+    assert template["AllowProfileCreation"] is (name == sync.PROFILE_TYPE)
+
+
+def test_the_queries_read_the_contract_and_name_every_gap(marts, con):
+    sync.check_sources(con, {"profile_merges": sync.MERGES_SQL})
+    con.execute("alter table unified_profiles drop column email_opens_90d")
+    con.execute("drop table profile_offers")
+    with pytest.raises(sync.ContractError) as caught:
+        sync.check_sources(con, {"profile_merges": sync.MERGES_SQL})
+    assert "EngagementSummary" in str(caught.value) and "email_opens_90d" in str(caught.value)
+    assert "MarketingAssignedOffers" in str(caught.value) and "profile_offers" in str(caught.value)
+
+
+def test_objects_omit_nulls_and_empties_and_sort_sets(marts, con):
+    marts.profiles(profile("ann", address_line2=None, state="", segments=["b", "a"], emails=["z@x.io", "a@x.io"]))
+    (item,) = sync.load_object_type("UnifiedProfile").items(con)
+    body = json.loads(item.body)
+    assert "address_line2" not in body and "state" not in body
+    assert body["segments"] == "a,b" and body["emails"] == "a@x.io,z@x.io"
+    assert body["birth_date"] == "1980-05-17" and body["last_open_at"] == "2026-11-19T08:30:00.000Z"
+    assert body["is_email_suppressed"] is False and body["best_send_hour"] == 8
+
+
+def test_a_template_change_changes_every_hash(marts, con):
+    marts.profiles(profile("ann"))
+    object_type = sync.load_object_type("UnifiedProfile")
+    changed = sync.ObjectType(
+        object_type.name, object_type.template | {"Description": "customer360 v2: x"}, object_type.sql
     )
-    assert (first["considered"], first["sent"], first["unchanged"], first["failed"]) == (2, 2, 0, 0)
-    again = sync.sync_frame(
-        con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 2)), "email_address", "run2"
+    assert object_type.items(con)[0].body == changed.items(con)[0].body
+    assert object_type.items(con)[0].content_hash != changed.items(con)[0].content_hash
+
+
+# -- pushing ---------------------------------------------------------------------------------
+def test_first_run_pushes_exactly_the_marts_and_a_rerun_sends_nothing(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("bob", sms_sends_90d=0, whatsapp_sends_90d=4, whatsapp_reads_30d=2))
+    marts.offers(("ann", "autumn", True), ("ann", "winter", False), ("bob", "autumn", False))
+    marts.messages(("m1", "email", "ann@example.com", 1), ("m2", "email", "ANN@example.com", 100))
+    first = sync_all(con, cp, "run1")
+    assert {n: s["sent"] for n, s in first.items()} == {
+        "UnifiedProfile": 2,
+        "EngagementSummary": 4,  # ann: email, sms; bob: email, whatsapp
+        "MarketingAssignedOffers": 3,
+        "InteractionHistory": 1,  # m2 is older than 90 days before the newest event
+    }
+    assert endpoint_objects(endpoint) == warehouse_objects(con)
+    profiles = endpoint_profiles(endpoint)
+    assert set(profiles) == {"ann", "bob"}
+    ann = profiles["ann"]
+    assert (ann["FirstName"], ann["EmailAddress"], ann["Address"]["City"]) == ("Ann", "ann@example.com", "Leeds")
+    assert ann["Attributes"]["segments"] == "active,openers" and ann["Attributes"]["preferred_channel"] == "email"
+
+    before = requests(endpoint)
+    again = sync_all(con, cp, "run2")
+    assert requests(endpoint) == before  # not one request
+    assert all(s["sent"] == 0 and s["unchanged"] == s["considered"] for s in again.values())
+    runs = con.execute("select run_id, sum(sent) from customer_profiles_sync_runs group by 1 order by 1").fetchall()
+    assert runs == [("run1", 10), ("run2", 0)]
+
+
+def test_only_changed_objects_are_sent_and_removed_ones_deleted(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("bob"))
+    marts.offers(("ann", "autumn", False), ("ann", "winter", False))
+    sync_all(con, cp, "run1")
+    marts.profiles(profile("ann", city="York"), profile("bob"))
+    marts.offers(("ann", "autumn", True))
+    second = sync_all(con, cp, "run2")
+    assert (second["UnifiedProfile"]["sent"], second["UnifiedProfile"]["unchanged"]) == (1, 1)
+    assert (second["MarketingAssignedOffers"]["sent"], second["MarketingAssignedOffers"]["considered"]) == (2, 2)
+    operations = con.execute(
+        "select object_type, object_key, operation from customer_profiles_sync_log where run_id = 'run2' order by all"
+    ).fetchall()
+    assert operations == [
+        ("MarketingAssignedOffers", "ann|autumn", "put"),
+        ("MarketingAssignedOffers", "ann|winter", "delete"),
+        ("UnifiedProfile", "ann", "put"),
+    ]
+    assert endpoint_objects(endpoint) == warehouse_objects(con)
+    assert endpoint_profiles(endpoint)["ann"]["Address"]["City"] == "York"
+
+
+def test_merged_profile_is_merged_in_customer_profiles_with_what_others_attached(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("bob"), profile("cat"))
+    marts.offers(("bob", "autumn", True))
+    sync_all(con, cp, "run1")
+    # An object we do not own (a contact record) attached to bob's profile by another integration.
+    cp.put_profile_object_type(
+        DomainName=DOMAIN,
+        ObjectTypeName="ContactRecord",
+        Description="not ours",
+        Fields={"account": {"Source": "_source.account"}, "contact_id": {"Source": "_source.contact_id"}},
+        Keys={
+            "profile_id": [{"StandardIdentifiers": ["PROFILE"], "FieldNames": ["account"]}],
+            "contact": [{"StandardIdentifiers": ["UNIQUE"], "FieldNames": ["contact_id"]}],
+        },
     )
-    assert (again["sent"], again["unchanged"]) == (0, 2)
-    changed = sync.sync_frame(
-        con, cp, "d", "EmailEngagement", frame(("a@x.com", 1), ("b@x.com", 3)), "email_address", "run3"
+    cp.put_profile_object(
+        DomainName=DOMAIN, ObjectTypeName="ContactRecord", Object=json.dumps({"account": "bob", "contact_id": "c1"})
     )
-    assert (changed["sent"], changed["unchanged"]) == (1, 1)
-    runs = con.execute("select run_id, sent from customer_profiles_sync_runs order by run_id").fetchall()
-    assert runs == [("run1", 2), ("run2", 0), ("run3", 1)]
+    # bob's records join ann (recorded twice: bob -> cat first, later bob -> ann); cat is gone for good.
+    marts.merge("bob", "cat", day=1)
+    marts.merge("bob", "ann", day=2)
+    marts.profiles(profile("ann", source_record_count=4))
+    marts.offers(("ann", "autumn", True))
+    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    assert (summary["sent"], summary["considered"]) == (3, 3)  # ann's update, bob merged, cat deleted
+    log = con.execute(
+        "select object_key, operation, status from customer_profiles_sync_log where run_id = 'run2' order by 1"
+    ).fetchall()
+    assert log == [("ann", "put", "sent"), ("bob", "merge", "sent"), ("cat", "delete_profile", "sent")]
+    sync_all(con, cp, "run3")
+
+    profiles = endpoint_profiles(endpoint)
+    assert set(profiles) == {"ann"}
+    ann = profiles["ann"]["ProfileId"]
+    found = cp.search_profiles(DomainName=DOMAIN, KeyName="profile_id", Values=["bob"])["Items"]
+    assert [p["ProfileId"] for p in found] == [ann]  # bob's id now finds ann's profile
+    contacts = cp.list_profile_objects(DomainName=DOMAIN, ObjectTypeName="ContactRecord", ProfileId=ann)["Items"]
+    assert [json.loads(c["Object"])["contact_id"] for c in contacts] == ["c1"]  # kept by the merge
+    assert endpoint_objects(endpoint) == warehouse_objects(con)  # bob's own objects were deleted after the merge
+    assert con.execute(
+        "select count(*) from customer_profiles_sync_state where profile_id in ('bob', 'cat')"
+    ).fetchone() == (0,)
 
 
-def test_rejected_rows_are_logged_and_retried_next_run(cp):
-    con = duckdb.connect()
-    bad = pd.DataFrame([{"email_address": None, "sends": 1}, {"email_address": "a@x.com", "sends": 1}])
-    summary = sync.sync_frame(con, cp, "d", "EmailEngagement", bad, "email_address", "run1")
-    assert (summary["sent"], summary["failed"]) == (1, 1)
-    code, message = con.execute(
-        "select error_code, error_message from customer_profiles_sync_log where status = 'failed'"
-    ).fetchone()
-    assert code == "BadRequestException" and "UNIQUE" in message
-    # Not recorded as pushed, so the next run tries it again.
-    assert sync.sync_frame(con, cp, "d", "EmailEngagement", bad, "email_address", "run2")["failed"] == 1
+def test_merge_waits_for_its_target_to_be_pushed(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"))
+    sync_all(con, cp, "run1")
+    # ann joins dan, whose own push is refused (an attribute over 255 characters).
+    marts.profiles(profile("dan", loyalty_id="x" * 300))
+    marts.merge("ann", "dan")
+    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", LENIENT)
+    assert (summary["sent"], summary["failed"]) == (0, 2)
+    reasons = dict(
+        con.execute("select object_key, error_code from customer_profiles_sync_log where run_id = 'run2'").fetchall()
+    )
+    assert reasons == {"dan": "AttributeTooLong", "ann": "MergeTargetNotPushed"}
+    assert set(endpoint_profiles(endpoint)) == {"ann"}  # nothing merged, nothing lost
+    marts.profiles(profile("dan"))
+    sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run3", FAST)
+    assert set(endpoint_profiles(endpoint)) == {"dan"}
 
 
-def test_content_hash_ignores_key_order():
-    assert sync.content_hash({"a": 1, "b": 2}) == sync.content_hash({"b": 2, "a": 1})
-    assert sync.content_hash({"a": 1}) != sync.content_hash({"a": 2})
+def test_dependent_objects_wait_for_their_profile(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("eve", loyalty_id="x" * 300))
+    sync_all(con, cp, "run1", LENIENT)
+    waiting = con.execute(
+        "select object_key, error_code, attempt from customer_profiles_sync_log "
+        "where object_type = 'EngagementSummary' and status = 'failed'"
+    ).fetchall()
+    assert sorted(waiting) == [("eve|email", "ProfileNotPushed", 0), ("eve|sms", "ProfileNotPushed", 0)]
+    assert ("EngagementSummary", "eve|email") not in endpoint_objects(endpoint)
+    marts.profiles(profile("ann"), profile("eve"))
+    second = sync_all(con, cp, "run2", LENIENT)
+    assert second["EngagementSummary"]["sent"] == 2
+    assert endpoint_objects(endpoint) == warehouse_objects(con)
 
 
-def test_rate_limiter_spaces_calls(monkeypatch):
+def test_rejected_rows_are_retried_then_dead_lettered_and_alerted(endpoint, cp, marts, con, caplog):
+    bad = profile("eve", loyalty_id="x" * 300)
+    marts.profiles(profile("ann"), bad)
+    results = [sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", f"run{i}", LENIENT) for i in (1, 2)]
+    assert [(r["failed"], r["dead_lettered"]) for r in results] == [(1, 0), (1, 0)]
+    with caplog.at_level(logging.ERROR, logger="customer360.alerts"):
+        third = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run3", LENIENT)
+    assert (third["failed"], third["dead_lettered"]) == (0, 1)
+    assert "dead-lettered" in caplog.text and "eve" in caplog.text
+    fourth = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run4", LENIENT)
+    assert (fourth["considered"], fourth["unchanged"], fourth["dead_lettered"]) == (2, 1, 1)
+    attempts = con.execute(
+        "select run_id, status, attempt from customer_profiles_sync_log where object_key = 'eve' order by run_id"
+    ).fetchall()
+    assert attempts == [("run1", "failed", 1), ("run2", "failed", 2), ("run3", "dead_lettered", 3)]
+    # New content is tried again.
+    marts.profiles(profile("ann"), profile("eve", loyalty_id="L1"))
+    assert sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run5", LENIENT)["sent"] == 1
+
+
+def test_per_item_results_of_a_batch(endpoint, cp):
+    target = sync.ProfileObjects(cp, DOMAIN, sync.load_object_type("MarketingAssignedOffers"))
+    good = sync.Item("a|x", "a", json.dumps({"UserId": "a", "offerName": "x"}), "h1")
+    no_key = sync.Item("b|?", "b", json.dumps({"UserId": "b"}), "h2")  # the endpoint finds no UNIQUE value
+    outcomes = target.put([good, no_key])
+    assert [(o.key, o.ok) for o in outcomes] == [("a|x", True), ("b|?", False)]
+    assert outcomes[0].unique_key and outcomes[1].error_code == "400" and "UNIQUE" in outcomes[1].error_message
+    assert not outcomes[1].transient
+
+
+def test_a_run_over_the_rejected_share_fails_after_logging(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("eve", loyalty_id="x" * 300))
+    with pytest.raises(sync.SyncRejected, match="1 of 2"):
+        sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    assert con.execute("select count(*) from customer_profiles_sync_log").fetchone() == (2,)
+    row = con.execute("select sent, failed, finished_at is not null from customer_profiles_sync_runs").fetchone()
+    assert row == (1, 1, True)
+
+
+def test_mass_deletion_is_refused_before_anything_is_sent(endpoint, cp, marts, con):
+    marts.profiles(*(profile(f"p{i:03}") for i in range(sync.DELETE_GUARD_FLOOR + 20)))
+    sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    marts.profiles(profile("p000"))
+    before = requests(endpoint)
+    with pytest.raises(sync.SyncRefused, match="max_delete_share"):
+        sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    assert requests(endpoint) == before
+    assert len(endpoint_profiles(endpoint)) == sync.DELETE_GUARD_FLOOR + 20
+
+
+def test_objects_near_expiry_are_sent_again(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("bob"))
+    sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    expiry = sync.load_object_type("UnifiedProfile").expires_after
+    con.execute(
+        "update customer_profiles_sync_state set pushed_at = pushed_at - ?::interval where object_key = 'ann'",
+        [f"{(expiry - timedelta(days=6)).days} days"],
+    )
+    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    assert (summary["sent"], summary["unchanged"]) == (1, 1)
+
+
+def test_merge_chains_resolve_to_a_live_profile(marts, con):
+    marts.merge("a", "b", day=1)
+    marts.merge("b", "c", day=2)
+    marts.merge("x", "y", day=1)  # y is gone too, and merged nowhere: x is deleted
+    assert sync.merge_targets(con, live={"c"}) == {"a": "c", "b": "c"}
+
+
+# -- rate ----------------------------------------------------------------------------------
+def test_rate_limiter_spaces_requests(monkeypatch):
     slept = []
     monkeypatch.setattr(sync.time, "sleep", slept.append)
-    limiter = sync.RateLimiter(10)
+    limiter = sync.AdaptiveRateLimiter(10)
     for _ in range(5):
         limiter.acquire()
-    # The clock does not move here, so each call waits for its own slot: 0.1 s apart.
+    # The clock hardly moves here, so each request waits for its own slot: 0.1 s apart.
     assert slept == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=0.01)
+
+
+def test_rate_limiter_backs_off_on_throttling_and_recovers():
+    limiter = sync.AdaptiveRateLimiter(100)
+    for _ in range(10):
+        limiter.record(throttled=True)
+    assert limiter.rate == pytest.approx(100 * 0.9**10)
+    for _ in range(100):
+        limiter.record(throttled=False)
+    assert limiter.rate == 100  # never above the ceiling
+    # One throttle in ten leaves it at the ceiling; one in three brings it well below.
+    for pattern, expected in (([True] + [False] * 9, (95, 100)), ([True, False, False], (20, 60))):
+        for throttled in pattern * 200:
+            limiter.record(throttled)
+        assert expected[0] <= limiter.rate <= expected[1]
+
+
+def test_throttled_requests_are_retried_and_slow_the_rate(tmp_path, marts, con):
+    server = ProfilesEndpoint(tmp_path / "throttled.sqlite", throttle_rate=0.25, seed=2).start()
+    try:
+        client = boto3.client("customer-profiles", endpoint_url=server.url, region_name="us-east-1",
+                              aws_access_key_id="k", aws_secret_access_key="s",
+                              config=Config(retries={"mode": "standard", "max_attempts": 10}))  # fmt: skip
+        sync.ensure_domain(client, DOMAIN)
+        sync.ensure_object_types(client, DOMAIN)
+        limiter = sync.AdaptiveRateLimiter(200).attach(client)
+        marts.profiles(*(profile(f"p{i:02}") for i in range(40)))
+        summary = sync.sync_object_type(con, client, DOMAIN, "UnifiedProfile", "run1", FAST)
+        assert summary["sent"] == 40
+        assert endpoint_objects(server) == warehouse_objects(con, ["UnifiedProfile"])
+        counts = requests(server)
+        assert counts["BatchPutProfileObject", "throttled"] == limiter.throttled > 0
+        assert limiter.requests == 4 + limiter.throttled and limiter.rate < 200
+    finally:
+        server.stop()
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("C360_SYNC_REQUESTS_PER_SECOND", "25")
+    monkeypatch.setenv("C360_SYNC_MAX_ATTEMPTS", "5")
+    settings = sync.SyncSettings.from_env()
+    assert (settings.requests_per_second, settings.max_attempts, settings.concurrency) == (25.0, 5, 16)
+
+
+# -- resumability ------------------------------------------------------------------------------
+class Killed(BaseException):
+    """What a kill looks like from inside: not an Exception, nothing may swallow it."""
+
+
+def test_an_interrupted_sync_resumes_without_duplicates_or_losses(endpoint, cp, marts, con):
+    marts.profiles(*(profile(f"p{i:03}") for i in range(95)))
+    client = endpoint_client(endpoint)
+    sent_items: list[str] = []
+
+    def on_send(request, **kwargs):
+        if len(sent_items) >= 40:
+            raise Killed
+        sent_items.extend(item["Id"] for item in json.loads(request.body)["Items"])
+
+    client.meta.events.register("before-send.customer-profiles.BatchPutProfileObject", on_send)
+    with pytest.raises(Killed):
+        sync.sync_object_type(
+            con, client, DOMAIN, "UnifiedProfile", "run1", sync.SyncSettings(concurrency=3, checkpoint_seconds=60)
+        )
+    first = len(sent_items)
+    assert 40 <= first < 95
+    recorded = con.execute("select count(*) from customer_profiles_sync_state").fetchone()[0]
+    assert recorded == first  # everything that went out was recorded, though no checkpoint was due
+
+    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    assert (summary["sent"], summary["unchanged"]) == (95 - first, first)
+    sent = con.execute(
+        "select object_key, count(*) from customer_profiles_sync_log where status = 'sent' group by 1"
+    ).fetchall()
+    assert len(sent) == 95 and {n for _, n in sent} == {1}  # each object sent once
+    assert requests(endpoint)["BatchPutProfileObject", "ok"] == first // 10 + -(-(95 - first) // 10)
+    assert endpoint_objects(endpoint) == warehouse_objects(con, ["UnifiedProfile"])  # nothing lost
+    assert len(endpoint_profiles(endpoint)) == 95
+
+
+def test_a_sync_killed_with_sigkill_resumes_exactly(endpoint, cp, marts, con, tmp_path):
+    marts.profiles(*(profile(f"p{i:04}") for i in range(1500)))
+    con.close()
+    script = textwrap.dedent(f"""
+        import boto3, duckdb
+        from include import customer_profiles_sync as sync
+        client = boto3.client("customer-profiles", endpoint_url="{endpoint.url}", region_name="us-east-1",
+                              aws_access_key_id="k", aws_secret_access_key="s")
+        sync.AdaptiveRateLimiter(100).attach(client)
+        with duckdb.connect("{tmp_path / "warehouse.duckdb"}") as con:
+            settings = sync.SyncSettings(concurrency=4, checkpoint_seconds=0.2)
+            sync.sync_object_type(con, client, "{DOMAIN}", "UnifiedProfile", "killed", settings)
+    """)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}
+    )
+    deadline = time.monotonic() + 60
+    while requests(endpoint).get(("BatchPutProfileObject", "ok"), 0) < 40:
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    time.sleep(0.2)  # a request the child had fully sent may still be being answered
+    killed_sent = requests(endpoint)["BatchPutProfileObject", "ok"] * 10
+    assert killed_sent < 1500
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as reopened:  # DuckDB replays its WAL
+        recorded = reopened.execute("select count(*) from customer_profiles_sync_state").fetchone()[0]
+        assert 0 < recorded <= killed_sent
+        summary = sync.sync_object_type(reopened, cp, DOMAIN, "UnifiedProfile", "resumed", FAST)
+        assert summary["sent"] == 1500 - recorded and summary["unchanged"] == recorded
+        expected = warehouse_objects(reopened, ["UnifiedProfile"])
+    assert endpoint_objects(endpoint) == expected
+    assert len(endpoint_profiles(endpoint)) == 1500
+    # Sent again: only what the killed run sent after its last checkpoint (~0.2 s at 100 requests/s).
+    resent = requests(endpoint)["BatchPutProfileObject", "ok"] * 10 - 1500
+    assert resent == killed_sent - recorded <= 400

@@ -1,0 +1,53 @@
+-- One object per message sent to one of a profile's emails or phones in the 90 days before
+-- the newest event (not the wall clock: a re-run sends nothing), with its campaign and the
+-- last status by message_last_status' precedence. Older messages leave the query, so the
+-- sync deletes them from Customer Profiles.
+with
+
+profile_addresses as (
+
+    select profile_id, lower(address) as address
+    from unified_profiles
+    cross join unnest(emails) as emails (address)
+    union
+    select profile_id, address
+    from unified_profiles
+    cross join unnest(phones) as phones (address)
+
+),
+
+messages as (
+
+    select
+        events.channel,
+        events.message_id,
+        lower(recipient.address) as address,
+        min(events."timestamp") as sent_ms,
+        max(events.campaign) as campaign
+    from engagement_event_outcomes as events
+    cross join unnest(events.destination_address) as recipient (address)
+    where events.outcome != 'inbound'
+    group by events.channel, events.message_id, lower(recipient.address)
+
+),
+
+newest as (
+
+    select max("timestamp") as newest_ms from engagement_event_outcomes
+
+)
+
+select distinct
+    profile_addresses.profile_id,
+    messages.channel,
+    messages.message_id,
+    messages.campaign,
+    strftime(epoch_ms(messages.sent_ms), '%Y-%m-%dT%H:%M:%S.%gZ') as sent_at,
+    last_status.last_outcome as outcome,
+    strftime(epoch_ms(last_status.last_status_at), '%Y-%m-%dT%H:%M:%S.%gZ') as outcome_at
+from messages
+inner join profile_addresses on messages.address = profile_addresses.address
+inner join message_last_status as last_status
+    on messages.channel = last_status.channel and messages.message_id = last_status.message_id
+cross join newest
+where messages.sent_ms > newest.newest_ms - 90 * cast(86400000 as bigint)

@@ -1,0 +1,7 @@
+-- One object per profile and offer (seed 002's MarketingAssignedOffers, with its field names).
+select
+    profile_id as "UserId",
+    offer_name as "offerName",
+    viewed as "offerViewed",
+    strftime(first_received_at, '%Y-%m-%dT%H:%M:%S.%gZ') as "offerReceivedAt"
+from profile_offers

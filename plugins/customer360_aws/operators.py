@@ -1,0 +1,86 @@
+"""The operators the sync DAG wires: clients from Airflow connections, the warehouse, include/'s logic.
+
+Each runs in the ``customer_profiles_api`` pool (one slot): one task at a time calls the
+APIs, so the configured rate is the account's, and one at a time writes the sync tables.
+A run refused or failed for its data (contract gap, rejected share, mass deletion) raises
+AirflowFailException: retrying at once would fail the same way and burn rows' attempts.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from customer360_aws.hooks import CustomerProfilesHook, SesV2Hook
+from include import customer_profiles_sync, ses_suppression_sync, settings, warehouse
+from include.customer_profiles_sync import AdaptiveRateLimiter, ContractError, SyncRefused, SyncRejected, SyncSettings
+
+DATA_PROBLEMS = (ContractError, SyncRejected, SyncRefused)
+
+
+class _CustomerProfilesOperator(BaseOperator):
+    ui_color = "#f9e0c7"
+
+    def __init__(self, *, aws_conn_id: str = settings.CUSTOMER_PROFILES_CONN_ID, **kwargs) -> None:
+        kwargs.setdefault("pool", customer_profiles_sync.SYNC_POOL)
+        super().__init__(**kwargs)
+        self.aws_conn_id = aws_conn_id
+
+    def execute(self, context) -> dict | None:
+        sync_settings = SyncSettings.from_env()
+        try:
+            return self.run(sync_settings, f"{context['run_id']}#{context['ti'].try_number}")
+        except DATA_PROBLEMS as err:
+            raise AirflowFailException(str(err)) from err
+
+    def run(self, sync_settings: SyncSettings, run_id: str) -> dict | None:
+        raise NotImplementedError
+
+    def customer_profiles(self, sync_settings: SyncSettings):
+        client = CustomerProfilesHook(aws_conn_id=self.aws_conn_id).conn
+        AdaptiveRateLimiter(sync_settings.requests_per_second).attach(client)
+        return client
+
+
+class CustomerProfilesPrepareOperator(_CustomerProfilesOperator):
+    """Checks the marts hold what the object types read, creates the domain if missing, applies the templates."""
+
+    def run(self, sync_settings: SyncSettings, run_id: str) -> None:
+        with warehouse.connect(read_only=True) as con:
+            customer_profiles_sync.check_sources(
+                con,
+                {
+                    "profile_merges": customer_profiles_sync.MERGES_SQL,
+                    "suppression_list": ses_suppression_sync.SOURCE_SQL,
+                },
+            )
+        client = self.customer_profiles(sync_settings)
+        customer_profiles_sync.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
+        customer_profiles_sync.ensure_object_types(client, settings.CUSTOMER_PROFILES_DOMAIN)
+
+
+class CustomerProfilesSyncOperator(_CustomerProfilesOperator):
+    """Pushes one object type: what changed, removals, and for UnifiedProfile merges and deletions."""
+
+    template_fields = ("object_type",)
+
+    def __init__(self, *, object_type: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.object_type = object_type
+
+    def run(self, sync_settings: SyncSettings, run_id: str) -> dict:
+        client = self.customer_profiles(sync_settings)
+        with warehouse.connect() as con:
+            return customer_profiles_sync.sync_object_type(
+                con, client, settings.CUSTOMER_PROFILES_DOMAIN, self.object_type, run_id, sync_settings
+            )
+
+
+class SesSuppressionSyncOperator(_CustomerProfilesOperator):
+    """Keeps the SES account-level suppression list equal to suppression_list."""
+
+    def run(self, sync_settings: SyncSettings, run_id: str) -> dict:
+        client = SesV2Hook(aws_conn_id=self.aws_conn_id).conn
+        AdaptiveRateLimiter(sync_settings.ses_requests_per_second).attach(client)
+        with warehouse.connect() as con:
+            return ses_suppression_sync.sync_suppression_list(con, client, run_id, sync_settings)
