@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    from airflow.models.pool import Pool
+
+    from include.customer_profiles_sync import SYNC_POOL
+
+    # One slot: the sync tasks' API rate ceiling holds for the account (include/customer_profiles_sync.py).
+    Pool.create_or_update_pool(SYNC_POOL, 1, "Customer Profiles and SES API calls", include_deferred=False)
 
     from include import landing, sample_data
 
@@ -117,11 +123,15 @@ def print_summary(elapsed: float) -> None:
             print(f"  {stream:<14} landed {raw:>8}  canonical events {canonical:>8}  quarantined {quarantined:>5}")
         for reason, n in rows("select reason, count(*) from quarantined_records group by reason order by reason"):
             print(f"    quarantined: {reason:<22} {n}")
-        for object_type, sent, unchanged, failed in rows(
-            "select object_type, sent, unchanged, failed from customer_profiles_sync_runs "
-            "order by finished_at desc limit 1"
+        for object_type, sent, unchanged, failed, dead in rows(
+            "select object_type, sent, unchanged, failed, dead_lettered from customer_profiles_sync_runs "
+            "where split_part(run_id, '#', 1) = (select split_part(run_id, '#', 1) from customer_profiles_sync_runs "
+            "order by started_at desc limit 1) order by started_at"
         ):
-            print(f"  Customer Profiles {object_type}: sent {sent}, unchanged {unchanged}, failed {failed}")
+            print(
+                f"  Customer Profiles {object_type}: sent {sent}, unchanged {unchanged}, failed {failed}, "
+                f"dead-lettered {dead}"
+            )
 
 
 if __name__ == "__main__":
