@@ -187,7 +187,12 @@ def fit(records: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
     if not em_rules:
         raise ValueError(f"no blocking rule yields {EM_MIN_PAIRS} pairs of these records: too few to train m")
     for rule in em_rules:
-        training.estimate_parameters_using_expectation_maximisation(rule)
+        try:
+            training.estimate_parameters_using_expectation_maximisation(rule)
+        except ValueError as exc:
+            # EM drives a level no match showed to m = 0, which Splink refuses; the other
+            # rules' sessions still estimate that comparison.
+            logger.warning("EM blocked on %s did not converge, skipped: %s", rule, exc)
     return _finalised(linker.misc.save_model_to_json())
 
 

@@ -34,6 +34,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from itertools import accumulate, pairwise
 from json.encoder import encode_basestring_ascii as _json_string
 from pathlib import Path
@@ -923,7 +924,11 @@ def identity(population: Population, i: int) -> Identity:
     person = population[i]
     h = _mix(i ^ population.salt ^ 0x1D3A7)
     g = _mix(h ^ 0x2B)
-    first, last = person.name.split(" ")
+    # The surname comes from the synthetic pool: with the Person's 16 surnames, strangers would
+    # share full names far more often than real customers do.
+    first = person.name.split(" ")[0]
+    surnames = _synthetic_pools()["last"]
+    last = surnames[_mix(g ^ 0x5A) % len(surnames)]
     code = person.country.code
     city, state, postal, airport = _PLACES[code][h % len(_PLACES[code])]
     line1 = f"{1 + (h >> 4) % 240} {_STREETS[(h >> 12) % len(_STREETS)]}"
@@ -1305,6 +1310,7 @@ def malformed_csv_lines(day: datetime) -> list[tuple[str, str]]:
 
 
 # -- synthetic customers (identity-resolution benchmark) -----------------------------------------
+@cache
 def _synthetic_pools() -> dict[str, tuple]:
     """Name, street and place pools big enough that a million people do not share a handful of
     names: made of syllables, drawn by a fixed generator so every run has the same pools."""

@@ -35,7 +35,7 @@ def validate_engagement(s3, interval: dict[str, str]) -> list[dict]:
         quality.manifest_counts(
             s3,
             settings.RAW_BUCKET,
-            list(settings.ENGAGEMENT_STREAMS),
+            list(settings.RAW_STREAMS),
             list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime()),
         ),
         warehouse.query_df(f"select * from landing_reconciliation where {interval_sql}", bounds),

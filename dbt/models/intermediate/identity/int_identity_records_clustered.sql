@@ -5,7 +5,7 @@
 -- fixed number of rounds, each reading the previous round once (Trino inlines CTEs); rule
 -- links are stars, so rounds are needed only for chains of model links. The test
 -- assert_identity_clusters_converged fails if a component needed more rounds.
--- Contact points (web users, engagement addresses) are then attached to the cluster of the
+-- Contact points (engagement addresses) are then attached to the cluster of the
 -- best-ranked record holding their email or phone, so a shared address never bridges two
 -- people; one that matches nobody forms a cluster with the contact points sharing it.
 {%- set rounds = 16 %}

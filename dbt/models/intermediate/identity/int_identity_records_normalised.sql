@@ -76,7 +76,7 @@ select
     source_kind,
     source_system,
     source_record_id,
-    source_kind in ('web', 'engagement') as is_contact_point,
+    source_kind = 'engagement' as is_contact_point,
     first_name,
     last_name,
     case when email_status = 'valid' then email_cleaned end as email,

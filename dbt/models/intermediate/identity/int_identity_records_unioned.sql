@@ -1,6 +1,6 @@
 -- Every record that names a person, from every source, in one shape: the input of identity
--- resolution. CRM, loyalty, booking and service records are resolved by rules and the
--- model; web users and engagement addresses are contact points, attached afterwards.
+-- resolution. CRM, web-account, loyalty, booking and service records are resolved by rules
+-- and the model; engagement addresses are contact points, attached afterwards.
 {%- set identity_sources = [
     ('crm', 'stg_source_systems__customers'),
     ('loyalty', 'stg_source_systems__loyalty_members'),
@@ -19,7 +19,12 @@ with
 {{ source_kind }}_records as (
 
     select
+        {%- if source_kind == 'crm' %}
+        -- The customers stream carries the CRM's export and the web shop's accounts.
+        case when source_system = 'web' then 'web' else 'crm' end as source_kind,
+        {%- else %}
         '{{ source_kind }}' as source_kind,
+        {%- endif %}
         source_system,
         source_record_id,
         {%- for column in identity_columns %}
@@ -33,24 +38,6 @@ with
 ),
 
 {% endfor %}
-web_users as (
-
-    -- A logged-in web user is known by the email they signed in with.
-    select
-        'web' as source_kind,
-        'web' as source_system,
-        user_id as source_record_id,
-        {%- for column in identity_columns %}
-        {{ 'max_by(email, event_timestamp)' if column == 'email' else 'cast(null as varchar)' }} as {{ column }},
-        {%- endfor %}
-        max(event_timestamp) as updated_at,
-        max(ingest_hour) as ingest_hour
-    from {{ ref('stg_source_systems__clickstream_events') }}
-    where user_id is not null and email is not null and {{ ingested_by_interval_end('ingest_hour') }}
-    group by user_id
-
-),
-
 engagement_records as (
 
     select
@@ -61,7 +48,11 @@ engagement_records as (
         {%- if column == 'email' %}
         case when address_kind = 'email' then address end as email,
         {%- elif column == 'phone_e164' %}
-        case when address_kind = 'phone' then address end as phone_e164,
+        -- WhatsApp ids are the number's digits without the '+'.
+        case
+            when address_kind = 'phone' and address like '+%' then address
+            when address_kind = 'phone' then '+' || address
+        end as phone_e164,
         {%- elif column == 'phone_status' %}
         case when address_kind = 'phone' then 'valid' else 'missing' end as phone_status,
         {%- else %}
@@ -80,6 +71,4 @@ engagement_records as (
 select * from {{ source_kind }}_records
 union all
 {% endfor %}
-select * from web_users
-union all
 select * from engagement_records

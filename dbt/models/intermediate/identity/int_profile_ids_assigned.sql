@@ -5,10 +5,11 @@
 -- records, and a cluster keeps the inherited id covering most of its records. A cluster
 -- that inherits nothing gets a new id. So a profile whose members did not change keeps its
 -- id; a merge keeps the larger side's id; a split leaves the id with the larger part.
--- The previous links are read by name (not ref: profile_links is built from this model).
+-- The previous links are read by name (not ref: profile_links is built from this model),
+-- and only when building: `dbt compile` needs no warehouse.
 {%- set previous_links = adapter.get_relation(
     database=target.database, schema=target.schema, identifier='profile_links'
-) if execute else none %}
+) if execute and flags.WHICH in ('run', 'build') else none %}
 
 with
 

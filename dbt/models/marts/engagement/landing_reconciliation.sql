@@ -1,6 +1,7 @@
 {{ config(**hourly_incremental_config()) }}
 
--- Per stream and ingest hour: what the warehouse read from the raw zone and what it kept.
+-- Per stream and ingest hour: what the warehouse read from the raw zone and what it kept
+-- (source-system streams have no events: their new_events and canonical_events are 0).
 -- The quality gate compares raw_records and quarantined_records with the landing
 -- manifests, and new_events with canonical_events.
 with
@@ -9,7 +10,12 @@ raw_records as (
 
     {% for stream, model in [('ses', 'stg_ses__events'), ('sms_voice', 'stg_sms_voice__events'),
                              ('whatsapp', 'stg_whatsapp__events'),
-                             ('conversations', 'stg_conversations__messages')] %}
+                             ('conversations', 'stg_conversations__messages'),
+                             ('customers', 'stg_source_systems__customers'),
+                             ('bookings', 'stg_source_systems__bookings'),
+                             ('loyalty', 'stg_source_systems__loyalty_members'),
+                             ('clickstream', 'stg_source_systems__clickstream_events'),
+                             ('service_interactions', 'stg_source_systems__service_interactions')] %}
         select
             '{{ stream }}' as stream,
             ingest_hour,

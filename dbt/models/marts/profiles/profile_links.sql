@@ -1,5 +1,5 @@
 -- Every source record → its profile, and how it matched: the rule that linked it, 'model'
--- (with the model's probability), 'contact_point' for web users and engagement addresses
+-- (with the model's probability), 'contact_point' for engagement addresses
 -- attached by their email or phone, or 'unmatched' for a profile of one record.
 select
     records.record_key,

@@ -1,7 +1,7 @@
 -- Offers each profile received and whether they viewed them (seed 002's
 -- MarketingAssignedOffers): an offer is a campaign in var offer_campaigns sent to one of
 -- the profile's addresses; it is viewed when that message was opened, clicked or read, or
--- when the profile's web user viewed the offer's page (clickstream offer_view).
+-- when the profile's web-shop account viewed the offer's page (clickstream offer_view).
 with
 
 received as (
@@ -27,6 +27,7 @@ viewed_on_web as (
         ids.profile_id,
         clicks.offer_name
     from {{ ref('stg_source_systems__clickstream_events') }} as clicks
+    -- A signed-in user_id is the web shop's account id (customers stream, source_system web).
     inner join {{ ref('int_profile_ids_assigned') }} as ids on ids.record_key = 'web:web:' || clicks.user_id
     where
         clicks.event_type = 'offer_view'
