@@ -50,6 +50,10 @@ RULES_RECALL = 0.9
 # A blocking rule trains m by EM only if it yields this many pairs (EM on a handful of pairs
 # is noise, and on none it fails).
 EM_MIN_PAIRS = 100
+# EM trains on a few thousand pairs: a level no match showed there (clean data: no match
+# with two different emails) has an m below ~1/1000, not the 1e-13 or 0 EM drives it to,
+# which would weigh -40 or -500. FEBRL's smallest trained m is 0.0046: the floor keeps them.
+M_FLOOR = 1e-3
 # Splink warns at length about every level an all-null column never shows; _finalised says it once.
 SPLINK_LOG_LEVEL = logging.ERROR
 logger = logging.getLogger(__name__)
@@ -187,11 +191,16 @@ def fit(records: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
     if not em_rules:
         raise ValueError(f"no blocking rule yields {EM_MIN_PAIRS} pairs of these records: too few to train m")
     for rule in em_rules:
+        # A session works on the linker's own settings: it drops the comparisons its rule
+        # uses and sets lambda to the blocking-adjusted one (~1), and puts them back only
+        # when it succeeds. A failed session must not leave them so.
+        before = linker._settings_obj.core_model_settings.copy()
         try:
             training.estimate_parameters_using_expectation_maximisation(rule)
         except ValueError as exc:
             # EM drives a level no match showed to m = 0, which Splink refuses; the other
             # rules' sessions still estimate that comparison.
+            linker._settings_obj.core_model_settings = before
             logger.warning("EM blocked on %s did not converge, skipped: %s", rule, exc)
     return _finalised(linker.misc.save_model_to_json())
 
@@ -203,15 +212,19 @@ def _finalised(model: dict[str, Any]) -> dict[str, Any]:
     model["probability_two_random_records_match"] = float(f"{model['probability_two_random_records_match']:.12g}")
     for comparison in model["comparisons"]:
         levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
-        if any("m_probability" not in level or "u_probability" not in level for level in levels):
+        trained = [level for level in levels if "m_probability" in level and "u_probability" in level]
+        if not trained:
             # Not seen in these records (e.g. no emails): Splink would fall back to made-up
             # defaults; m = u makes every level weigh 0 instead.
             logger.warning(
                 "%s: not estimable from these records, all its levels weigh 0", comparison["output_column_name"]
             )
-            for level in levels:
-                level["m_probability"] = level["u_probability"] = 1 / len(levels)
         for level in levels:
+            if level in trained:
+                level["m_probability"] = max(level["m_probability"], M_FLOOR)
+            else:
+                # A level no training pair showed (e.g. emails one typo apart): m = u, weight 0.
+                level["m_probability"] = level["u_probability"] = level.get("u_probability", 1 / len(levels))
             # Multi-threaded sums differ in the last bits from run to run.
             for key in ("m_probability", "u_probability"):
                 level[key] = float(f"{level[key]:.12g}")

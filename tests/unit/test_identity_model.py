@@ -185,3 +185,63 @@ def test_warehouse_sample_is_stable_and_leaves_out_contact_points(tmp_path):
     sample = im.warehouse_records(path, im.DEFAULT_RELATION, 50)
     assert len(sample) == 50 and set(sample["record_key"]) < set(everything["record_key"])
     assert im.warehouse_records(path, im.DEFAULT_RELATION, 50)["record_key"].tolist() == sample["record_key"].tolist()
+
+
+def _clean_colliding_people(people: int = 500) -> pd.DataFrame:
+    """Two records a person, names from a small pool (same-name strangers are common), and
+    a person's email/phone/loyalty id never differ across their records, as in the sample
+    sources: EM sessions then see no match at those `else` levels, and some fail."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    first = [f"first{i}" for i in range(25)]
+    last = [f"last{i}" for i in range(40)]
+    rows = []
+    for p in range(people):
+        person = {
+            "first_name": first[rng.integers(len(first))],
+            "last_name": last[rng.integers(len(last))],
+            "birth_date": f"19{rng.integers(50, 99)}-0{rng.integers(1, 9)}-1{rng.integers(0, 9)}",
+            "postal_code": f"{rng.integers(2000, 2100)}",
+            "email": f"person{p}@example.org",
+            "phone": f"+6140000{p:04d}",
+            "loyalty_id": f"L{p:06d}" if p % 3 == 0 else None,
+        }
+        for copy in range(2):
+            record = dict(person)
+            if copy and p % 4 == 0:
+                record["birth_date"] = None
+            rows.append(_record(f"p{p}-{copy}", **record))
+    return pd.DataFrame(rows)
+
+
+def test_training_on_clean_data_with_colliding_names_keeps_a_sane_model(tmp_path):
+    result = im.train(_clean_colliding_people(), SPEC, "clean", tmp_path / "models", tmp_path / "weights.csv")
+    assert 0 < result["probability_two_random_records_match"] < 0.01
+    lookup = im.read_weights(result["weights_path"]).set_index(["comparison", "gamma"])["log2_bayes_factor"]
+    # Every comparison exported, every level within a believable range.
+    assert len(lookup) == 1 + sum(len(c["levels"]) + 2 for c in SPEC["comparisons"])
+    assert lookup.abs().max() < 20
+    # Identifiers the records hold weigh: equal for, different against.
+    for comparison in ("email", "phone", "loyalty_id"):
+        assert lookup[(comparison, 2)] > 5 and lookup[(comparison, 0)] < -5
+
+
+def test_a_failed_em_session_leaves_the_linker_as_it_was(monkeypatch):
+    from splink.internals import em_training_session
+
+    real = em_training_session.expectation_maximisation
+    calls = []
+
+    def fail_first(**kwargs):
+        # As Splink does when EM drives an m to 0 on the first rule's pairs.
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("m_probability value 0.0 is below the minimum allowed value of 1e-300")
+        return real(**kwargs)
+
+    monkeypatch.setattr(em_training_session, "expectation_maximisation", fail_first)
+    model = im.fit(_clean_colliding_people(), SPEC)
+    assert len(calls) > 1
+    assert 0 < model["probability_two_random_records_match"] < 0.01
+    assert [c["output_column_name"] for c in model["comparisons"]] == [c["name"] for c in SPEC["comparisons"]]
