@@ -208,3 +208,20 @@
     else try_cast({{ expression }} as timestamp)
   end
 {%- endmacro %}
+
+{# The first non-null value of a column over a window (survivorship per field). #}
+{% macro first_non_null_over(expression, partition_by, order_by) -%}
+  {{ return(adapter.dispatch('first_non_null_over', 'customer360')(expression, partition_by, order_by)) }}
+{%- endmacro %}
+{% macro default__first_non_null_over(expression, partition_by, order_by) -%}
+  first_value({{ expression }}) ignore nulls over (
+      partition by {{ partition_by }} order by {{ order_by }}
+      rows between unbounded preceding and unbounded following
+  )
+{%- endmacro %}
+{% macro duckdb__first_non_null_over(expression, partition_by, order_by) -%}
+  first_value({{ expression }} ignore nulls) over (
+      partition by {{ partition_by }} order by {{ order_by }}
+      rows between unbounded preceding and unbounded following
+  )
+{%- endmacro %}

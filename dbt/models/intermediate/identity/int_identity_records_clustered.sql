@@ -8,7 +8,7 @@
 -- Contact points (engagement addresses) are then attached to the cluster of the
 -- best-ranked record holding their email or phone, so a shared address never bridges two
 -- people; one that matches nobody forms a cluster with the contact points sharing it.
-{%- set rounds = 16 %}
+{%- set rounds = var('identity_resolution').clustering_rounds %}
 
 with
 
