@@ -23,20 +23,18 @@ import shutil
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from bench import canonicalisation
-from include import settings
+from include import landing, local_stack, run_local, sample_data, settings
 
 RESULTS_DIR = Path(__file__).parent / "results"
-CUSTOMER_HEADER = (
-    "source_system,customer_id,first_name,last_name,email,phone,birth_date,address_line1,address_line2,"
-    "city,postal_code,state,country,loyalty_id,updated_at"
-).split(",")
 UPDATED_AT = "2026-11-20T09:00:00+00:00"
+HOUR = timedelta(hours=1)
 TARGETS = {"febrl4": 0.995, "febrl3": 0.99, "febrl3_without_id": 0.975}
 
 
@@ -80,7 +78,7 @@ def febrl_records(dataset: str) -> pd.DataFrame:
 
 def write_customers_csv(path: Path, rows: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows[CUSTOMER_HEADER].to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+    rows[list(landing.CUSTOMER_COLUMNS)].to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
 def make_run(input_dir: Path, var_dir: Path, model_version: str) -> float:
@@ -145,9 +143,10 @@ def accuracy_case(name: str, dataset: str, with_id: bool, model_version: str) ->
             links = con.execute(
                 "select source_record_id, profile_id, matched_by from profile_links where source_kind = 'crm'"
             ).df()
-        scores = pairwise_scores(links[["source_record_id", "profile_id"]], rows[["customer_id", "entity"]].rename(
-            columns={"customer_id": "source_record_id"}
-        ))
+        scores = pairwise_scores(
+            links[["source_record_id", "profile_id"]],
+            rows[["customer_id", "entity"]].rename(columns={"customer_id": "source_record_id"}),
+        )
         scores["matched_by"] = links["matched_by"].value_counts().sort_index().to_dict()
         scores["make_run_s"] = seconds
         scores["target_f1"] = TARGETS.get(name)
@@ -163,6 +162,123 @@ def accuracy() -> dict:
         "febrl3": accuracy_case("febrl3", "febrl3", True, "febrl3"),
         "febrl3_without_id": accuracy_case("febrl3_without_id", "febrl3", False, "febrl3"),
         "febrl4_without_id": accuracy_case("febrl4_without_id", "febrl4", False, "febrl4"),
+    }
+
+
+# -- scale: a million synthetic customers --------------------------------------------------
+SCALE_HOUR = datetime(2026, 11, 20, 9, tzinfo=UTC)
+TARGET_SECONDS, TARGET_PEAK_BYTES = 60, 4 * canonicalisation.GIB
+
+
+def _write_synthetic(path: Path, n: int, seed: int, id_prefix: str) -> dict[str, int]:
+    """n synthetic customer rows as CSV; returns customer_id → person (prefixed apart per seed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(list(landing.CUSTOMER_COLUMNS))
+        for person, row in sample_data.synthetic_customers(n, seed=seed):
+            row = (row[0], id_prefix + row[1], *row[2:])
+            writer.writerow(row)
+            truth[row[1]] = f"{id_prefix}{person}"
+    return truth
+
+
+def _land_customers(s3, hour: datetime) -> dict:
+    """Land the hour of every stream (empty ones too: the raw relations need a file each)."""
+    started = time.perf_counter()
+    manifests = {
+        stream: landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
+        for stream in settings.RAW_STREAMS
+    }
+    return {"seconds": time.perf_counter() - started, "landed": manifests["customers"].landed}
+
+
+def _build_profiles(env: dict, work: Path, interval_end: datetime, monitor) -> dict:
+    variables = json.dumps({"interval_end": f"{interval_end:%Y-%m-%d %H:%M:%S}"})
+    with monitor.phase() as usage:
+        seconds = canonicalisation._dbt(["run-operation", "create_raw_relations"], env, work)
+        seconds += canonicalisation._dbt(["seed"], env, work)
+        seconds += canonicalisation._dbt(["run", "--select", "+unified_profiles", "--vars", variables], env, work)
+    nodes = json.loads((work / "dbt-target" / "run_results.json").read_text())["results"]
+    return {
+        "seconds": seconds,
+        "model_seconds": {n["unique_id"].split(".", 2)[2]: round(n["execution_time"], 2) for n in nodes},
+        "usage": usage,
+    }
+
+
+def scale(n: int = 1_000_000) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="c360-bench-identity-scale-"))
+    monitor = canonicalisation.Monitor()
+    monitor.start()
+    try:
+        input_dir = work / "input"
+        truth = _write_synthetic(input_dir / "customers" / f"{SCALE_HOUR:%Y/%m/%d/%H}" / "crm.csv", n, 7, "S")
+        var_dir = work / "var"
+        with canonicalisation._stack(var_dir) as (s3_port, profiles_port):
+            env = os.environ | local_stack.local_environment(s3_port, profiles_port, var_dir)
+            env["C360_DUCKDB_MEMORY_LIMIT"] = os.environ.get("C360_DUCKDB_MEMORY_LIMIT", "3GB")
+            s3 = local_stack.s3_client(s3_port)
+            run_local.upload_input(s3, input_dir)
+            print(f"[scale] landing {n:,} customers …", flush=True)
+            with monitor.phase() as landing_usage:
+                landed = _land_customers(s3, SCALE_HOUR)
+            print(f"[scale] landed in {landed['seconds']:.1f}s; dbt …", flush=True)
+            first = _build_profiles(env, work, SCALE_HOUR + HOUR, monitor)
+            warehouse_path = var_dir / "warehouse.duckdb"
+            before = _links(warehouse_path)
+            scores = pairwise_scores(
+                before[["source_record_id", "profile_id"]],
+                pd.DataFrame({"source_record_id": list(truth), "entity": list(truth.values())}),
+            )
+            print(f"[scale] first build {first['seconds']:.1f}s, f1 {scores['f1']:.4f}; 1% more …", flush=True)
+
+            more = n // 100
+            added = _write_synthetic(
+                input_dir / "customers" / f"{SCALE_HOUR + HOUR:%Y/%m/%d/%H}" / "crm.csv", more, 8, "N"
+            )
+            run_local.upload_input(s3, input_dir)
+            _land_customers(s3, SCALE_HOUR + HOUR)
+            second = _build_profiles(env, work, SCALE_HOUR + 2 * HOUR, monitor)
+            after = _links(warehouse_path)
+        stability = renumbered_profiles(before, after)
+        return {
+            "records": n,
+            "added_records": len(added),
+            "landing": landed | {"usage": landing_usage},
+            "first_build": first,
+            "second_build": second,
+            "profiles_s": landed["seconds"] + first["seconds"],
+            "accuracy": scores,
+            "stability": stability,
+            "peak_memory_bytes": max(
+                landing_usage["peak_rss_bytes"]["total"], first["usage"]["peak_rss_bytes"]["total"]
+            ),
+        }
+    finally:
+        monitor.done.set()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _links(warehouse_path: Path) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        return con.execute("select record_key, source_record_id, profile_id from profile_links").df()
+
+
+def renumbered_profiles(before: pd.DataFrame, after: pd.DataFrame) -> dict:
+    """Profiles whose records are exactly the same after the second run, and how many of them
+    changed id (must be none)."""
+    members_before = before.groupby("profile_id")["record_key"].agg(frozenset)
+    members_after = after.groupby("profile_id")["record_key"].agg(frozenset)
+    id_after = {members: profile for profile, members in members_after.items()}
+    unchanged = [(profile, members) for profile, members in members_before.items() if members in id_after]
+    renumbered = sum(1 for profile, members in unchanged if id_after[members] != profile)
+    return {
+        "profiles_before": len(members_before),
+        "profiles_after": len(members_after),
+        "profiles_with_unchanged_records": len(unchanged),
+        "renumbered": renumbered,
     }
 
 
@@ -192,15 +308,44 @@ def _markdown(report: dict) -> str:
                 f"| {s['f1']:.4f} | {target or '—'} | {verdict} | {s['make_run_s']:.0f} |"
             )
         lines.append("")
+    if "scale" in report:
+        s = report["scale"]
+        a, st = s["accuracy"], s["stability"]
+        peak = s["peak_memory_bytes"] / canonicalisation.GIB
+        lines += [
+            f"## Scale: {s['records']:,} synthetic customer records (30% duplicates with typos)",
+            "",
+            "| measure | value | target | verdict |",
+            "|---|---:|---:|---|",
+            f"| landing s | {s['landing']['seconds']:.1f} | | |",
+            f"| dbt (raw relations, seed, +unified_profiles) s | {s['first_build']['seconds']:.1f} | | |",
+            f"| records → profiles s | {s['profiles_s']:.1f} | < {TARGET_SECONDS} "
+            f"| {'PASS' if s['profiles_s'] < TARGET_SECONDS else 'FAIL'} |",
+            f"| peak memory GiB | {peak:.2f} | < 4 | {'PASS' if peak < 4 else 'FAIL'} |",
+            f"| pairwise precision / recall / F1 | {a['precision']:.4f} / {a['recall']:.4f} / {a['f1']:.4f} | | |",
+            f"| second run (+{s['added_records']:,} records) dbt s | {s['second_build']['seconds']:.1f} | | |",
+            f"| profiles with unchanged records renumbered | {st['renumbered']} of "
+            f"{st['profiles_with_unchanged_records']:,} | 0 | {'PASS' if st['renumbered'] == 0 else 'FAIL'} |",
+            "",
+            "Slowest models (first build, s): "
+            + ", ".join(
+                f"{name} {sec}"
+                for name, sec in sorted(s["first_build"]["model_seconds"].items(), key=lambda kv: -kv[1])[:6]
+            ),
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["accuracy", "scale", "all"])
+    parser.add_argument("--records", type=int, default=1_000_000, help="customer records for scale")
     args = parser.parse_args(argv)
     if args.what in ("accuracy", "all"):
         _write({"accuracy": accuracy()})
+    if args.what in ("scale", "all"):
+        _write({"scale": scale(args.records)})
     return 0
 
 
