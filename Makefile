@@ -76,6 +76,9 @@ test: lint
 bench: $(STAMP) $(MANIFEST)
 	$(PY) -m bench.canonicalisation
 
+bench-sync: $(STAMP)
+	$(PY) -m bench.customer_profiles_sync
+
 # Trains on int_identity_records_normalised of the warehouse `make run` built; writes
 # include/identity_models/$(VERSION).json and that version's rows of the weights seed.
 .PHONY: train-identity-model

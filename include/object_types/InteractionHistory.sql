@@ -37,12 +37,12 @@ newest as (
 
 )
 
-select distinct
+select
     profile_addresses.profile_id,
     messages.channel,
     messages.message_id,
-    messages.campaign,
-    strftime(epoch_ms(messages.sent_ms), '%Y-%m-%dT%H:%M:%S.%gZ') as sent_at,
+    max(messages.campaign) as campaign,
+    strftime(epoch_ms(min(messages.sent_ms)), '%Y-%m-%dT%H:%M:%S.%gZ') as sent_at,
     last_status.last_outcome as outcome,
     strftime(epoch_ms(last_status.last_status_at), '%Y-%m-%dT%H:%M:%S.%gZ') as outcome_at
 from messages
@@ -51,3 +51,10 @@ inner join message_last_status as last_status
     on messages.channel = last_status.channel and messages.message_id = last_status.message_id
 cross join newest
 where messages.sent_ms > newest.newest_ms - 90 * cast(86400000 as bigint)
+-- One object even when the message went to several of the profile's addresses.
+group by
+    profile_addresses.profile_id,
+    messages.channel,
+    messages.message_id,
+    last_status.last_outcome,
+    last_status.last_status_at

@@ -235,6 +235,20 @@ def test_objects_omit_nulls_and_empties_and_sort_sets(marts, con):
     assert body["is_email_suppressed"] is False and body["best_send_hour"] == 8
 
 
+def test_a_message_to_two_of_a_profiles_addresses_is_one_interaction(marts, con):
+    marts.profiles(profile("ann", emails=["ann@example.com", "ann@work.example"]))
+    marts.messages(("m1", "email", "ann@example.com", 1), ("m1", "email", "ann@work.example", 1))
+    (item,) = sync.load_object_type("InteractionHistory").items(con)
+    assert item.key == "ann|email|m1"
+
+
+def test_duplicate_object_keys_are_refused(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("ann", city="York"))
+    with pytest.raises(sync.ContractError, match="duplicate object keys"):
+        sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    assert endpoint_profiles(endpoint) == {}
+
+
 def test_a_template_change_changes_every_hash(marts, con):
     marts.profiles(profile("ann"))
     object_type = sync.load_object_type("UnifiedProfile")
@@ -454,7 +468,7 @@ def test_rate_limiter_backs_off_on_throttling_and_recovers():
     limiter = sync.AdaptiveRateLimiter(100)
     for _ in range(10):
         limiter.record(throttled=True)
-    assert limiter.rate == pytest.approx(100 * 0.9**10)
+    assert limiter.rate == pytest.approx(100 * 0.95**10)
     for _ in range(100):
         limiter.record(throttled=False)
     assert limiter.rate == 100  # never above the ceiling
