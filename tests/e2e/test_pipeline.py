@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from include import landing, local_stack, run_local, sample_data, settings
+from include import customer_profiles_sync, landing, local_stack, run_local, sample_data, settings
 
 pytestmark = pytest.mark.e2e
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -70,10 +70,35 @@ def table_digest(table: str) -> str:
     return hashlib.sha256(repr(warehouse_rows(f"select * from {table} order by all")).encode()).hexdigest()
 
 
-def profile_objects(var_dir) -> dict[str, dict]:
+OBJECT_TYPES = ("UnifiedProfile", "EngagementSummary", "MarketingAssignedOffers", "InteractionHistory")
+LAST_SYNC_RUN = """
+    select object_type, sent, unchanged, failed from customer_profiles_sync_runs
+    where split_part(run_id, '#', 1) = (
+        select split_part(run_id, '#', 1) from customer_profiles_sync_runs order by started_at desc limit 1
+    )
+"""
+
+
+def endpoint_objects(var_dir) -> dict[str, list[dict]]:
+    """Every object the local Customer Profiles endpoint holds, per object type."""
     with sqlite3.connect(var_dir / "customer_profiles.sqlite") as db:
-        rows = db.execute("select unique_key, body from profile_objects where object_type = 'EmailEngagement'")
-        return {key: json.loads(body) for key, body in rows}
+        rows = db.execute("select object_type, body from profile_objects order by object_type, body").fetchall()
+    held: dict[str, list[dict]] = {}
+    for object_type, body in rows:
+        held.setdefault(object_type, []).append(json.loads(body))
+    return held
+
+
+def warehouse_objects() -> dict[str, list[dict]]:
+    """What the warehouse says Customer Profiles should hold, through the sync's own queries."""
+    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
+        return {
+            name: sorted(
+                (json.loads(item.body) for item in customer_profiles_sync.load_object_type(name).items(con)),
+                key=lambda body: json.dumps(body, sort_keys=True),
+            )
+            for name in OBJECT_TYPES
+        }
 
 
 def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):
@@ -94,15 +119,13 @@ def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):
     channels = {c for (c,) in warehouse_rows("select distinct channel from engagement_events")}
     assert channels == {"email", "text", "media", "voice", "whatsapp"}
 
-    # Customer Profiles holds exactly the warehouse's recipients, field for field.
-    recipients = warehouse_rows(
-        "select email_address, sends, deliveries, opens, clicks, bounces, complaints from email_recipients"
+    # Customer Profiles holds exactly what the warehouse says, object for object.
+    held = endpoint_objects(var_dir)
+    expected = warehouse_objects()
+    assert len(expected["UnifiedProfile"]) > 100
+    assert {name: sorted(held.get(name, []), key=lambda b: json.dumps(b, sort_keys=True)) for name in OBJECT_TYPES} == (
+        expected
     )
-    pushed = profile_objects(var_dir)
-    assert len(pushed) == len(recipients) > 50
-    for email, *metrics in recipients:
-        body = pushed[email]
-        assert [body[k] for k in ("sends", "deliveries", "opens", "clicks", "bounces", "complaints")] == metrics
 
 
 def _truth(input_dir) -> dict[tuple[str, str], str]:
@@ -183,12 +206,16 @@ def test_second_run_gives_same_tables_and_sends_nothing(stack, sample, var_dir):
         "sms_cost_by_country",
     )
     before = {t: table_digest(t) for t in tables}
-    objects_before = profile_objects(var_dir)
+    objects_before = endpoint_objects(var_dir)
     assert run_local.main(["--input", str(input_dir)]) == 0
     assert {t: table_digest(t) for t in before} == before
-    assert profile_objects(var_dir) == objects_before
-    last = warehouse_rows("select sent, unchanged from customer_profiles_sync_runs order by finished_at desc limit 1")
-    assert last[0][0] == 0 and last[0][1] == len(objects_before)
+    assert endpoint_objects(var_dir) == objects_before
+    last = {
+        object_type: (sent, unchanged, failed) for object_type, sent, unchanged, failed in warehouse_rows(LAST_SYNC_RUN)
+    }
+    assert {name: last[name] for name in OBJECT_TYPES} == {
+        name: (0, len(objects_before[name]), 0) for name in OBJECT_TYPES
+    }
 
 
 def _copy_tree(source, target) -> None:
@@ -268,4 +295,4 @@ def test_failed_quality_check_blocks_the_sync(stack, sample, var_dir, tmp_path):
     # dbt built the bad row (so the build ran); the gate after it failed, and nothing was pushed.
     assert warehouse_rows("select count(*) from engagement_events where message_id = 'future-1'") == [(1,)]
     assert warehouse_rows("select count(*) from customer_profiles_sync_runs") == runs_before
-    assert "new.person@example.com" not in profile_objects(var_dir)
+    assert all("new.person@example.com" not in json.dumps(objects) for objects in endpoint_objects(var_dir).values())
