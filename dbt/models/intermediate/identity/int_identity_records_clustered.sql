@@ -24,9 +24,15 @@ rule_links as (
         record_key,
         min(rule_order) as rule_order
     from (
-        select record_key, rule_order from {{ ref('int_record_pairs_ruled') }}
+        select
+            record_key,
+            rule_order
+        from {{ ref('int_record_pairs_ruled') }}
         union all
-        select anchor_key as record_key, rule_order from {{ ref('int_record_pairs_ruled') }}
+        select
+            anchor_key as record_key,
+            rule_order
+        from {{ ref('int_record_pairs_ruled') }}
     ) as ends
     group by record_key
 
@@ -45,9 +51,15 @@ model_links as (
 
 edges as (
 
-    select record_key as node_a, anchor_key as node_b from {{ ref('int_record_pairs_ruled') }}
+    select
+        record_key as node_a,
+        anchor_key as node_b
+    from {{ ref('int_record_pairs_ruled') }}
     union
-    select record_key_l as node_a, record_key_r as node_b from model_links
+    select
+        record_key_l as node_a,
+        record_key_r as node_b
+    from model_links
 
 ),
 
@@ -55,13 +67,25 @@ undirected as (
 
     -- Both directions plus a loop on every linked node, so one join per round carries a
     -- node's own label as well as its neighbours'.
-    select node_a, node_b from edges
+    select
+        node_a,
+        node_b
+    from edges
     union all
-    select node_b as node_a, node_a as node_b from edges
+    select
+        node_b as node_a,
+        node_a as node_b
+    from edges
     union all
-    select node_a, node_a as node_b from edges
+    select
+        node_a,
+        node_a as node_b
+    from edges
     union all
-    select node_b as node_a, node_b from edges
+    select
+        node_b as node_a,
+        node_b
+    from edges
 
 ),
 
@@ -69,29 +93,49 @@ labels_0 as (
 
     select distinct
         node_a as node,
-        node_a as label
+        node_a as lowest_key
     from undirected
 
 ),
 
 {% for round in range(1, rounds + 1) %}
-labels_{{ round }} as (
+    labels_{{ round }} as (
+
+        select
+            undirected.node_a as node,
+            min(labels.lowest_key) as lowest_key
+        from undirected
+        inner join labels_{{ round - 1 }} as labels on undirected.node_b = labels.node
+        group by undirected.node_a
+
+    ),
+
+{% endfor %}
+model_scores as (
 
     select
-        undirected.node_a as node,
-        min(labels.label) as label
-    from undirected
-    inner join labels_{{ round - 1 }} as labels on undirected.node_b = labels.node
-    group by undirected.node_a
+        record_key,
+        max(match_probability) as match_probability
+    from (
+        select
+            record_key_l as record_key,
+            match_probability
+        from model_links
+        union all
+        select
+            record_key_r as record_key,
+            match_probability
+        from model_links
+    ) as ends
+    group by record_key
 
 ),
 
-{% endfor %}
 resolved as (
 
     select
         records.record_key,
-        coalesce(labels.label, records.record_key) as cluster_key,
+        coalesce(labels.lowest_key, records.record_key) as cluster_key,
         case
             when rule_links.rule_order is not null then rule_links.rule_order
             when model_scores.match_probability is not null then 0
@@ -100,17 +144,7 @@ resolved as (
     from records
     left join labels_{{ rounds }} as labels on records.record_key = labels.node
     left join rule_links on records.record_key = rule_links.record_key
-    left join (
-        select
-            record_key,
-            max(match_probability) as match_probability
-        from (
-            select record_key_l as record_key, match_probability from model_links
-            union all
-            select record_key_r as record_key, match_probability from model_links
-        ) as ends
-        group by record_key
-    ) as model_scores on records.record_key = model_scores.record_key
+    left join model_scores on records.record_key = model_scores.record_key
     where not records.is_contact_point
 
 ),
@@ -165,7 +199,7 @@ contacts_unmatched as (
         record_key,
         min(record_key) over (partition by coalesce(email, phone)) as cluster_key
     from records
-    where is_contact_point and record_key not in (select record_key from contact_matches)
+    where is_contact_point and record_key not in (select contact_matches.record_key from contact_matches)
 
 )
 
@@ -175,7 +209,7 @@ select
     case
         when link_order = 0 then 'model'
         {%- for rule in var('identity_resolution').rules %}
-        when link_order = {{ loop.index }} then '{{ rule.name }}'
+            when link_order = {{ loop.index }} then '{{ rule.name }}'
         {%- endfor %}
         else 'unmatched'
     end as matched_by,
@@ -192,7 +226,10 @@ union all
 select
     record_key,
     cluster_key,
-    case when cluster_key = record_key and count(*) over (partition by cluster_key) = 1 then 'unmatched' else 'contact_point' end
+    case
+        when cluster_key = record_key and count(*) over (partition by cluster_key) = 1 then 'unmatched' else
+            'contact_point'
+    end
         as matched_by,
     cast(null as double) as match_probability
 from contacts_unmatched

@@ -81,7 +81,9 @@ select
     last_name,
     case when email_status = 'valid' then email_cleaned end as email,
     email_status,
-    case when phone_status = 'valid' and phone_e164 not in {{ sql_list(config.blocked_values.phone) }} then phone_e164 end
+    case
+        when phone_status = 'valid' and phone_e164 not in {{ sql_list(config.blocked_values.phone) }} then phone_e164
+    end
         as phone,
     case
         when phone_status = 'valid' and phone_e164 in {{ sql_list(config.blocked_values.phone) }} then 'blocked'

@@ -16,26 +16,26 @@
 with
 
 {% for source_kind, model in identity_sources %}
-{{ source_kind }}_records as (
+    {{ source_kind }}_records as (
 
-    select
-        {%- if source_kind == 'crm' %}
-        -- The customers stream carries the CRM's export and the web shop's accounts.
-        case when source_system = 'web' then 'web' else 'crm' end as source_kind,
-        {%- else %}
-        '{{ source_kind }}' as source_kind,
-        {%- endif %}
-        source_system,
-        source_record_id,
-        {%- for column in identity_columns %}
-        {{ column }},
-        {%- endfor %}
-        updated_at,
-        ingest_hour
-    from {{ ref(model) }}
-    where {{ ingested_by_interval_end('ingest_hour') }}
+        select
+            {%- if source_kind == 'crm' %}
+                -- The customers stream carries the CRM's export and the web shop's accounts.
+                case when source_system = 'web' then 'web' else 'crm' end as source_kind,
+            {%- else %}
+                '{{ source_kind }}' as source_kind,
+            {%- endif %}
+            source_system,
+            source_record_id,
+            {%- for column in identity_columns %}
+                {{ column }},
+            {%- endfor %}
+            updated_at,
+            ingest_hour
+        from {{ ref(model) }}
+        where {{ ingested_by_interval_end('ingest_hour') }}
 
-),
+    ),
 
 {% endfor %}
 engagement_records as (
@@ -45,19 +45,19 @@ engagement_records as (
         address_kind as source_system,
         address as source_record_id,
         {%- for column in identity_columns %}
-        {%- if column == 'email' %}
-        case when address_kind = 'email' then address end as email,
-        {%- elif column == 'phone_e164' %}
-        -- WhatsApp ids are the number's digits without the '+'.
-        case
-            when address_kind = 'phone' and address like '+%' then address
-            when address_kind = 'phone' then '+' || address
-        end as phone_e164,
-        {%- elif column == 'phone_status' %}
-        case when address_kind = 'phone' then 'valid' else 'missing' end as phone_status,
-        {%- else %}
-        cast(null as varchar) as {{ column }},
-        {%- endif %}
+            {%- if column == 'email' %}
+                case when address_kind = 'email' then address end as email,
+            {%- elif column == 'phone_e164' %}
+                -- WhatsApp ids are the number's digits without the '+'.
+                case
+                    when address_kind = 'phone' and address like '+%' then address
+                    when address_kind = 'phone' then '+' || address
+                end as phone_e164,
+            {%- elif column == 'phone_status' %}
+                case when address_kind = 'phone' then 'valid' else 'missing' end as phone_status,
+            {%- else %}
+                cast(null as varchar) as {{ column }},
+            {%- endif %}
         {%- endfor %}
         max(event_at) as updated_at,
         max(ingest_hour) as ingest_hour
@@ -68,7 +68,7 @@ engagement_records as (
 )
 
 {% for source_kind, model in identity_sources %}
-select * from {{ source_kind }}_records
-union all
+    select * from {{ source_kind }}_records
+    union all
 {% endfor %}
 select * from engagement_records

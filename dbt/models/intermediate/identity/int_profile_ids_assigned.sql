@@ -27,10 +27,10 @@ previous as (
         profile_id as previous_profile_id
     from {{ previous_links }}
     {%- else %}
-    select
-        cast(null as varchar) as record_key,
-        cast(null as varchar) as previous_profile_id
-    where 1 = 0
+        select
+            cast(null as varchar) as record_key,
+            cast(null as varchar) as previous_profile_id
+        where 1 = 0
     {%- endif %}
 
 ),

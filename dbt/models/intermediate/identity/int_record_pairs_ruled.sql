@@ -13,49 +13,47 @@ records as (
 
     select
         *,
-        {%- for column in capped %}
-        count(*) over (partition by {{ column }}) as {{ column }}_holders{{ ',' if not loop.last }}
-        {%- endfor %}
+        count(*) over (partition by email) as email_holders,
+        count(*) over (partition by phone) as phone_holders,
+        count(*) over (partition by loyalty_id) as loyalty_id_holders
     from {{ ref('int_identity_records_normalised') }}
     where not is_contact_point
 
 ),
 
 {% for rule in config.rules %}
-{{ rule.name }} as (
+    {{ rule.name }} as (
 
-    select
-        record_key,
-        min(record_key) over (partition by {{ rule.match | join(', ') }}) as anchor_key,
-        count(*) over (partition by {{ rule.match | join(', ') }}) as group_size
-    from records
-    where
-        {%- for column in rule.match %}
-        {{ column }} is not null
-        {%- if column in capped %}
-        and {{ column }}_holders <= {{ config.max_records_per_identifier }}
-        {%- endif %}
-        {{- ' and' if not loop.last }}
-        {%- endfor %}
-        {%- if rule.where %}
-        and ({{ rule.where }})
-        {%- endif %}
+        select
+            record_key,
+            min(record_key) over (partition by {{ rule.match | join(', ') }}) as anchor_key,
+            count(*) over (partition by {{ rule.match | join(', ') }}) as group_size
+        from records
+        where
+        {% for column in rule.match -%}
+            {{ column }} is not null
+            {%- if column in capped %} and {{ column }}_holders <= {{ config.max_records_per_identifier }}{% endif %}
+            {{- ' and' if not loop.last }}
+        {% endfor -%}
+            {%- if rule.where %}
+                and ({{ rule.where }})
+            {%- endif %}
 
-),
+    ),
 
 {% endfor %}
 links as (
 
-    {%- for rule in config.rules %}
-    select
-        record_key,
-        anchor_key,
-        '{{ rule.name }}' as rule_name,
-        {{ loop.index }} as rule_order
-    from {{ rule.name }}
-    where group_size > 1 and record_key != anchor_key
-    {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    {% for rule in config.rules -%}
+        select
+            record_key,
+            anchor_key,
+            '{{ rule.name }}' as rule_name,
+            {{ loop.index }} as rule_order
+        from {{ rule.name }}
+        where group_size > 1 and record_key != anchor_key
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 )
 

@@ -7,6 +7,12 @@
 -- skipped: it would compare every pair of them.
 {%- set config = var('identity_resolution') %}
 {%- set compared = config.comparisons | map(attribute='name') | list %}
+{%- set swapped = [] %}
+{%- for comparison in config.comparisons %}
+    {%- for level in comparison.levels if level.kind == 'swapped' and level.with not in compared %}
+        {%- do swapped.append(level.with) %}
+    {%- endfor %}
+{%- endfor %}
 
 with
 
@@ -14,55 +20,52 @@ records as (
 
     select
         record_key,
-        {{ compared | join(',\n        ') }}
+        {{ (compared + swapped) | join(', ') }}
     from {{ ref('int_identity_records_normalised') }}
     where not is_contact_point
 
 ),
 
 {% for rule in config.blocking_rules %}
-block_{{ loop.index }} as (
+    block_{{ loop.index }} as (
 
-    select
-        record_key,
-        {{ rule | join(', ') }}
-    from (
         select
             record_key,
             {{ rule | join(', ') }},
             count(*) over (partition by {{ rule | join(', ') }}) as block_size
         from records
-        where {% for column in rule %}{{ column }} is not null{{ ' and ' if not loop.last }}{% endfor %}
-    ) as sized
-    where block_size between 2 and {{ config.max_block_size }}
+        where {{ rule | join(' is not null and ') }} is not null
 
-),
+    ),
 
 {% endfor %}
 candidate_pairs as (
 
-    {%- for rule in config.blocking_rules %}
-    select
-        l.record_key as record_key_l,
-        r.record_key as record_key_r
-    from block_{{ loop.index }} as l
-    inner join block_{{ loop.index }} as r
-        on
-            {% for column in rule %}l.{{ column }} = r.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
-            and l.record_key < r.record_key
-    {{ 'union' if not loop.last }}
-    {%- endfor %}
+    {% for rule in config.blocking_rules -%}
+        select
+            l.record_key as record_key_l,
+            r.record_key as record_key_r
+        from block_{{ loop.index }} as l
+        inner join block_{{ loop.index }} as r
+            on
+                l.record_key < r.record_key
+                {% for column in rule -%}
+                    and l.{{ column }} = r.{{ column }}
+                {% endfor %}
+        where l.block_size <= {{ config.max_block_size }}
+        {% if not loop.last %}union{% endif %}
+    {% endfor %}
 
 ),
 
 compared as (
 
     select
+        {% for comparison in config.comparisons -%}
+            {{ comparison_gamma(comparison) }} as gamma_{{ comparison.name }},
+        {% endfor -%}
         pairs.record_key_l,
-        pairs.record_key_r,
-        {%- for comparison in config.comparisons %}
-        {{ comparison_gamma(comparison) }} as gamma_{{ comparison.name }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        pairs.record_key_r
     from candidate_pairs as pairs
     inner join records as l on pairs.record_key_l = l.record_key
     inner join records as r on pairs.record_key_r = r.record_key
@@ -71,8 +74,19 @@ compared as (
 
 weights as (
 
-    select * from {{ ref('identity_match_weights') }}
+    select
+        comparison,
+        gamma,
+        log2_bayes_factor
+    from {{ ref('identity_match_weights') }}
     where model_version = '{{ var("identity_model_version") }}'
+
+),
+
+prior_weight as (
+
+    select log2_bayes_factor from weights
+    where comparison = '_prior'
 
 ),
 
@@ -80,17 +94,19 @@ weighed as (
 
     select
         compared.*,
-        prior.log2_bayes_factor
-        {%- for comparison in config.comparisons %}
-        + coalesce(w_{{ comparison.name }}.log2_bayes_factor, 0)
-        {%- endfor %} as match_weight
+        (
+            prior_weight.log2_bayes_factor
+            {% for comparison in config.comparisons -%}
+                + coalesce(w_{{ comparison.name }}.log2_bayes_factor, 0)
+            {% endfor -%}
+        ) as match_weight
     from compared
-    cross join (select log2_bayes_factor from weights where comparison = '_prior') as prior
+    cross join prior_weight
     {%- for comparison in config.comparisons %}
-    left join weights as w_{{ comparison.name }}
-        on
-            w_{{ comparison.name }}.comparison = '{{ comparison.name }}'
-            and w_{{ comparison.name }}.gamma = compared.gamma_{{ comparison.name }}
+        left join weights as w_{{ comparison.name }}
+            on
+                w_{{ comparison.name }}.comparison = '{{ comparison.name }}'
+                and compared.gamma_{{ comparison.name }} = w_{{ comparison.name }}.gamma
     {%- endfor %}
 
 )

@@ -46,15 +46,16 @@ per_profile as (
     select
         profile_id,
         {%- for channel, channel_metrics in metrics.items() %}
-        {%- for metric, outcomes in channel_metrics.items() %}
-        {%- for days in [30, 90] %}
-        count(distinct case
-            when channel_group = '{{ channel }}' and in_{{ days }}_days
-                and {{ "outcome != 'inbound'" if outcomes is none else 'outcome in ' ~ sql_list(outcomes) }}
-                then message_id
-        end) as {{ channel }}_{{ metric }}_{{ days }}d,
-        {%- endfor %}
-        {%- endfor %}
+            {%- for metric, outcomes in channel_metrics.items() %}
+                {%- for days in [30, 90] %}
+                    count(distinct case
+                        when
+                            channel_group = '{{ channel }}' and in_{{ days }}_days
+                            and {{ "outcome != 'inbound'" if outcomes is none else 'outcome in ' ~ sql_list(outcomes) }}
+                            then message_id
+                    end) as {{ channel }}_{{ metric }}_{{ days }}d,
+                {%- endfor %}
+            {%- endfor %}
         {%- endfor %}
         max(case when outcome in ('opened', 'read') then event_at end) as last_open_at,
         max(case when outcome = 'clicked' then event_at end) as last_click_at

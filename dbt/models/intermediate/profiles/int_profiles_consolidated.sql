@@ -26,7 +26,7 @@ survived as (
     select
         profile_id,
         {%- for field in golden_fields %}
-        {{ first_non_null_over(field, 'profile_id', 'survivorship_key') }} as {{ field }},
+            {{ first_non_null_over(field, 'profile_id', 'survivorship_key') }} as {{ field }},
         {%- endfor %}
         row_number() over (partition by profile_id order by survivorship_key) as survivorship_rank
     from records
@@ -49,15 +49,19 @@ summary as (
 ),
 
 {% for identifier in ['email', 'phone'] %}
-{{ identifier }}s as (
+    {{ identifier }}s as (
 
-    select
-        profile_id,
-        array_agg({{ identifier }} order by {{ identifier }}) as {{ identifier }}s
-    from (select distinct profile_id, {{ identifier }} from records where {{ identifier }} is not null) as held
-    group by profile_id
+        select
+            profile_id,
+            array_agg({{ identifier }} order by {{ identifier }}) as {{ identifier }}s
+        from (select distinct
+            profile_id,
+            {{ identifier }}
+        from records
+        where {{ identifier }} is not null) as held
+        group by profile_id
 
-),
+    ),
 
 {% endfor %}
 suppressed as (
@@ -79,7 +83,7 @@ opted_out as (
 select
     survived.profile_id,
     {%- for field in golden_fields %}
-    survived.{{ field }},
+        survived.{{ field }},
     {%- endfor %}
     emails.emails,
     phones.phones,

@@ -1,6 +1,12 @@
 -- One row per person: the golden record (survivorship in int_profiles_consolidated), every
 -- identifier, engagement features, offers, suppression and opt-out status, segments.
 -- profile_id stays the same across runs while its members do (int_profile_ids_assigned).
+{%- set golden_fields = [
+    'first_name', 'last_name', 'email', 'phone', 'address_line1', 'address_line2', 'city',
+    'postal_code', 'state', 'country', 'loyalty_id', 'emails', 'phones', 'source_kinds',
+    'source_record_count', 'bookings_count', 'last_booked_at', 'service_interactions_count',
+] %}
+
 with
 
 offers as (
@@ -25,43 +31,29 @@ segments as (
 )
 
 select
-    profile_id,
-    first_name,
-    last_name,
-    cast(birth_date as date) as birth_date,
-    email,
-    phone,
-    address_line1,
-    address_line2,
-    city,
-    postal_code,
-    state,
-    country,
-    loyalty_id,
-    emails,
-    phones,
-    source_kinds,
-    source_record_count,
-    bookings_count,
-    last_booked_at,
-    service_interactions_count,
-    {%- for channel, metrics in engagement_feature_metrics().items() %}
-    {%- for metric in metrics %}
-    {%- for days in [30, 90] %}
-    coalesce({{ channel }}_{{ metric }}_{{ days }}d, 0) as {{ channel }}_{{ metric }}_{{ days }}d,
-    {%- endfor %}
-    {%- endfor %}
-    {%- endfor %}
-    last_open_at,
-    last_click_at,
-    preferred_channel,
-    best_send_hour,
-    coalesce(offers_received, 0) as offers_received,
-    coalesce(offers_viewed, 0) as offers_viewed,
-    is_email_suppressed,
-    is_sms_opted_out,
-    segments
-from {{ ref('int_profiles_consolidated') }}
-left join {{ ref('int_profile_engagements_aggregated') }} using (profile_id)
-left join offers using (profile_id)
-left join segments using (profile_id)
+    consolidated.profile_id,
+    cast(consolidated.birth_date as date) as birth_date,
+    {% for field in golden_fields -%}
+        consolidated.{{ field }},
+    {% endfor -%}
+    {% for channel, metrics in engagement_feature_metrics().items() -%}
+        {% for metric in metrics -%}
+            {% for days in [30, 90] -%}
+                coalesce(features.{{ channel }}_{{ metric }}_{{ days }}d, 0) as {{ channel }}_{{ metric }}_{{ days }}d,
+            {% endfor -%}
+        {% endfor -%}
+    {% endfor -%}
+    features.last_open_at,
+    features.last_click_at,
+    features.preferred_channel,
+    features.best_send_hour,
+    coalesce(offers.offers_received, 0) as offers_received,
+    coalesce(offers.offers_viewed, 0) as offers_viewed,
+    consolidated.is_email_suppressed,
+    consolidated.is_sms_opted_out,
+    segments.segments
+from {{ ref('int_profiles_consolidated') }} as consolidated
+left join {{ ref('int_profile_engagements_aggregated') }} as features
+    on consolidated.profile_id = features.profile_id
+left join offers on consolidated.profile_id = offers.profile_id
+left join segments on consolidated.profile_id = segments.profile_id
