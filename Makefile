@@ -59,7 +59,10 @@ run: $(STAMP) $(MANIFEST)
 airflow: $(STAMP) $(MANIFEST)
 	@$(MAKE) --no-print-directory stack-start
 	@# standalone starts its components as `airflow …` subprocesses: the venv must be on PATH.
-	@$(LOCAL_ENV) && PATH="$(abspath $(BIN)):$$PATH" airflow standalone; $(MAKE) --no-print-directory stack-stop
+	@# The sync tasks run in one pool (include/customer_profiles_sync.py SYNC_POOL): create it first.
+	@$(LOCAL_ENV) && PATH="$(abspath $(BIN)):$$PATH" && airflow db migrate > /dev/null \
+	  && airflow pools set customer_profiles_api 1 "Customer Profiles and SES API calls" > /dev/null \
+	  && airflow standalone; $(MAKE) --no-print-directory stack-stop
 
 lint: $(STAMP) $(MANIFEST)
 	$(BIN)/ruff check dags plugins include tests bench

@@ -161,7 +161,6 @@ def accuracy() -> dict:
         "febrl4": accuracy_case("febrl4", "febrl4", True, "febrl4"),
         "febrl3": accuracy_case("febrl3", "febrl3", True, "febrl3"),
         "febrl3_without_id": accuracy_case("febrl3_without_id", "febrl3", False, "febrl3"),
-        "febrl4_without_id": accuracy_case("febrl4_without_id", "febrl4", False, "febrl4"),
     }
 
 

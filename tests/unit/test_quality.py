@@ -73,3 +73,43 @@ def test_reconciliation_fails_when_counts_differ():
     missing = quality.reconciliation_frame(manifests, warehouse.iloc[0:0])
     with pytest.raises(quality.QualityGateFailed):
         quality.gate("landing_reconciliation", missing, quality.reconciliation_expectations())
+
+
+def _profiles(**overrides) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "profile_id": ["p-1", "p-2", "p-3"],
+            "email": ["ana@example.com", None, "ben@example.org"],
+            "phone": ["+447700900123", "+12065550100", None],
+            "source_record_count": [3, 1, 12],
+        }
+    )
+    for column, value in overrides.items():
+        frame.loc[0, column] = value
+    return frame
+
+
+def test_good_profiles_pass():
+    assert quality.gate("unified_profiles", _profiles(), quality.profiles_expectations(50))["failed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"profile_id": "p-2"}, "expect_column_values_to_be_unique on profile_id"),
+        ({"email": "not-an-email"}, "expect_column_values_to_match_regex on email"),
+        ({"phone": "07700900123"}, "expect_column_values_to_match_regex on phone"),
+        ({"source_record_count": 51}, "expect_column_values_to_be_between on source_record_count"),
+    ],
+)
+def test_bad_profiles_fail_naming_the_expectation(overrides, named):
+    with pytest.raises(quality.QualityGateFailed, match=named):
+        quality.gate("unified_profiles", _profiles(**overrides), quality.profiles_expectations(50))
+
+
+def test_profile_reconciliation_fails_when_a_record_is_not_linked():
+    counts = pd.DataFrame({"source_records": [10], "linked_records": [9], "links_to_missing_profiles": [0]})
+    with pytest.raises(quality.QualityGateFailed, match="expect_column_pair_values_to_be_equal"):
+        quality.gate("profile_reconciliation", counts, quality.profile_reconciliation_expectations())
+    counts["linked_records"] = 10
+    assert quality.gate("profile_reconciliation", counts, quality.profile_reconciliation_expectations())["failed"] == 0

@@ -1,5 +1,5 @@
--- One row per email recipient with their delivery counts: what the sync pushes to
--- Customer Profiles as an engagement object keyed by email address.
+-- One row per email recipient with their delivery counts, whoever they are (per-profile
+-- engagement, what the sync pushes, is in unified_profiles).
 with
 
 recipient_events as (
