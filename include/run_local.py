@@ -120,9 +120,16 @@ def print_summary(elapsed: float) -> None:
             "select stream, sum(raw_records), sum(canonical_events), sum(quarantined_records) "
             "from landing_reconciliation group by stream order by stream"
         ):
-            print(f"  {stream:<14} landed {raw:>8}  canonical events {canonical:>8}  quarantined {quarantined:>5}")
+            print(f"  {stream:<20} landed {raw:>8}  canonical events {canonical:>8}  quarantined {quarantined:>5}")
         for reason, n in rows("select reason, count(*) from quarantined_records group by reason order by reason"):
             print(f"    quarantined: {reason:<22} {n}")
+        ((profiles,),) = rows("select count(*) from unified_profiles")
+        matched = ", ".join(
+            f"{how} {n}"
+            for how, n in rows("select matched_by, count(*) from profile_links group by 1 order by 2 desc, 1")
+        )
+        ((merges,),) = rows("select count(*) from profile_merges")
+        print(f"  unified profiles {profiles}; source records linked by {matched}; id changes recorded {merges}")
         for object_type, sent, unchanged, failed, dead in rows(
             "select object_type, sent, unchanged, failed, dead_lettered from customer_profiles_sync_runs "
             "where split_part(run_id, '#', 1) = (select split_part(run_id, '#', 1) from customer_profiles_sync_runs "
