@@ -198,9 +198,8 @@ def _build_profiles(env: dict, work: Path, interval_end: datetime, monitor) -> d
     with monitor.phase() as usage:
         seconds = canonicalisation._dbt(["run-operation", "create_raw_relations"], env, work)
         seconds += canonicalisation._dbt(["seed"], env, work)
-        seconds += canonicalisation._dbt(
-            ["run", "--select", "+unified_profiles", "+profile_links", "+profile_merges", "--vars", variables], env, work
-        )
+        profile_models = ["+unified_profiles", "+profile_links", "+profile_merges"]
+        seconds += canonicalisation._dbt(["run", "--select", *profile_models, "--vars", variables], env, work)
     nodes = json.loads((work / "dbt-target" / "run_results.json").read_text())["results"]
     return {
         "seconds": seconds,
