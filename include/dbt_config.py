@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import sys
-from functools import cache
 from pathlib import Path
 
-import yaml
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
@@ -57,9 +55,3 @@ single_command_args = {
     "dbt_executable_path": execution_config.dbt_executable_path,
     "install_deps": False,
 }
-
-
-@cache
-def project_vars() -> dict:
-    """The vars of dbt_project.yml: the one place the identity-resolution settings live."""
-    return yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]

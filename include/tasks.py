@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from include import dbt_config, intervals, landing, quality, report, settings, warehouse
+from include import identity_model, intervals, landing, quality, report, settings, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ select
 
 def validate_profiles() -> list[dict]:
     """The profiles' quality gate: ids, identifier formats, profile sizes, every record linked once."""
-    max_size = dbt_config.project_vars()["identity_resolution"]["max_profile_size"]
+    max_size = identity_model.load_spec()["max_profile_size"]
     return [
         quality.gate(
             "unified_profiles",
