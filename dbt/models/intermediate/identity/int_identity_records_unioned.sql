@@ -7,11 +7,7 @@
     ('bookings', 'stg_source_systems__bookings'),
     ('service', 'stg_source_systems__service_interactions'),
 ] %}
-{%- set identity_columns = [
-    'first_name', 'last_name', 'email', 'phone_e164', 'phone_type', 'phone_status', 'birth_date',
-    'address_line1', 'address_line2', 'city', 'postal_code', 'state', 'country', 'loyalty_id',
-    'crm_customer_id',
-] %}
+{%- set identity_columns = person_columns() + ['loyalty_id', 'crm_customer_id'] %}
 
 with
 
