@@ -24,7 +24,6 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,18 +59,9 @@ TARGET_PEAK_AT_EVENTS = 10_000_000
 
 
 # -- the local stack -----------------------------------------------------------------------
-def _free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in (local_stack.S3_PORT, local_stack.PROFILES_PORT):  # the shared stack's
-            return port
-
-
 @contextlib.contextmanager
 def _stack(var_dir: Path) -> Iterator[tuple[int, int]]:
-    s3_port, profiles_port = _free_port(), _free_port()
+    s3_port, profiles_port = local_stack.free_port(), local_stack.free_port()
     stack = local_stack.LocalStack(var_dir, s3_port, profiles_port).start()
     try:
         yield s3_port, profiles_port

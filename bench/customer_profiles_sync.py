@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -90,24 +89,15 @@ from range(?) as t (i)
 
 
 # -- the endpoint, in its own process ------------------------------------------------------
-def _free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in (local_stack.S3_PORT, local_stack.PROFILES_PORT):  # the shared stack's
-            return port
-
-
 @contextlib.contextmanager
 def _endpoint(work: Path, throttle_rate: float) -> Iterator[tuple[str, Path, psutil.Process]]:
     """``python -m include.local_stack serve --no-s3``: the same server ``make run`` starts."""
-    port = _free_port()
+    port = local_stack.free_port()
     var_dir = work / f"endpoint-{port}"
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
         "C360_PROFILES_PORT": str(port),
-        "C360_S3_PORT": str(_free_port()),
+        "C360_S3_PORT": str(local_stack.free_port()),
     }
     command = [sys.executable, "-m", "include.local_stack", "serve", "--no-s3", "--throttle-rate", str(throttle_rate)]
     process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)

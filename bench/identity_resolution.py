@@ -85,8 +85,8 @@ def make_run(input_dir: Path, var_dir: Path, model_version: str) -> float:
     """``make run INPUT=…`` on a private stack (own var/ and ports); returns its wall time."""
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
-        "C360_S3_PORT": str(canonicalisation._free_port()),
-        "C360_PROFILES_PORT": str(canonicalisation._free_port()),
+        "C360_S3_PORT": str(local_stack.free_port()),
+        "C360_PROFILES_PORT": str(local_stack.free_port()),
         "C360_IDENTITY_MODEL_VERSION": model_version,
     }
     started = time.perf_counter()

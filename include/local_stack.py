@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -26,6 +27,16 @@ PROFILES_PORT = int(os.environ.get("C360_PROFILES_PORT", "5567"))
 LOCAL_ACCESS_KEY = "local"  # the local servers accept any key; these are not secrets
 LOCAL_SECRET_KEY = "local-secret"
 REGION = "us-east-1"
+
+
+def free_port() -> int:
+    """A free port on 127.0.0.1 other than the shared stack's (for a private stack)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in (S3_PORT, PROFILES_PORT):
+            return port
 
 
 def local_environment(
