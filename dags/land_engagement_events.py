@@ -1,33 +1,49 @@
 """
 ### Land engagement events and source-system batches
 
-Every hour, for each raw stream — the engagement events (`ses`, `sms_voice`, `whatsapp`,
+For each raw stream — the engagement events (`ses`, `sms_voice`, `whatsapp`,
 `conversations`) and the source-system batches (`customers` as CSV or JSON lines,
 `bookings`, `loyalty`, `clickstream`, `service_interactions`): read the landing bucket's
 files for the hour, check every record, write the good ones to the raw zone's Hive
 partition and the bad ones to `_quarantine/` with a reason, and write a manifest. Source
-records get their phone normalised on the way (E.164, type, country). Each stream's task
-updates its raw-zone Asset (`raw_<stream>`); the engagement ones trigger **build_warehouse**.
+records get their phone normalised on the way (E.164, type, country).
+
+**When it runs**
+- every hour, for the hour before (backfill with `airflow backfill create`: see the README);
+- when a source system drops a batch: an event on the Asset `landing_<stream>` (extra
+  `{"keys": ["customers/…/export.csv"]}`) lands the hours those files hold, at once.
+
+Each task that read files updates its raw-zone Asset (`raw_<stream>`, extra: the hours and
+counts), which triggers **build_warehouse**. A stream with no files for the hour still gets
+its (empty) partition and manifest, then ends *skipped*: an empty hour wakes no build.
 
 Re-running an hour replaces that hour's partitions: clearing a task is always safe.
 """
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, datetime
+from functools import reduce
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from include import settings, tasks
-from include.assets import RAW_ZONE
+from include.assets import LANDING_DROPS, RAW_ZONE
 from include.dag_defaults import DEFAULT_ARGS
 
 
 def land_stream(stream: str):
     @task(task_id=f"land_{stream}", outlets=[RAW_ZONE[stream]])
-    def land(data_interval_start=None, outlet_events=None) -> dict:
-        result = tasks.land(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), stream, data_interval_start)
+    def land(data_interval_start=None, triggering_asset_events=None, outlet_events=None) -> dict:
+        s3 = S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
+        drop = LANDING_DROPS.get(stream)
+        drops = [event.extra for event in triggering_asset_events[drop]] if drop else []
+        result = tasks.land(s3, stream, tasks.hours_to_land(s3, stream, data_interval_start, drops))
+        if not result["lines_read"]:
+            raise AirflowSkipException(f"no {stream} files for {result['hours']}: nothing new for the build")
         outlet_events[RAW_ZONE[stream]].extra = result
         return result
 
@@ -36,7 +52,10 @@ def land_stream(stream: str):
 
 @dag(
     dag_id="land_engagement_events",
-    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+        assets=reduce(operator.or_, LANDING_DROPS.values()),
+    ),
     start_date=datetime(2026, 11, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=4,

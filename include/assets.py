@@ -1,4 +1,4 @@
-"""The Assets that chain the DAGs: landing → build → sync."""
+"""The Assets that chain the DAGs: file drops → landing → build → sync."""
 
 from airflow.sdk import Asset
 
@@ -9,7 +9,13 @@ def _raw(stream: str) -> Asset:
     return Asset(name=f"raw_{stream}", uri=f"s3://{settings.RAW_BUCKET}/{stream}/")
 
 
-RAW_ENGAGEMENT = {stream: _raw(stream) for stream in settings.ENGAGEMENT_STREAMS}
-RAW_SOURCE_SYSTEMS = {stream: _raw(stream) for stream in settings.SOURCE_STREAMS}
-RAW_ZONE = RAW_ENGAGEMENT | RAW_SOURCE_SYSTEMS
+def _drop(stream: str) -> Asset:
+    return Asset(name=f"landing_{stream}", uri=f"s3://{settings.LANDING_BUCKET}/{stream}/")
+
+
+# Source systems drop batches whenever their exports finish; the drop's Asset event (extra
+# {"keys": [...]}, posted by the exporter or an S3-notification watcher) lands them at once.
+# Engagement streams arrive continuously through Firehose: the hourly schedule lands them.
+LANDING_DROPS = {stream: _drop(stream) for stream in settings.SOURCE_STREAMS}
+RAW_ZONE = {stream: _raw(stream) for stream in settings.RAW_STREAMS}
 VALIDATED_MARTS = Asset(name="validated_marts", uri="customer360://warehouse/validated_marts")

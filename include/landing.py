@@ -581,15 +581,25 @@ def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest:
     )
 
 
+def stream_hours(s3, landing_bucket: str, stream: str, keys: Iterable[str] | None = None) -> set[datetime]:
+    """The hours ``stream``'s landing files hold records for: every file's, or only ``keys``'."""
+    objects = _list_keys(s3, landing_bucket, f"{stream}/")
+    if keys is not None:
+        wanted = set(keys)
+        if missing := wanted - {obj["Key"] for obj in objects}:
+            raise ValueError(f"dropped files not in s3://{landing_bucket}/: {sorted(missing)}")
+        objects = [obj for obj in objects if obj["Key"] in wanted]
+    hours: set[datetime] = set()
+    for obj in objects:
+        path_hour = hour_from_key(obj["Key"])
+        if path_hour is not None:
+            hours.add(path_hour)
+            continue
+        data = s3.get_object(Bucket=landing_bucket, Key=obj["Key"])["Body"].read()
+        hours.update(h for h, _ in _file_rows(stream, obj["Key"], data, hour_floor(obj["LastModified"])))
+    return hours
+
+
 def discover_hours(s3, landing_bucket: str, streams: Iterable[str]) -> list[datetime]:
     """Every hour the landing bucket holds records for (what a run of those files must cover)."""
-    hours: set[datetime] = set()
-    for stream in streams:
-        for obj in _list_keys(s3, landing_bucket, f"{stream}/"):
-            path_hour = hour_from_key(obj["Key"])
-            if path_hour is not None:
-                hours.add(path_hour)
-                continue
-            data = s3.get_object(Bucket=landing_bucket, Key=obj["Key"])["Body"].read()
-            hours.update(h for h, _ in _file_rows(stream, obj["Key"], data, hour_floor(obj["LastModified"])))
-    return sorted(hours)
+    return sorted(set().union(*(stream_hours(s3, landing_bucket, stream) for stream in streams)))

@@ -12,17 +12,42 @@ from include import identity_model, intervals, landing, quality, report, setting
 log = logging.getLogger(__name__)
 
 
-def land(s3, stream: str, hour: datetime) -> dict:
-    manifest = landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
-    log.info(
-        "landed %s %s: %d records, %d quarantined %s",
-        stream,
-        manifest.hour,
-        manifest.landed,
-        manifest.quarantined,
-        manifest.quarantine_reasons,
-    )
-    return {"stream": stream, "hour": manifest.hour, "landed": manifest.landed, "quarantined": manifest.quarantined}
+def hours_to_land(s3, stream: str, data_interval_start: datetime | None, drop_events: list[dict]) -> list[datetime]:
+    """Which hours a landing run covers.
+
+    A scheduled, backfill or manual run lands its data interval's hour. A run triggered by
+    file drops (data interval None) lands the hours the dropped files hold: the ``keys`` the
+    drop events name, or every file of the stream when an event names none. A stream with no
+    drop in such a run lands nothing.
+    """
+    if data_interval_start is not None:
+        return [landing.hour_floor(data_interval_start)]
+    if not drop_events:
+        return []
+    keys = None if any("keys" not in extra for extra in drop_events) else [k for e in drop_events for k in e["keys"]]
+    return sorted(landing.stream_hours(s3, settings.LANDING_BUCKET, stream, keys))
+
+
+def land(s3, stream: str, hours: list[datetime]) -> dict:
+    """Land each hour (replacing its partitions); the counts say what the build will find."""
+    manifests = [landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET) for hour in hours]
+    for manifest in manifests:
+        log.info(
+            "landed %s %s: %d of %d lines, %d quarantined %s",
+            stream,
+            manifest.hour,
+            manifest.landed,
+            manifest.lines_read,
+            manifest.quarantined,
+            manifest.quarantine_reasons,
+        )
+    return {
+        "stream": stream,
+        "hours": [manifest.hour for manifest in manifests],
+        "lines_read": sum(manifest.lines_read for manifest in manifests),
+        "landed": sum(manifest.landed for manifest in manifests),
+        "quarantined": sum(manifest.quarantined for manifest in manifests),
+    }
 
 
 def validate_engagement(s3, interval: dict[str, str]) -> list[dict]:
@@ -88,10 +113,10 @@ def validate_profiles() -> list[dict]:
 
 def interval_for_run(params: dict, triggering_asset_events, data_interval) -> dict[str, str]:
     hours = [
-        event.extra["hour"]
+        hour
         for events in (triggering_asset_events or {}).values()
         for event in events
-        if event.extra and "hour" in event.extra
+        for hour in (event.extra or {}).get("hours", [])
     ]
     start, end = intervals.resolve_interval(params, hours, data_interval)
     return intervals.dbt_vars(start, end)

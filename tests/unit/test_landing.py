@@ -399,3 +399,14 @@ def test_engagement_rows_have_no_normalised_field(s3):
     landing.land_hour(s3, "ses", HOUR, "landing", "raw")
     (row,) = read_gz_lines(s3, "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
     assert set(row) == {"source_key", "line_no", "body"}
+
+
+def test_stream_hours_of_dropped_keys_only_and_a_missing_key_is_an_error(s3):
+    later = SES_DELIVERY | {"delivery": {"timestamp": "2026-11-20T11:30:00.000Z"}}
+    s3.put_object(Bucket="landing", Key="ses/drop.jsonl", Body=line(later).encode())
+    s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f1", Body=line(SES_DELIVERY).encode())
+
+    assert landing.stream_hours(s3, "landing", "ses", ["ses/drop.jsonl"]) == {HOUR.replace(hour=11)}
+    assert landing.stream_hours(s3, "landing", "ses") == {HOUR, HOUR.replace(hour=11)}
+    with pytest.raises(ValueError, match="ses/gone.jsonl"):
+        landing.stream_hours(s3, "landing", "ses", ["ses/gone.jsonl"])
