@@ -27,6 +27,10 @@ PROFILES_PORT = int(os.environ.get("C360_PROFILES_PORT", "5567"))
 LOCAL_ACCESS_KEY = "local"  # the local servers accept any key; these are not secrets
 LOCAL_SECRET_KEY = "local-secret"
 REGION = "us-east-1"
+# The S3 server (moto) speaks SNS and SQS too: failure alerts go to a topic there, and a queue
+# subscribed to it keeps them for `python -m include.local_stack alerts`.
+ALERTS_TOPIC_ARN = f"arn:aws:sns:{REGION}:123456789012:c360-alerts"
+ALERTS_QUEUE = "c360-alerts"
 
 
 def free_port() -> int:
@@ -70,6 +74,8 @@ def local_environment(
         "AWS_DEFAULT_REGION": REGION,
         f"AIRFLOW_CONN_{settings.S3_CONN_ID.upper()}": aws_conn(s3_url),
         f"AIRFLOW_CONN_{settings.CUSTOMER_PROFILES_CONN_ID.upper()}": aws_conn(profiles_url),
+        f"AIRFLOW_CONN_{settings.ALERTS_CONN_ID.upper()}": aws_conn(s3_url),
+        "C360_ALERTS_TOPIC_ARN": ALERTS_TOPIC_ARN,
         "AIRFLOW_HOME": str(var_dir / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
@@ -86,12 +92,24 @@ def local_environment(
     }
 
 
-def s3_client(port: int = S3_PORT):
-    """A boto3 S3 client for the local S3 server."""
+def s3_client(port: int = S3_PORT, service: str = "s3"):
+    """A boto3 client for the local S3 server (or the SNS/SQS it also serves)."""
     import boto3
 
-    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=LOCAL_ACCESS_KEY,
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=LOCAL_ACCESS_KEY,
                         aws_secret_access_key=LOCAL_SECRET_KEY, region_name=REGION)  # fmt: skip
+
+
+def received_alerts(port: int = S3_PORT) -> list[dict]:
+    """The failure alerts published since the stack started (each read once)."""
+    sqs = s3_client(port, "sqs")
+    queue_url = sqs.get_queue_url(QueueName=ALERTS_QUEUE)["QueueUrl"]
+    alerts = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            alerts.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return alerts
 
 
 class LocalStack:
@@ -112,6 +130,7 @@ class LocalStack:
 
         var_dir.mkdir(parents=True, exist_ok=True)
         self.s3 = ThreadedMotoServer(ip_address=bind, port=s3_port, verbose=False) if with_s3 else None
+        self.s3_port = s3_port
         self.profiles = ProfilesEndpoint(
             var_dir / "customer_profiles.sqlite", host=bind, port=profiles_port, throttle_rate=throttle_rate
         )
@@ -119,6 +138,11 @@ class LocalStack:
     def start(self) -> LocalStack:
         if self.s3:
             self.s3.start()
+            sns, sqs = s3_client(self.s3_port, "sns"), s3_client(self.s3_port, "sqs")
+            topic_arn = sns.create_topic(Name=ALERTS_TOPIC_ARN.rsplit(":", 1)[1])["TopicArn"]
+            queue_url = sqs.create_queue(QueueName=ALERTS_QUEUE)["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+            sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn["QueueArn"])
         self.profiles.start()
         return self
 
@@ -145,7 +169,7 @@ def wait_until_ready(timeout: float = 60.0) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["serve", "ready", "env"])
+    parser.add_argument("command", choices=["serve", "ready", "env", "alerts"])
     parser.add_argument(
         "--throttle-rate", type=float, default=float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0"))
     )
@@ -154,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "ready":
         wait_until_ready()
+    elif args.command == "alerts":
+        for alert in received_alerts():
+            print(json.dumps(alert))
     elif args.command == "env":
         for key, value in local_environment().items():
             print(f"export {key}='{value}'")

@@ -19,6 +19,7 @@ RAW_BUCKET = os.environ.get("C360_RAW_BUCKET", "c360-raw")
 # Airflow connection ids (AIRFLOW_CONN_<ID> locally, the secrets backend in production).
 S3_CONN_ID = os.environ.get("C360_S3_CONN_ID", "c360_s3")
 CUSTOMER_PROFILES_CONN_ID = os.environ.get("C360_CUSTOMER_PROFILES_CONN_ID", "c360_customer_profiles")
+ALERTS_CONN_ID = os.environ.get("C360_ALERTS_CONN_ID", "c360_alerts")
 
 CUSTOMER_PROFILES_DOMAIN = os.environ.get("C360_CUSTOMER_PROFILES_DOMAIN", "customer360")
 

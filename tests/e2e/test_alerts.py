@@ -1,0 +1,41 @@
+"""A failed task notifies on-call through the alerts connection: a real DAG run against the
+local stack's SNS topic, read back from the queue subscribed to it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from include import local_stack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(var_dir):
+    (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    running = local_stack.LocalStack(var_dir, local_stack.S3_PORT, local_stack.PROFILES_PORT).start()
+    yield running
+    running.stop()
+
+
+def test_a_failed_task_is_published_to_the_alerts_topic(stack):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from include import settings
+
+    # The local stack starts without buckets: every landing task fails, after its retries.
+    land = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["land_engagement_events"]
+    run = land.test(logical_date=datetime(2026, 11, 20, 11, tzinfo=UTC))
+
+    assert run.state == "failed"
+    alerts = local_stack.received_alerts()
+    assert sorted((a["dag_id"], a["task_id"], a["run_id"], a["try_number"]) for a in alerts) == [
+        ("land_engagement_events", f"land_{stream}", run.run_id, 3) for stream in sorted(settings.RAW_STREAMS)
+    ]
+    assert all("NoSuchBucket" in a["error"] for a in alerts), alerts[0]["error"]
