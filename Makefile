@@ -71,8 +71,8 @@ lint: $(STAMP) $(MANIFEST)
 	$(LOCAL_ENV) && cd dbt && C360_WAREHOUSE_PATH=:memory: ../$(BIN)/sqlfluff lint models
 
 test: lint
-	@# The dashboard test renders the report in Debian's headless Chromium.
-	bash scripts/install-chromium.sh
+	@# Debian's headless Chromium (dashboard, data docs) and docker-compose (checks the team stack's file).
+	bash scripts/install-test-tools.sh
 	@# tests/conftest.py sets up its own environment (private var/, free ports)
 	$(BIN)/pytest
 

@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's package, scripts/install-chromium.sh) to render pages as a person would see them."""
+"""Headless Chromium (Debian's package, scripts/install-test-tools.sh) to render pages as a person would see them."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class ChromiumMissing(RuntimeError):
 def chromium_binary() -> str:
     binary = shutil.which("chromium")
     if binary is None:
-        raise ChromiumMissing("chromium is not installed: run scripts/install-chromium.sh")
+        raise ChromiumMissing("chromium is not installed: run scripts/install-test-tools.sh")
     return binary
 
 
