@@ -15,6 +15,11 @@ Runs when **build_warehouse** has validated the marts.
    `suppression_list`. It does not wait for the Customer Profiles tasks: a profile problem
    must not hold back suppressions.
 
+A sync that would delete more than `max_delete_share` of what it pushed (default 0.2, or
+`C360_SYNC_MAX_DELETE_SHARE`) refuses before sending anything: a broken build must not wipe
+the domain. When the deletions are meant, trigger this DAG with the **max_delete_share**
+param (e.g. 1) for that one run.
+
 Only objects whose content changed are sent. Every task runs in the `customer_profiles_api`
 pool (one slot), at most `C360_SYNC_REQUESTS_PER_SECOND` requests per second.
 Per object: `customer_profiles_sync_log` (error code and message); per task run:
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import chain, dag
+from airflow.sdk import Param, chain, dag
 
 from customer360_aws.operators import (
     CustomerProfilesPrepareOperator,
@@ -52,6 +57,15 @@ def _task_id(object_type: str) -> str:
     default_args=DEFAULT_ARGS,
     tags=["customer360", "customer-profiles"],
     doc_md=__doc__,
+    params={
+        "max_delete_share": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            maximum=1,
+            description="This run only: the share of pushed objects it may delete (null: the configured guard)",
+        ),
+    },
 )
 def sync_customer_profiles():
     profiles, *attached = (

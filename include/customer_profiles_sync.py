@@ -539,8 +539,8 @@ class Sync:
         if deletions > DELETE_GUARD_FLOOR and deletions > self.settings.max_delete_share * pushed:
             raise SyncRefused(
                 f"{self.target.object_type}: {deletions} of {pushed} pushed objects left the warehouse, more than "
-                f"max_delete_share={self.settings.max_delete_share}; check the build, or raise "
-                "C360_SYNC_MAX_DELETE_SHARE for this run if the deletions are meant"
+                f"max_delete_share={self.settings.max_delete_share}; check the build, or trigger "
+                "sync_customer_profiles with the max_delete_share param (1 allows all) if the deletions are meant"
             )
 
     # ---- send

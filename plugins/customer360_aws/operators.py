@@ -8,6 +8,8 @@ AirflowFailException: retrying at once would fail the same way and burn rows' at
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -28,6 +30,9 @@ class _CustomerProfilesOperator(BaseOperator):
 
     def execute(self, context) -> dict | None:
         sync_settings = SyncSettings.from_env()
+        # On-call confirms deletions that are meant (an erasure, a source retired) for one run.
+        if (max_delete_share := context["params"].get("max_delete_share")) is not None:
+            sync_settings = replace(sync_settings, max_delete_share=float(max_delete_share))
         try:
             return self.run(sync_settings, f"{context['run_id']}#{context['ti'].try_number}")
         except DATA_PROBLEMS as err:
