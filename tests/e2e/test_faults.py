@@ -1,0 +1,367 @@
+"""Fault tests on the real local stack: an S3 read error on one landing file, a landing killed
+mid-way, a Customer Profiles sync killed mid-way. Each retry must end where a clean run ends:
+nothing lost, nothing counted or sent twice."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from include import customer_profiles_sync, landing, local_stack, run_local, sample_data, settings, tasks
+from tests.e2e.s3_fault_proxy import INTERNAL_ERROR, TRUNCATED, S3FaultProxy
+
+pytestmark = pytest.mark.e2e
+DAY = datetime(2026, 11, 24, tzinfo=UTC)  # a day no other e2e module lands
+HOUR = timedelta(hours=1)
+FIRST_HOUR, LAST_HOUR = DAY, DAY + HOUR  # the sample's two hours
+# Spaces the killed sync out so the kill lands mid-way; the endpoint throttles a fifth of data requests.
+KILLED_SYNC_RATE = "20"
+THROTTLE_RATE = 0.2
+S3_CONN_VAR = f"AIRFLOW_CONN_{settings.S3_CONN_ID.upper()}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    # The shared S3 port (Airflow's connections point there) with a private Customer Profiles state.
+    running = local_stack.LocalStack(
+        tmp_path_factory.mktemp("faults-var"), local_stack.S3_PORT, local_stack.PROFILES_PORT, THROTTLE_RATE
+    ).start()
+    s3 = local_stack.s3_client()
+    _drop_buckets(s3)  # moto keeps S3 in this process across modules: start from none
+    yield running
+    _drop_buckets(s3)  # and leave none behind, nor a warehouse built from them
+    for path in (settings.WAREHOUSE_PATH, settings.WAREHOUSE_PATH.with_name(settings.WAREHOUSE_PATH.name + ".wal")):
+        path.unlink(missing_ok=True)
+    running.stop()
+
+
+def _drop_buckets(s3) -> None:
+    for bucket in (settings.LANDING_BUCKET, settings.RAW_BUCKET):
+        try:
+            keys = [obj["Key"] for obj in landing._list_keys(s3, bucket, "")]
+        except s3.exceptions.NoSuchBucket:
+            continue
+        for start in range(0, len(keys), 1000):
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]})
+        s3.delete_bucket(Bucket=bucket)
+
+
+@pytest.fixture(scope="module")
+def sample(stack, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("faults-input")
+    sample_data.generate(out, people=80, day=DAY, hours=2, seed=23, streams=sample_data.ALL_STREAMS)
+    run_local.upload_input(local_stack.s3_client(), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def airflow(var_dir):
+    (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.pool import Pool
+
+    Pool.create_or_update_pool(customer_profiles_sync.SYNC_POOL, 1, "Customer Profiles API", include_deferred=False)
+    dagbag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    assert not dagbag.import_errors
+    return dagbag
+
+
+# -- the raw zone ------------------------------------------------------------------------------
+def raw_hour(s3, hour: datetime) -> dict[str, bytes]:
+    """Every raw-zone object of ``hour``: each stream's partition, quarantine partition and manifest."""
+    partition = landing.partition_prefix("", hour)  # "/year=…/hour=HH/"
+    return {
+        obj["Key"]: s3.get_object(Bucket=settings.RAW_BUCKET, Key=obj["Key"])["Body"].read()
+        for obj in landing._list_keys(s3, settings.RAW_BUCKET, "")
+        if partition in obj["Key"]
+    }
+
+
+def wipe_raw_hour(s3, hour: datetime) -> None:
+    for key in raw_hour(s3, hour):
+        s3.delete_object(Bucket=settings.RAW_BUCKET, Key=key)
+    assert not raw_hour(s3, hour)
+
+
+def land_clean(s3, hour: datetime, streams: tuple[str, ...] = settings.RAW_STREAMS) -> dict[str, bytes]:
+    """What an undisturbed landing of ``hour`` writes."""
+    for stream in streams:
+        tasks.land(s3, stream, [hour])
+    return raw_hour(s3, hour)
+
+
+def keys_of(stream: str, hour: datetime) -> tuple[str, str, str]:
+    """The hour's landed partition file, quarantine partition file and manifest."""
+    partition = landing.partition_prefix(stream, hour)
+    return (
+        partition + landing.PART_NAME,
+        f"{landing.QUARANTINE_PREFIX}/stream={partition}{landing.PART_NAME}",
+        f"{landing.MANIFEST_PREFIX}/{partition}manifest.json",
+    )
+
+
+def rows(part: bytes) -> list[dict]:
+    return [json.loads(line) for line in gzip.decompress(part).decode().splitlines()]
+
+
+def landing_keys(s3, stream: str, hour: datetime) -> list[str]:
+    return sorted(
+        obj["Key"]
+        for obj in landing._list_keys(s3, settings.LANDING_BUCKET, f"{stream}/")
+        if landing.hour_from_key(obj["Key"]) == hour
+    )
+
+
+def assert_counted_once(raw: dict[str, bytes], stream: str, hour: datetime, files: list[str]) -> None:
+    """The manifest reconciles with what was written and names each landing file once."""
+    landed_key, quarantine_key, manifest_key = keys_of(stream, hour)
+    manifest = json.loads(raw[manifest_key])
+    landed, quarantined = rows(raw[landed_key]), rows(raw[quarantine_key])
+    assert [f["key"] for f in manifest["source_files"]] == files
+    assert (manifest["landed"], manifest["quarantined"]) == (len(landed), len(quarantined))
+    assert manifest["lines_read"] == manifest["landed"] + manifest["quarantined"] - manifest["quarantined_items"]
+    assert manifest["lines_read"] == sum(f["lines"] for f in manifest["source_files"])
+    landed_lines = [(row["source_key"], row["line_no"]) for row in landed]
+    assert len(landed_lines) == len(set(landed_lines))  # no line landed twice
+    assert manifest["landed"] > 0 and manifest["quarantined"] > 0  # the sample breaks a few lines on purpose
+
+
+# -- 1. an S3 error on one landing file --------------------------------------------------------
+def test_an_s3_error_on_one_file_fails_the_attempt_and_the_retry_lands_the_hour_once(
+    stack, sample, airflow, monkeypatch
+):
+    s3 = local_stack.s3_client()
+    files = landing_keys(s3, "customers", LAST_HOUR)
+    assert len(files) == 2  # the CRM export and the web accounts
+    clean = land_clean(s3, LAST_HOUR)
+    wipe_raw_hour(s3, LAST_HOUR)
+
+    # The second file, read after the first: an error status (botocore retries it), then a connection
+    # dropped mid-body (the task attempt fails; Airflow retries the task).
+    with S3FaultProxy(local_stack.S3_PORT, settings.LANDING_BUCKET, files[-1], [INTERNAL_ERROR, TRUNCATED]) as proxy:
+        conn = json.loads(os.environ[S3_CONN_VAR])
+        monkeypatch.setenv(S3_CONN_VAR, json.dumps(conn | {"extra": conn["extra"] | {"endpoint_url": proxy.url}}))
+        # A manual run's data interval is the hour before its logical date.
+        run = airflow.dags["land_engagement_events"].test(logical_date=LAST_HOUR + HOUR)
+
+    assert run.state == "success"
+    assert (proxy.served, proxy.gets) == ([INTERNAL_ERROR, TRUNCATED], 3)
+    tries = {ti.task_id: ti.try_number for ti in run.get_task_instances()}
+    assert tries == {f"land_{s}": 2 if s == "customers" else 1 for s in settings.RAW_STREAMS}
+    landed = raw_hour(s3, LAST_HOUR)
+    assert sorted(landed) == sorted(clean)
+    assert {k: landed[k] for k in clean if landed[k] != clean[k]} == {}  # records and manifests, byte for byte
+    assert_counted_once(landed, "customers", LAST_HOUR, files)
+
+
+# -- 2. a landing killed mid-way ---------------------------------------------------------------
+# Lands one hour of one stream; pauses just before writing the quarantine partition (the landed
+# partition is written by then) and says so, to be killed there.
+KILLED_LANDING = """
+import sys, time
+from datetime import datetime
+from include import local_stack, tasks
+
+def pause(params, **kwargs):
+    if params["Key"].startswith("_quarantine/"):
+        print("paused", flush=True)
+        time.sleep(600)
+
+s3 = local_stack.s3_client()
+s3.meta.events.register("before-parameter-build.s3.PutObject", pause)
+tasks.land(s3, sys.argv[1], [datetime.fromisoformat(sys.argv[2])])
+"""
+
+
+def test_a_landing_killed_mid_way_is_made_whole_by_the_next_run(stack, sample):
+    s3 = local_stack.s3_client()
+    stream, hour = "ses", FIRST_HOUR
+    (first_file,) = landing_keys(s3, stream, hour)
+    before = land_clean(s3, hour, (stream,))  # an earlier run, before a late Firehose file arrived
+    lines = gzip.decompress(s3.get_object(Bucket=settings.LANDING_BUCKET, Key=first_file)["Body"].read()).splitlines()
+    late_file = first_file.rsplit("/", 1)[0] + "/ses-firehose-late.gz"
+    s3.put_object(
+        Bucket=settings.LANDING_BUCKET, Key=late_file, Body=gzip.compress(b"\n".join([*lines[:5], b'{"mail": ']))
+    )
+    clean = land_clean(s3, hour, (stream,))
+    landed_key, quarantine_key, manifest_key = keys_of(stream, hour)
+    assert all(before[k] != clean[k] for k in (landed_key, quarantine_key, manifest_key))
+    wipe_raw_hour(s3, hour)
+    for key, body in before.items():  # the raw zone as the earlier run left it
+        s3.put_object(Bucket=settings.RAW_BUCKET, Key=key, Body=body)
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_LANDING, stream, hour.isoformat()],
+        cwd=settings.PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline() == "paused\n"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    # Killed half-way: the new landed partition beside no quarantine partition and the old manifest.
+    partial = raw_hour(s3, hour)
+    assert sorted(partial) == sorted([landed_key, manifest_key])
+    assert (partial[landed_key], partial[manifest_key]) == (clean[landed_key], before[manifest_key])
+
+    tasks.land(s3, stream, [hour])  # the retry
+    relanded = raw_hour(s3, hour)
+    assert sorted(relanded) == sorted(clean)  # no partial or stale file left
+    assert {k: relanded[k] for k in clean if relanded[k] != clean[k]} == {}
+    assert_counted_once(relanded, stream, hour, [first_file, late_file])
+
+
+# -- 3. a Customer Profiles sync killed mid-way ------------------------------------------------
+@pytest.fixture(scope="module")
+def warehouse(stack, sample, tmp_path_factory):
+    """The sample landed and built by dbt into the marts the sync reads (one dbt process, no tests)."""
+    s3 = local_stack.s3_client()
+    for stream in settings.RAW_STREAMS:
+        tasks.land(s3, stream, [FIRST_HOUR, LAST_HOUR])
+    work = tmp_path_factory.mktemp("faults-dbt")
+    interval = {
+        "interval_start": f"{FIRST_HOUR:%Y-%m-%d %H:%M:%S}",
+        "interval_end": f"{LAST_HOUR + HOUR:%Y-%m-%d %H:%M:%S}",
+    }
+    marts = ["+unified_profiles", "+profile_offers", "+profile_merges", "+message_last_status", "+suppression_list"]
+    for args in (
+        ["run-operation", "create_raw_relations"],
+        ["seed"],
+        ["run", "--select", *marts, "+engagement_event_outcomes", "--vars", json.dumps(interval)],
+    ):
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", ".", "--target", "local"]
+            + ["--target-path", str(work / "target"), "--log-path", str(work / "logs")],
+            cwd=settings.DBT_PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+    return settings.WAREHOUSE_PATH
+
+
+def warehouse_items() -> dict[str, list[customer_profiles_sync.Item]]:
+    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
+        return {
+            name: customer_profiles_sync.load_object_type(name).items(con)
+            for name in customer_profiles_sync.OBJECT_TYPES
+        }
+
+
+def endpoint_rows(stack, sql: str) -> list[tuple]:
+    with sqlite3.connect(stack.profiles.state_path) as db:
+        return db.execute(sql).fetchall()
+
+
+def accepted_batches(stack) -> int:
+    found = endpoint_rows(
+        stack, "select n from request_counts where operation = 'BatchPutProfileObject' and outcome = 'ok'"
+    )
+    return found[0][0] if found else 0
+
+
+def endpoint_bodies(stack) -> dict[str, list[dict]]:
+    held: dict[str, list[dict]] = {}
+    for object_type, body in endpoint_rows(stack, "select object_type, body from profile_objects"):
+        held.setdefault(object_type, []).append(json.loads(body))
+    return {name: sorted(bodies, key=json.dumps) for name, bodies in held.items()}
+
+
+def synced_state() -> dict[tuple[str, str], tuple]:
+    with duckdb.connect(str(settings.WAREHOUSE_PATH)) as con:  # read-write: replays a killed writer's WAL
+        found = con.execute(
+            "select object_type, object_key, content_hash, failed_hash, dead_lettered "
+            "from customer_profiles_sync_state where object_type in (select unnest(?::varchar[]))",
+            [list(customer_profiles_sync.OBJECT_TYPES)],
+        ).fetchall()
+    return {(t, k): (h, failed, dead) for t, k, h, failed, dead in found}
+
+
+def sync_runs(run_id: str) -> dict[str, tuple[int, int, int]]:
+    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
+        found = con.execute(
+            "select object_type, sent, unchanged, failed from customer_profiles_sync_runs "
+            "where run_id like ? and object_type in (select unnest(?::varchar[]))",
+            [f"{run_id}#%", list(customer_profiles_sync.OBJECT_TYPES)],
+        ).fetchall()
+    return {t: (sent, unchanged, failed) for t, sent, unchanged, failed in found}
+
+
+# The sync DAG run by Airflow in a process of its own, to be SIGKILLed.
+KILLED_SYNC = """
+import os
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["sync_customer_profiles"]
+dag.test(logical_date=None)
+"""
+
+
+def test_a_sync_killed_mid_way_resumes_to_exactly_the_warehouse(stack, warehouse, airflow, tmp_path):
+    items = warehouse_items()
+    expected = {name: sorted((json.loads(i.body) for i in found), key=json.dumps) for name, found in items.items()}
+    profiles = len(items[customer_profiles_sync.PROFILE_TYPE])
+    assert profiles > 50 and len(items["EngagementSummary"]) > 50
+    # Profiles go first, alone: the kill comes three batches into the objects attached to them.
+    kill_after = math.ceil(profiles / 10) + 3
+
+    with open(tmp_path / "killed-sync.log", "w") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLED_SYNC],
+            cwd=settings.PROJECT_ROOT,
+            env=os.environ | {"C360_SYNC_REQUESTS_PER_SECOND": KILLED_SYNC_RATE},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while accepted_batches(stack) < kill_after:
+            assert child.poll() is None, (tmp_path / "killed-sync.log").read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    time.sleep(0.2)  # a request the child had fully sent may still be being answered
+    held_at_kill = sum(len(bodies) for bodies in endpoint_bodies(stack).values())
+    assert 0 < held_at_kill < sum(len(found) for found in items.values())
+    recorded = {
+        name: sum(1 for (t, k), (h, _, _) in synced_state().items() if t == name and h is not None)
+        for name in customer_profiles_sync.OBJECT_TYPES
+    }
+    assert recorded[customer_profiles_sync.PROFILE_TYPE] == profiles  # finished before the kill
+    assert 0 < sum(recorded.values()) < sum(len(found) for found in items.values())
+
+    resumed = airflow.dags["sync_customer_profiles"].test(logical_date=None)  # "clear it; it resumes"
+    assert resumed.state == "success"
+    # It sends exactly what the killed run had not recorded; what was recorded is unchanged.
+    assert sync_runs(resumed.run_id) == {
+        name: (len(found) - recorded[name], recorded[name], 0) for name, found in items.items()
+    }
+
+    # Customer Profiles holds exactly the warehouse's objects, each profile once.
+    assert endpoint_bodies(stack) == expected
+    accounts = [json.loads(body).get("AccountNumber") for (body,) in endpoint_rows(stack, "select body from profiles")]
+    assert len(accounts) == len(set(accounts)) == profiles
+    # The sync state says what was pushed, object for object, with nothing failed or dead-lettered.
+    assert synced_state() == {
+        (name, item.key): (item.content_hash, None, False) for name, found in items.items() for item in found
+    }
+
+    batches = accepted_batches(stack)
+    again = airflow.dags["sync_customer_profiles"].test(logical_date=None)
+    assert again.state == "success"
+    assert sync_runs(again.run_id) == {name: (0, len(found), 0) for name, found in items.items()}
+    assert accepted_batches(stack) == batches
