@@ -3,15 +3,19 @@
 
 Declares the raw zone (`create_raw_relations`), runs the dbt project (rendered model by
 model by Cosmos, each model built with its tests) over an interval of ingest hours, builds
-the per-type event views in one task, then the Great Expectations gate (canonical events,
-landing reconciliation, unified profiles and their links), then writes the HTML dashboard
-to `var/reports/`. Identity resolution re-resolves every record ingested before the
-interval's end, carrying profile ids forward. Triggered by any raw-zone Asset; the interval is every
-hour the triggering landing runs reported. To rebuild a range by hand (after a mapping
-fix, say) trigger with **interval_start** and **interval_end**.
+the per-type event views in one task, then **validate**: the Great Expectations checkpoints
+`landing` (reconciliation against the landing manifests), `canonical_events` (events and their
+email/phone destinations) and `profiles` (unified profiles, their links, every record linked
+once), then writes the HTML dashboard to `var/reports/`. Identity resolution re-resolves
+every record ingested before the interval's end, carrying profile ids forward. Triggered by
+any raw-zone Asset; the interval is every hour the triggering landing runs reported. To
+rebuild a range by hand (after a mapping fix, say) trigger with **interval_start** and
+**interval_end**.
 
 A failed expectation fails **validate** and so never updates `validated_marts`: the sync
-does not run on bad data. The task log names each failed expectation and sample values.
+does not run on bad data. The task log names each failed expectation, sample values and its
+data docs page; the docs (every suite, run and failure) open offline from
+`var/reports/data_docs/index.html`, or the S3 site under `C360_DATA_DOCS_S3_PREFIX`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from airflow.sdk import Param, dag, task
 from cosmos import DbtTaskGroup
 from cosmos.operators.local import DbtBuildLocalOperator, DbtRunOperationLocalOperator
 
-from include import dbt_config, settings, tasks
+from include import dbt_config, intervals, quality, settings, tasks
 from include.assets import RAW_ZONE, VALIDATED_MARTS
 from include.dag_defaults import DEFAULT_ARGS
 
@@ -54,10 +58,11 @@ def build_warehouse():
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)
     def validate(interval: dict[str, str]) -> list[dict]:
-        return [
-            *tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval),
-            *tasks.validate_profiles(),
-        ]
+        checkpoints = {
+            **tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval),
+            **tasks.validate_profiles(),
+        }
+        return quality.gate(checkpoints, *intervals.from_dbt_vars(interval))
 
     @task
     def write_dashboard(interval: dict[str, str]) -> str:

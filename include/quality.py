@@ -1,7 +1,9 @@
-"""Great Expectations suites for the warehouse, and the gate that stops a run when one fails.
+"""Great Expectations suites and checkpoints for the warehouse, and the gate that stops a run when one fails.
 
 Suites validate pandas DataFrames fetched from the warehouse: GX's SQL path through
 duckdb_engine is broken (GX #10738, #11579), so locally the interval's rows are fetched first.
+A checkpoint groups suites (landing, canonical_events, profiles); each run writes its results
+and data docs pages (include/data_docs.py).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 
@@ -159,17 +163,107 @@ def profile_reconciliation_expectations() -> list:
     ]
 
 
-def validate(name: str, frame: pd.DataFrame, expectations: list):
-    """Run the expectations as a suite on a DataFrame; returns the GX validation result."""
-    import great_expectations as gx
+@dataclass(frozen=True)
+class Validation:
+    """One validation definition of a checkpoint: a suite and the frame it validates."""
 
-    context = gx.get_context(mode="ephemeral")
-    suite = gx.ExpectationSuite(name=name, expectations=expectations)
-    batch_definition = (
-        context.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
-    )
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(suite)
+    suite: str
+    frame: pd.DataFrame
+    expectations: list
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one suite of a checkpoint run found, and the data docs page that shows it."""
+
+    checkpoint: str
+    suite: str
+    rows: int
+    expectations: int
+    failures: list[Failure]
+    docs: str
+
+    def summary(self) -> dict:
+        return {
+            "checkpoint": self.checkpoint,
+            "suite": self.suite,
+            "rows": self.rows,
+            "expectations": self.expectations,
+            "failed": len(self.failures),
+            "docs": self.docs,
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.checkpoint}/{self.suite}: {len(self.failures)} of {self.expectations} expectations failed on "
+            f"{self.rows} rows (page: {self.docs}):\n" + "\n".join(f"  - {f}" for f in self.failures)
+        )
+
+
+def run_name(start: datetime, end: datetime) -> str:
+    return f"{start:%Y%m%dT%H}-{end:%Y%m%dT%H}"
+
+
+def run_checkpoints(
+    checkpoints: dict[str, list[Validation]], start: datetime, end: datetime, project_config=None
+) -> tuple[list[Outcome], str]:
+    """Run each checkpoint (its data docs pages written by its action); returns the outcomes and the index page.
+
+    The run is named after the interval and timed at its end, so re-running an interval replaces
+    its results and pages. project_config defaults to data_docs.project_config().
+    """
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    from include import data_docs
+
+    context = gx.get_context(mode="ephemeral", project_config=project_config or data_docs.project_config())
+    # A checkpoint run passes one set of batch parameters to all its validation definitions, so
+    # an in-memory DataFrame asset would see one frame: each frame is read from its own pickle.
+    source = context.data_sources.add_pandas("warehouse")
+    run_id = RunIdentifier(run_name=run_name(start, end), run_time=end)
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="c360-gx-") as batches:
+        for checkpoint_name, validations in checkpoints.items():
+            definitions = []
+            for validation in validations:
+                path = Path(batches) / f"{validation.suite}.pickle"
+                validation.frame.to_pickle(path)
+                asset = source.add_pickle_asset(validation.suite, filepath_or_buffer=path)
+                suite = context.suites.add(
+                    gx.ExpectationSuite(name=validation.suite, expectations=validation.expectations)
+                )
+                definition = gx.ValidationDefinition(
+                    name=validation.suite,
+                    data=asset.add_batch_definition_whole_dataframe(validation.suite),
+                    suite=suite,
+                )
+                definitions.append(context.validation_definitions.add(definition))
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=checkpoint_name,
+                    validation_definitions=definitions,
+                    actions=[UpdateDataDocsAction(name="data_docs", site_names=[data_docs.SITE_NAME])],
+                )
+            )
+            rows = {validation.suite: len(validation.frame) for validation in validations}
+            for key, result in checkpoint.run(run_id=run_id).run_results.items():
+                (page,) = context.get_docs_sites_urls(
+                    resource_identifier=key, site_names=[data_docs.SITE_NAME], only_if_exists=False
+                )
+                outcomes.append(
+                    Outcome(
+                        checkpoint_name,
+                        result.suite_name,
+                        rows[result.suite_name],
+                        len(result.results),
+                        failures(result),
+                        page["site_url"],
+                    )
+                )
+    (index,) = context.get_docs_sites_urls(site_names=[data_docs.SITE_NAME], only_if_exists=False)
+    return outcomes, index["site_url"]
 
 
 def failures(result) -> list[Failure]:
@@ -193,18 +287,18 @@ def failures(result) -> list[Failure]:
     return found
 
 
-def gate(name: str, frame: pd.DataFrame, expectations: list) -> dict:
-    """Validate and raise QualityGateFailed on any failed expectation; returns a summary."""
-    result = validate(name, frame, expectations)
-    failed = failures(result)
-    summary = {"suite": name, "rows": len(frame), "expectations": len(result.results), "failed": len(failed)}
-    log.info("quality %s", json.dumps(summary))
-    if failed:
-        raise QualityGateFailed(
-            f"{name}: {len(failed)} of {len(result.results)} expectations failed on "
-            f"{len(frame)} rows:\n" + "\n".join(f"  - {f}" for f in failed)
-        )
-    return summary
+def gate(checkpoints: dict[str, list[Validation]], start: datetime, end: datetime, project_config=None) -> list[dict]:
+    """Run every checkpoint, then raise QualityGateFailed naming each failed expectation and its page.
+
+    All checkpoints run before the gate decides, so the data docs show every failure at once.
+    Returns one summary per suite.
+    """
+    outcomes, index = run_checkpoints(checkpoints, start, end, project_config)
+    for outcome in outcomes:
+        log.info("quality %s", json.dumps(outcome.summary()))
+    if failed := [outcome for outcome in outcomes if outcome.failures]:
+        raise QualityGateFailed("\n".join(map(str, failed)) + f"\ndata docs: {index}")
+    return [outcome.summary() for outcome in outcomes]
 
 
 def manifest_counts(s3, raw_bucket: str, streams: list[str], hours: list[datetime]) -> pd.DataFrame:

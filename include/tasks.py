@@ -50,8 +50,8 @@ def land(s3, stream: str, hours: list[datetime]) -> dict:
     }
 
 
-def validate_engagement(s3, interval: dict[str, str]) -> list[dict]:
-    """The quality gate after the build: raises QualityGateFailed, which blocks the sync."""
+def validate_engagement(s3, interval: dict[str, str]) -> dict[str, list[quality.Validation]]:
+    """The landing and canonical_events checkpoints of the interval, for quality.gate."""
     start, end = intervals.from_dbt_vars(interval)
     interval_sql = "ingest_hour >= ? and ingest_hour < ?"
     bounds = [start.replace(tzinfo=None), end.replace(tzinfo=None)]
@@ -65,18 +65,20 @@ def validate_engagement(s3, interval: dict[str, str]) -> list[dict]:
         ),
         warehouse.query_df(f"select * from landing_reconciliation where {interval_sql}", bounds),
     )
-    return [
-        quality.gate("engagement_events", events, quality.engagement_events_expectations(start, end)),
-        quality.gate(
-            "email_destinations", quality.destinations(events, ["email"]), quality.destination_expectations("email")
-        ),
-        quality.gate(
-            "phone_destinations",
-            quality.destinations(events, quality.PHONE_CHANNELS),
-            quality.destination_expectations("phone"),
-        ),
-        quality.gate("landing_reconciliation", reconciled, quality.reconciliation_expectations()),
-    ]
+    return {
+        "landing": [quality.Validation("landing_reconciliation", reconciled, quality.reconciliation_expectations())],
+        "canonical_events": [
+            quality.Validation("engagement_events", events, quality.engagement_events_expectations(start, end)),
+            quality.Validation(
+                "email_destinations", quality.destinations(events, ["email"]), quality.destination_expectations("email")
+            ),
+            quality.Validation(
+                "phone_destinations",
+                quality.destinations(events, quality.PHONE_CHANNELS),
+                quality.destination_expectations("phone"),
+            ),
+        ],
+    }
 
 
 PROFILE_RECONCILIATION_SQL = """
@@ -89,26 +91,28 @@ select
 """
 
 
-def validate_profiles() -> list[dict]:
-    """The profiles' quality gate: ids, identifier formats, profile sizes, every record linked once."""
+def validate_profiles() -> dict[str, list[quality.Validation]]:
+    """The profiles checkpoint: ids, identifier formats, profile sizes, every record linked once."""
     max_size = identity_model.load_spec()["max_profile_size"]
-    return [
-        quality.gate(
-            "unified_profiles",
-            warehouse.query_df("select profile_id, email, phone, source_record_count from unified_profiles"),
-            quality.profiles_expectations(max_size),
-        ),
-        quality.gate(
-            "profile_links",
-            warehouse.query_df("select record_key, profile_id, matched_by from profile_links"),
-            quality.profile_links_expectations(),
-        ),
-        quality.gate(
-            "profile_reconciliation",
-            warehouse.query_df(PROFILE_RECONCILIATION_SQL),
-            quality.profile_reconciliation_expectations(),
-        ),
-    ]
+    return {
+        "profiles": [
+            quality.Validation(
+                "unified_profiles",
+                warehouse.query_df("select profile_id, email, phone, source_record_count from unified_profiles"),
+                quality.profiles_expectations(max_size),
+            ),
+            quality.Validation(
+                "profile_links",
+                warehouse.query_df("select record_key, profile_id, matched_by from profile_links"),
+                quality.profile_links_expectations(),
+            ),
+            quality.Validation(
+                "profile_reconciliation",
+                warehouse.query_df(PROFILE_RECONCILIATION_SQL),
+                quality.profile_reconciliation_expectations(),
+            ),
+        ]
+    }
 
 
 def interval_for_run(params: dict, triggering_asset_events, data_interval) -> dict[str, str]:

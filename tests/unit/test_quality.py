@@ -1,11 +1,15 @@
-"""The Great Expectations gate on small frames: good data passes, each kind of bad data fails by name."""
+"""The Great Expectations checkpoints on small frames: good data passes, each kind of bad data fails by name,
+and a failed checkpoint's data docs page shows the failure."""
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
 
-from include import quality
+from include import data_docs, quality
 
 START, END = datetime(2026, 11, 20, 10, tzinfo=UTC), datetime(2026, 11, 20, 12, tzinfo=UTC)
 IN_INTERVAL_MS = int(datetime(2026, 11, 20, 10, 30, tzinfo=UTC).timestamp() * 1000)
@@ -20,12 +24,41 @@ def events(**overrides) -> pd.DataFrame:
     return pd.DataFrame([row | overrides, second])
 
 
-def gate(frame: pd.DataFrame) -> dict:
-    return quality.gate("engagement_events", frame, quality.engagement_events_expectations(START, END))
+@pytest.fixture
+def var_dir(tmp_path) -> Path:
+    return tmp_path
 
 
-def test_good_events_pass():
-    assert gate(events()) == {"suite": "engagement_events", "rows": 2, "expectations": 9, "failed": 0}
+def check(var_dir: Path, suite: str, frame: pd.DataFrame, expectations: list, checkpoint: str = "checks") -> dict:
+    """One suite as a one-suite checkpoint, docs under var_dir; returns its summary."""
+    (summary,) = quality.gate(
+        {checkpoint: [quality.Validation(suite, frame, expectations)]},
+        START,
+        END,
+        data_docs.project_config(s3_prefix="", var_dir=var_dir),
+    )
+    return summary
+
+
+def gate(var_dir: Path, frame: pd.DataFrame) -> dict:
+    return check(var_dir, "engagement_events", frame, quality.engagement_events_expectations(START, END))
+
+
+def page_text(url: str) -> str:
+    """The visible text of a written page (tags and scripts removed, whitespace collapsed)."""
+    html = Path(urlparse(url).path).read_text()
+    body = re.sub(r"<script.*?</script>|<style.*?</style>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def test_good_events_pass(var_dir):
+    summary = gate(var_dir, events())
+    page = var_dir / "reports/data_docs/validations/engagement_events/20261120T10-20261120T12"
+    assert summary == {
+        "checkpoint": "checks", "suite": "engagement_events", "rows": 2, "expectations": 9, "failed": 0,
+        "docs": (page / "20261120T120000.000000Z/warehouse-engagement_events.html").as_uri(),
+    }  # fmt: skip
+    assert Path(urlparse(summary["docs"]).path).is_file()
 
 
 @pytest.mark.parametrize(
@@ -38,41 +71,41 @@ def test_good_events_pass():
         ({"message_id": None}, "expect_column_values_to_not_be_null on message_id"),
     ],
 )
-def test_bad_events_fail_naming_the_expectation(overrides, named):
+def test_bad_events_fail_naming_the_expectation(var_dir, overrides, named):
     with pytest.raises(quality.QualityGateFailed, match=named):
-        gate(events(**overrides))
+        gate(var_dir, events(**overrides))
 
 
-def test_a_missing_column_fails_the_schema_check():
+def test_a_missing_column_fails_the_schema_check(var_dir):
     with pytest.raises(quality.QualityGateFailed, match="expect_table_columns_to_match_set"):
-        gate(events().drop(columns=["iso_country_code"]))
+        gate(var_dir, events().drop(columns=["iso_country_code"]))
 
 
 @pytest.mark.parametrize("address,ok", [("+447700900123", True), ("07700 900123", False), ("+0123", False)])
-def test_phone_destinations_must_be_e164(address, ok):
+def test_phone_destinations_must_be_e164(var_dir, address, ok):
     frame = quality.destinations(events(channel="text", destination_address=[address]), quality.PHONE_CHANNELS)
     if ok:
-        quality.gate("phone_destinations", frame.iloc[:1], quality.destination_expectations("phone"))
+        check(var_dir, "phone_destinations", frame.iloc[:1], quality.destination_expectations("phone"))
     else:
         with pytest.raises(quality.QualityGateFailed, match="match_regex"):
-            quality.gate("phone_destinations", frame, quality.destination_expectations("phone"))
+            check(var_dir, "phone_destinations", frame, quality.destination_expectations("phone"))
 
 
-def test_reconciliation_fails_when_counts_differ():
+def test_reconciliation_fails_when_counts_differ(var_dir):
     manifests = pd.DataFrame([{"stream": "ses", "ingest_hour": datetime(2026, 11, 20, 10),
                                "manifest_landed": 10, "manifest_quarantined": 1}])  # fmt: skip
     warehouse = pd.DataFrame([{"stream": "ses", "ingest_hour": datetime(2026, 11, 20, 10), "raw_records": 10,
                                "events": 10, "distinct_events": 9, "new_events": 9, "canonical_events": 9,
                                "quarantined_records": 1}])  # fmt: skip
     frame = quality.reconciliation_frame(manifests, warehouse)
-    assert quality.gate("landing_reconciliation", frame, quality.reconciliation_expectations())["failed"] == 0
+    assert check(var_dir, "landing_reconciliation", frame, quality.reconciliation_expectations())["failed"] == 0
     lost = quality.reconciliation_frame(manifests, warehouse.assign(canonical_events=8))
     with pytest.raises(quality.QualityGateFailed, match="column_pair_values_to_be_equal"):
-        quality.gate("landing_reconciliation", lost, quality.reconciliation_expectations())
+        check(var_dir, "landing_reconciliation", lost, quality.reconciliation_expectations())
     # A manifest with no warehouse rows at all (the build lost an hour) fails too.
     missing = quality.reconciliation_frame(manifests, warehouse.iloc[0:0])
     with pytest.raises(quality.QualityGateFailed):
-        quality.gate("landing_reconciliation", missing, quality.reconciliation_expectations())
+        check(var_dir, "landing_reconciliation", missing, quality.reconciliation_expectations())
 
 
 def _profiles(**overrides) -> pd.DataFrame:
@@ -89,8 +122,8 @@ def _profiles(**overrides) -> pd.DataFrame:
     return frame
 
 
-def test_good_profiles_pass():
-    assert quality.gate("unified_profiles", _profiles(), quality.profiles_expectations(50))["failed"] == 0
+def test_good_profiles_pass(var_dir):
+    assert check(var_dir, "unified_profiles", _profiles(), quality.profiles_expectations(50))["failed"] == 0
 
 
 @pytest.mark.parametrize(
@@ -102,14 +135,77 @@ def test_good_profiles_pass():
         ({"source_record_count": 51}, "expect_column_values_to_be_between on source_record_count"),
     ],
 )
-def test_bad_profiles_fail_naming_the_expectation(overrides, named):
+def test_bad_profiles_fail_naming_the_expectation(var_dir, overrides, named):
     with pytest.raises(quality.QualityGateFailed, match=named):
-        quality.gate("unified_profiles", _profiles(**overrides), quality.profiles_expectations(50))
+        check(var_dir, "unified_profiles", _profiles(**overrides), quality.profiles_expectations(50))
 
 
-def test_profile_reconciliation_fails_when_a_record_is_not_linked():
+def test_profile_reconciliation_fails_when_a_record_is_not_linked(var_dir):
     counts = pd.DataFrame({"source_records": [10], "linked_records": [9], "links_to_missing_profiles": [0]})
     with pytest.raises(quality.QualityGateFailed, match="expect_column_pair_values_to_be_equal"):
-        quality.gate("profile_reconciliation", counts, quality.profile_reconciliation_expectations())
+        check(var_dir, "profile_reconciliation", counts, quality.profile_reconciliation_expectations())
     counts["linked_records"] = 10
-    assert quality.gate("profile_reconciliation", counts, quality.profile_reconciliation_expectations())["failed"] == 0
+    assert (
+        check(var_dir, "profile_reconciliation", counts, quality.profile_reconciliation_expectations())["failed"] == 0
+    )
+
+
+def test_a_failing_frame_fails_its_checkpoint_and_its_page_shows_the_failure(var_dir):
+    checkpoints = {
+        "canonical_events": [
+            quality.Validation(
+                "engagement_events", events(channel="fax"), quality.engagement_events_expectations(START, END)
+            ),
+            quality.Validation(
+                "email_destinations",
+                quality.destinations(events(), ["email"]),
+                quality.destination_expectations("email"),
+            ),
+        ],
+        # Validated although canonical_events failed: the docs show every failure of the run at once.
+        "profiles": [
+            quality.Validation("unified_profiles", _profiles(phone="07700900123"), quality.profiles_expectations(50))
+        ],
+    }
+    with pytest.raises(quality.QualityGateFailed) as failed:
+        quality.gate(checkpoints, START, END, data_docs.project_config(s3_prefix="", var_dir=var_dir))
+
+    message = str(failed.value)
+    site = var_dir / "reports/data_docs"
+    events_page = site / "validations/engagement_events/20261120T10-20261120T12/20261120T120000.000000Z"
+    assert (
+        "canonical_events/engagement_events: 1 of 9 expectations failed on 2 rows "
+        f"(page: {(events_page / 'warehouse-engagement_events.html').as_uri()}):\n"
+        "  - expect_column_values_to_be_in_set on channel: 1 unexpected, e.g. ['fax']"
+    ) in message
+    assert "profiles/unified_profiles: 1 of 5 expectations failed on 3 rows" in message
+    assert "expect_column_values_to_match_regex on phone: 1 unexpected, e.g. ['07700900123']" in message
+    assert "email_destinations" not in message  # it passed
+    assert message.endswith(f"data docs: {(site / 'index.html').as_uri()}")
+
+    # The page names the suite and the failed expectation (as GX words it) with the value it refused.
+    text = page_text((events_page / "warehouse-engagement_events.html").as_uri())
+    assert "Expectation Suite: engagement_events Data asset: None Status: Failed" in text
+    assert "Unsuccessful Expectations 1" in text
+    assert re.search(r"channel Status Expectation Observed Value values must belong to this set: email text media "
+                     r"voice whatsapp \. 1 unexpected values found\. 50% of 2 total rows\. Unexpected Value Count "
+                     r"fax 1", text)  # fmt: skip
+    # The passing suite of the same checkpoint and the other checkpoint's suite have pages too.
+    assert "Status: Succeeded" in page_text(
+        (site / "validations/email_destinations/20261120T10-20261120T12/20261120T120000.000000Z/"
+         "warehouse-email_destinations.html").as_uri()
+    )  # fmt: skip
+    assert (site / "expectations/unified_profiles.html").is_file()
+
+
+def test_re_running_an_interval_replaces_its_results_and_pages(var_dir):
+    def files() -> set[Path]:
+        return {path.relative_to(var_dir) for path in var_dir.rglob("*") if path.is_file()}
+
+    with pytest.raises(quality.QualityGateFailed):
+        gate(var_dir, events(channel="fax"))
+    first = files()
+    gate(var_dir, events())  # fixed data, same interval
+    assert files() == first
+    (result,) = (var_dir / "gx/validation_results/engagement_events").rglob("*.json")
+    assert '"success": true' in result.read_text()
