@@ -232,7 +232,8 @@ def results_store_backend(s3_prefix: str | None, var_dir: Path) -> dict:
 def project_config(s3_prefix: str | None = None, var_dir: Path | None = None) -> DataContextConfig:
     """An ephemeral GX context's config: suites and checkpoints live in code, results and docs persist.
 
-    Defaults: C360_DATA_DOCS_S3_PREFIX from the environment, else the local var/.
+    s3_prefix None reads C360_DATA_DOCS_S3_PREFIX ("" or unset: local); var_dir defaults to settings.VAR_DIR.
+    On S3 the store uses boto3's default credentials (the worker's role).
     """
     s3_prefix = s3_prefix if s3_prefix is not None else os.environ.get(S3_PREFIX_ENV)
     var_dir = var_dir or settings.VAR_DIR
