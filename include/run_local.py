@@ -116,6 +116,8 @@ def print_summary(elapsed: float) -> None:
 
         print("\n== customer360 run summary ==")
         print(f"pipeline time: {elapsed:.1f}s   warehouse: {settings.WAREHOUSE_PATH}")
+        reports = settings.VAR_DIR / "reports"
+        print(f"dashboard: {reports / 'engagement-latest.html'}   data docs: {reports / 'data_docs' / 'index.html'}")
         for stream, raw, canonical, quarantined in rows(
             "select stream, sum(raw_records), sum(canonical_events), sum(quarantined_records) "
             "from landing_reconciliation group by stream order by stream"
