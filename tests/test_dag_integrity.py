@@ -5,9 +5,9 @@ from airflow.dag_processing.dagbag import DagBag
 
 from include import settings
 
-EXPECTED_DAGS = {"land_engagement_events", "build_warehouse", "sync_customer_profiles"}
-# Tasks that must not retry: a failed expectation fails identically on every try.
-NO_RETRY_TASKS = {("build_warehouse", "validate")}
+EXPECTED_DAGS = {"land_engagement_events", "build_warehouse", "sync_customer_profiles", "erase_person"}
+# Tasks that must not retry: a failed expectation (or a bad erasure request) fails identically on every try.
+NO_RETRY_TASKS = {("build_warehouse", "validate"), ("erase_person", "check_request")}
 
 
 @pytest.fixture(scope="module")

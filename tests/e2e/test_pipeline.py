@@ -7,6 +7,7 @@ import csv
 import gzip
 import hashlib
 import json
+import os
 import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
@@ -207,15 +208,18 @@ def test_second_run_gives_same_tables_and_sends_nothing(stack, sample, var_dir):
     )
     before = {t: table_digest(t) for t in tables}
     objects_before = endpoint_objects(var_dir)
-    assert run_local.main(["--input", str(input_dir)]) == 0
-    assert {t: table_digest(t) for t in before} == before
-    assert endpoint_objects(var_dir) == objects_before
-    last = {
-        object_type: (sent, unchanged, failed) for object_type, sent, unchanged, failed in warehouse_rows(LAST_SYNC_RUN)
-    }
-    assert {name: last[name] for name in OBJECT_TYPES} == {
-        name: (0, len(objects_before[name]), 0) for name in OBJECT_TYPES
-    }
+    # The same interval three times in all: runs 2 and 3 both equal run 1 and send nothing.
+    for run in (2, 3):
+        assert run_local.main(["--input", str(input_dir)]) == 0
+        assert {t: table_digest(t) for t in before} == before, f"run {run}"
+        assert endpoint_objects(var_dir) == objects_before, f"run {run}"
+        last = {
+            object_type: (sent, unchanged, failed)
+            for object_type, sent, unchanged, failed in warehouse_rows(LAST_SYNC_RUN)
+        }
+        assert {name: last[name] for name in OBJECT_TYPES} == {
+            name: (0, len(objects_before[name]), 0) for name in OBJECT_TYPES
+        }, f"run {run}"
 
 
 def _copy_tree(source, target) -> None:
@@ -268,6 +272,141 @@ def test_a_record_bridging_two_profiles_merges_them_and_keeps_other_ids(stack, s
     # No other profile gained or lost a record, so none was renumbered.
     untouched = {key: profile for key, profile in before.items() if profile not in (email_profile, loyalty_profile)}
     assert {key: after[key] for key in untouched} == untouched
+
+
+ERASURE_REQUEST = "DSAR-e2e-0001"
+PERSON_SQL = """
+    select profile.profile_id, profile.email
+    from unified_profiles as profile
+    inner join customer_profiles_sync_state as pushed
+        on pushed.object_type = 'UnifiedProfile' and pushed.object_key = profile.profile_id
+    where list_contains(profile.source_kinds, 'crm') and list_contains(profile.source_kinds, 'engagement')
+        and profile.email is not null and pushed.content_hash is not null
+    order by profile.is_email_suppressed desc, profile.source_record_count desc, profile.profile_id
+    limit 1
+"""
+# As received, before normalisation: national formats, upper-case emails.
+AS_RECEIVED_SQL = " union ".join(
+    f"select email, phone from main_staging.{model} where source_system || ':' || source_record_id in "
+    "(select unnest($ids::varchar[]))"
+    for model in (
+        "stg_source_systems__customers",
+        "stg_source_systems__loyalty_members",
+        "stg_source_systems__bookings",
+        "stg_source_systems__service_interactions",
+    )
+)
+
+
+def person_identifiers(profile_id: str, var_dir) -> set[str]:
+    """Everything that names the person, gathered here independently of include/erasure.py."""
+    records = warehouse_rows(
+        f"""
+        select records.record_key, records.source_kind, records.source_system, records.source_record_id,
+            records.email, records.phone, records.loyalty_id, records.crm_customer_id
+        from profile_links as links
+        inner join main_intermediate.int_identity_records_normalised as records using (record_key)
+        where links.profile_id = '{profile_id}'
+        """
+    )
+    found = {profile_id}
+    for key, kind, _, record_id, email, phone, loyalty_id, crm_id in records:
+        found |= {key} | ({record_id} if kind != "engagement" else set())
+        # WhatsApp writes numbers without the '+': the digits alone find both.
+        found |= {v for v in (email, phone and phone.lstrip("+"), loyalty_id, crm_id) if v}
+    source_ids = [f"{system}:{record_id}" for _, kind, system, record_id, *_ in records if kind != "engagement"]
+    with duckdb.connect(
+        str(settings.WAREHOUSE_PATH),
+        read_only=True,
+        config={"extension_directory": os.environ["C360_DUCKDB_EXTENSION_DIR"]},
+    ) as con:
+        # The staging views read the raw zone: the local S3 server, as dbt's profile points it.
+        con.execute("load httpfs")
+        con.execute(
+            f"create secret (type s3, key_id '{local_stack.LOCAL_ACCESS_KEY}', "
+            f"secret '{local_stack.LOCAL_SECRET_KEY}', region '{local_stack.REGION}', "
+            f"endpoint '{os.environ['C360_S3_ENDPOINT']}', url_style 'path', use_ssl false)"
+        )
+        for email, phone in con.execute(AS_RECEIVED_SQL, {"ids": source_ids}).fetchall():
+            found |= {v.strip() for v in (email, phone) if v and v.strip()}
+    # Customer Profiles' own id for the profile.
+    with sqlite3.connect(var_dir / "customer_profiles.sqlite") as db:
+        found |= {p for (p,) in db.execute("select profile_id from profile_keys where key_value = ?", (profile_id,))}
+    return {value.lower() for value in found}
+
+
+def traces(identifiers: set[str], var_dir) -> list[tuple[str, str]]:
+    """(place, identifier) for every identifier still found anywhere, case-insensitively."""
+    found = []
+
+    def check(place: str, text: str) -> None:
+        text = text.lower()
+        found.extend((place, identifier) for identifier in identifiers if identifier in text)
+
+    s3 = local_stack.s3_client()
+    for bucket in (settings.LANDING_BUCKET, settings.RAW_BUCKET):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                data = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+                check(f"s3://{bucket}/{obj['Key']}", obj["Key"] + "\n" + data.decode("utf-8", "replace"))
+    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_type = 'BASE TABLE'"
+        ).fetchall()
+        for schema, table in relations:
+            rows = con.execute(f'select t::varchar from "{schema}"."{table}" as t').fetchall()
+            check(f"warehouse {schema}.{table}", "\n".join(row for (row,) in rows))
+    with sqlite3.connect(var_dir / "customer_profiles.sqlite") as db:
+        for (table,) in db.execute("select name from sqlite_master where type = 'table'").fetchall():
+            check(f"customer_profiles.sqlite {table}", repr(db.execute(f"select * from {table}").fetchall()))
+    return found
+
+
+def test_erase_person_leaves_no_trace(stack, sample, var_dir):
+    from airflow.dag_processing.dagbag import DagBag
+
+    profile_id, email = warehouse_rows(PERSON_SQL)[0]
+    identifiers = person_identifiers(profile_id, var_dir)
+    # The check can fail: before the erasure the person is in every place it looks.
+    places_before = {place.split("/")[0].split(" ")[0] for place, _ in traces(identifiers, var_dir)}
+    assert places_before == {"s3:", "warehouse", "customer_profiles.sqlite"}
+    assert len(identifiers) >= 6, identifiers
+    links_before = dict(
+        warehouse_rows(f"select record_key, profile_id from profile_links where profile_id != '{profile_id}'")
+    )
+    profiles_before = warehouse_rows("select count(*) from unified_profiles")[0][0]
+
+    dagbag = DagBag(dag_folder=str(settings.PROJECT_ROOT / "dags"))
+    run = dagbag.dags["erase_person"].test(run_conf={"email": f" {email.upper()} ", "request_id": ERASURE_REQUEST})
+    assert run.state == "success"
+
+    assert traces(identifiers, var_dir) == []
+    audit = warehouse_rows(
+        "select requested_at, identifier_kind, identifier_hash, shared_identifiers_kept, profiles, customer_profiles, "
+        "ses_suppressions, landing_lines, raw_rows, raw_manifests, warehouse_rows "
+        f"from erasure_audit where request_id = '{ERASURE_REQUEST}'"
+    )
+    assert len(audit) == 1
+    requested_at, kind, digest, shared, *counts = audit[0]
+    assert requested_at == (run.logical_date or run.run_after).astimezone(UTC).replace(tzinfo=None)
+    assert kind == "email" and shared == 0
+    assert all(n > 0 for n in counts), counts
+    # Keyed: not the plain hash of the address, which anyone could recompute.
+    assert digest not in {hashlib.sha256(v.encode()).hexdigest() for v in (email, f"email:{email}")}
+
+    # Rebuilding every hour from the erased raw zone passes the gate and brings nothing back.
+    hours = landing.discover_hours(local_stack.s3_client(), settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    rebuild = dagbag.dags["build_warehouse"].test(
+        logical_date=None,
+        run_conf={"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + landing.HOUR).isoformat()},
+    )
+    assert rebuild.state == "success"
+    assert traces(identifiers, var_dir) == []
+    # Only that person went: every other record keeps its profile, and one profile fewer.
+    assert dict(warehouse_rows("select record_key, profile_id from profile_links")) == links_before
+    assert warehouse_rows("select count(*) from unified_profiles") == [(profiles_before - 1,)]
 
 
 def test_failed_quality_check_blocks_the_sync(stack, sample, var_dir, tmp_path):
