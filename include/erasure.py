@@ -218,6 +218,12 @@ def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
         return _person(set(), given, set(), set())
 
     profiles = {p for (p,) in con.execute(_SEED_SQL[request.kind], {"value": request.value}).fetchall()}
+    if len(profiles) > 1 and request.kind != "profile_id":
+        # Identity resolution links records sharing a valid email or mobile, so several profiles
+        # holding it are several people (a family phone): erasing all of them is not what was asked.
+        raise ErasureRequestError(
+            f"the {request.kind} belongs to {len(profiles)} profiles: erase by profile_id, one person at a time"
+        )
     # Ids merged into one another are the same person's: follow merge history both ways.
     merges = con.execute(
         "select old_profile_id, new_profile_id from profile_merges where change_kind = 'merge'"
@@ -251,10 +257,6 @@ def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
             {"v": mine},
         ).fetchall()
     }
-    if request.value in shared:
-        raise ErasureRequestError(
-            f"the {request.kind} is also held by other profiles' records: erase by profile_id, one person at a time"
-        )
     return _person(profiles, given, record_keys, shared)
 
 

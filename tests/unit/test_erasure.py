@@ -1,0 +1,363 @@
+"""GDPR erasure: the request, the matcher (Python and DuckDB agree), resolution, and each place erased."""
+
+import gzip
+import json
+from datetime import UTC, datetime
+
+import boto3
+import duckdb
+import pytest
+from moto import mock_aws
+
+from include import customer_profiles_sync, erasure, landing
+from tests.unit.conftest import endpoint_client
+
+HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
+EMAIL, PHONE = "ana.smith@example.com", "+12062478200"
+OTHER_EMAIL, OTHER_PHONE = "bo.chen@example.com", "+12065550188"
+
+
+def request(**params) -> erasure.Request:
+    return erasure.parse_request({"request_id": "DSAR-1"} | params)
+
+
+# -- the request -----------------------------------------------------------------------------
+def test_a_request_names_exactly_one_identifier_and_is_normalised():
+    assert request(email=" Ana.Smith@Example.COM ") == erasure.Request("DSAR-1", "email", EMAIL)
+    assert request(phone="(206) 247-8200").value == PHONE  # national, in the default region (US)
+    assert request(phone="07400 123456", phone_country="gb").value == "+447400123456"
+    assert request(profile_id="p-1", email="").kind == "profile_id"
+    for bad in ({}, {"email": EMAIL, "phone": PHONE}, {"phone": "12"}, {"email": "nobody"}):
+        with pytest.raises(erasure.ErasureRequestError):
+            request(**bad)
+    with pytest.raises(erasure.ErasureRequestError, match="request_id"):
+        erasure.parse_request({"email": EMAIL})
+
+
+def test_the_audit_hash_is_keyed_and_the_local_key_is_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv(erasure.HASH_KEY_ENV, raising=False)
+    monkeypatch.setattr(erasure.settings, "VAR_DIR", tmp_path)
+    key = erasure.hash_key()
+    assert erasure.hash_key() == key and (tmp_path / "erasure_hash.key").stat().st_mode & 0o077 == 0
+    asked = request(email=EMAIL)
+    assert erasure.identifier_hash(asked, key) != erasure.identifier_hash(asked, b"another key")
+    assert EMAIL not in erasure.identifier_hash(asked, key)
+    monkeypatch.setenv(erasure.HASH_KEY_ENV, "from-the-secrets-backend")
+    assert erasure.hash_key() == b"from-the-secrets-backend"
+
+
+# -- matching --------------------------------------------------------------------------------
+MATCHER = erasure.Matcher(erasure.build_pattern({EMAIL}, {PHONE, "+447400123456"}, {"C00000042", "AIR-7F3A9C21"}))
+MENTIONS = [
+    '{"email":"Ana.Smith@EXAMPLE.com"}',
+    "mailto:ana.smith@example.com.",
+    "https://x.example/u?e=ana.smith%40example.com&c=1",
+    "(206) 247-8200",
+    "+1 206 247 8200",
+    '"from":"12062478200"',
+    "call 206.247.8200 please",
+    "07400 123456",
+    "+447400123456",
+    "crm:crm:C00000042",
+    "c00000042,Ana",
+    "booking air-7f3a9c21 confirmed",
+]
+NOT_MENTIONS = [
+    "xana.smith@example.com",
+    "ana.smith@example.com.au",
+    "ana.smith@example.community",
+    "120624782001",
+    "2062478201",
+    "C000000421",
+    "AC00000042",
+    "air-7f3a9c21b",
+]
+
+
+@pytest.mark.parametrize("text", MENTIONS)
+def test_a_mention_is_found_in_any_case_and_formatting(text):
+    assert MATCHER.mentions(text)
+
+
+@pytest.mark.parametrize("text", NOT_MENTIONS)
+def test_a_longer_identifier_is_not_a_mention(text):
+    assert not MATCHER.mentions(text)
+
+
+def test_duckdb_runs_the_same_pattern_to_the_same_answers():
+    texts = MENTIONS + NOT_MENTIONS
+    with duckdb.connect() as con:
+        found = con.execute(
+            "select list(regexp_matches(lower(t), $p) order by i) from unnest($texts) with ordinality as x (t, i)",
+            {"p": MATCHER.pattern, "texts": texts},
+        ).fetchone()[0]
+    assert found == [MATCHER.mentions(t) for t in texts]
+
+
+def test_no_identifiers_match_nothing():
+    assert erasure.build_pattern(set(), set(), set()) is None
+    assert not erasure.Matcher(None).mentions(EMAIL)
+
+
+# -- resolution ------------------------------------------------------------------------------
+@pytest.fixture
+def warehouse():
+    con = duckdb.connect()
+    con.execute("create schema main_intermediate")
+    con.execute(
+        """create table main_intermediate.int_identity_records_normalised as select * from (values
+        ('crm:crm:C1', 'crm', 'crm', 'C1', 'ana.smith@example.com', '+12062478200', 'ly1', null),
+        ('loyalty:loyalty:LY1', 'loyalty', 'loyalty', 'LY1', null, null, 'ly1', 'C1'),
+        ('engagement:email:ana.smith@example.com', 'engagement', 'email', 'ana.smith@example.com',
+         'ana.smith@example.com', null, null, null),
+        ('crm:crm:C9', 'crm', 'crm', 'C9', 'old.ana@example.com', null, null, null),
+        ('crm:crm:C2', 'crm', 'crm', 'C2', 'bo.chen@example.com', '+12065550188', null, null),
+        ('crm:crm:C3', 'crm', 'crm', 'C3', 'cy.chen@example.com', '+12065550188', null, null)
+        ) as t (record_key, source_kind, source_system, source_record_id, email, phone, loyalty_id, crm_customer_id)"""
+    )
+    con.execute(
+        """create table profile_links as select * from (values
+        ('crm:crm:C1', 'p-ana'), ('loyalty:loyalty:LY1', 'p-ana'),
+        ('engagement:email:ana.smith@example.com', 'p-ana'), ('crm:crm:C9', 'p-ana'),
+        ('crm:crm:C2', 'p-bo'), ('crm:crm:C3', 'p-cy')) as t (record_key, profile_id)"""
+    )
+    con.execute(
+        """create table unified_profiles as select * from (values
+        ('p-ana', ['ana.smith@example.com', 'old.ana@example.com'], ['+12062478200']),
+        ('p-bo', ['bo.chen@example.com'], ['+12065550188']),
+        ('p-cy', ['cy.chen@example.com'], ['+12065550188'])) as t (profile_id, emails, phones)"""
+    )
+    # p-old was Ana's until a build merged it into p-ana; p-bo once split from p-x.
+    con.execute(
+        """create table profile_merges as select * from (values
+        ('p-old', 'p-ana', 'merge'), ('p-x', 'p-bo', 'split')) as t (old_profile_id, new_profile_id, change_kind)"""
+    )
+    yield con
+    con.close()
+
+
+def test_resolve_finds_every_profile_and_identifier_of_the_person(warehouse):
+    person = erasure.resolve(warehouse, request(email="ANA.SMITH@example.com"))
+    assert person.profile_ids == {"p-ana", "p-old"}
+    assert person.emails == {EMAIL, "old.ana@example.com"}
+    assert person.phones == {PHONE}
+    assert {"C1", "LY1", "ly1", "C9", "crm:crm:C1", "p-ana", "p-old"} <= person.ids
+    assert not person.shared
+    # Every way in gives the same person: another identifier, or the id merged away.
+    for other in (request(phone="206-247-8200"), request(profile_id="p-old"), request(email="old.ana@example.com")):
+        assert erasure.resolve(warehouse, other) == person
+
+
+def test_an_identifier_other_profiles_hold_is_kept_and_counted(warehouse):
+    person = erasure.resolve(warehouse, request(profile_id="p-bo"))
+    assert person.profile_ids == {"p-bo"}  # a split is not the same person
+    assert person.phones == set() and person.shared == {OTHER_PHONE}
+    assert not person.matcher().mentions(f"cy.chen@example.com {OTHER_PHONE}")
+    # Asked by that phone: two people hold it, so which one is meant must be said.
+    with pytest.raises(erasure.ErasureRequestError, match="2 profiles"):
+        erasure.resolve(warehouse, request(phone=OTHER_PHONE))
+
+
+def test_nothing_known_erases_the_given_identifier_alone(warehouse):
+    person = erasure.resolve(warehouse, request(email="stranger@example.com"))
+    assert person.profile_ids == set() and person.emails == {"stranger@example.com"}
+    with duckdb.connect() as empty:
+        assert erasure.resolve(empty, request(profile_id="p-1")).ids == {"p-1"}
+
+
+# -- the warehouse ---------------------------------------------------------------------------
+def test_the_warehouse_loses_every_row_naming_the_person_and_gains_an_audit_row(warehouse):
+    warehouse.execute(
+        """create table engagement_events as select * from (values
+        ('e1', ['ANA.SMITH@example.com']), ('e2', ['bo.chen@example.com']),
+        ('e3', ['12062478200'])) as t (event_id, destination_address)"""
+    )
+    warehouse.execute(
+        "create table customer_profiles_sync_state as select * from (values ('UnifiedProfile', 'p-ana', 'p-ana'), "
+        "('SesSuppressedDestination', 'ana.smith@example.com', null), ('UnifiedProfile', 'p-bo', 'p-bo')) "
+        "as t (object_type, object_key, profile_id)"
+    )
+    warehouse.execute("create view ana_view as select * from engagement_events")  # views need no deletes
+    person = erasure.resolve(warehouse, request(email=EMAIL))
+    audit = erasure.AuditRow("DSAR-1", datetime(2026, 11, 21, 9), "email", "h" * 64, profiles=2, landing_lines=3)
+
+    erasure.erase_warehouse(warehouse, person, audit)
+
+    assert json.loads(audit.warehouse_tables) == {
+        "customer_profiles_sync_state": 2,
+        "engagement_events": 2,
+        "main_intermediate.int_identity_records_normalised": 4,
+        "profile_links": 4,
+        "profile_merges": 1,
+        "unified_profiles": 1,
+    }
+    assert audit.warehouse_rows == 14
+    assert warehouse.execute("select event_id from engagement_events").fetchall() == [("e2",)]
+    assert warehouse.execute("select profile_id from unified_profiles order by 1").fetchall() == [("p-bo",), ("p-cy",)]
+    row = warehouse.execute("select * from erasure_audit").fetchall()
+    assert len(row) == 1 and not erasure.Matcher(person.matcher().pattern).mentions(repr(row))
+    assert erasure.already_done(warehouse, "DSAR-1") and not erasure.already_done(warehouse, "DSAR-2")
+
+
+def test_a_failed_warehouse_erasure_changes_nothing(warehouse):
+    person = erasure.resolve(warehouse, request(email=EMAIL))
+    warehouse.execute("create table erasure_audit (request_id varchar primary key)")  # an incompatible audit table
+    with pytest.raises(duckdb.Error):
+        erasure.erase_warehouse(warehouse, person, erasure.AuditRow("DSAR-1", datetime(2026, 11, 21), "email", "h"))
+    assert warehouse.execute("select count(*) from profile_links").fetchone() == (6,)
+
+
+# -- the buckets -----------------------------------------------------------------------------
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="landing")
+        client.create_bucket(Bucket="raw")
+        yield client
+
+
+def ses(message_id: str, to: str) -> str:
+    return json.dumps(
+        {
+            "eventType": "Delivery",
+            "mail": {"timestamp": "2026-11-20T10:01:00.000Z", "messageId": message_id, "destination": [to]},
+            "delivery": {"timestamp": "2026-11-20T10:02:03.000Z"},
+        }
+    )
+
+
+def whatsapp(statuses: list[dict]) -> str:
+    entry = {"changes": [{"value": {"statuses": statuses}}]}
+    return json.dumps({"message_timestamp": "2026-11-20T10:05:00Z", "whatsAppWebhookEntry": json.dumps(entry)})
+
+
+CSV = (
+    ",".join(landing.CUSTOMER_COLUMNS) + "\r\n"
+    'crm,C1,Ana,Smith,ANA.SMITH@example.com,(206) 247-8200,,"Flat 1\r\n2 High St",,,,,US,,2026-11-20T10:00:00\r\n'
+    "crm,C2,Bo,Chen,bo.chen@example.com,,,,,,,,US,,2026-11-20T10:00:00\r\n"
+    "crm,C3,Cy,Chen,cy.chen@example.com,,,,,,,,US,,not-a-time\r\n"
+    "crm,C4,Ana,Smith,ana.smith@example.com,,,,,,,,US,,never\r\n"
+)
+LANDING = {
+    "ses/2026/11/20/10/f1.gz": "\n".join(
+        [ses("m1", EMAIL), "not json", ses("m2", OTHER_EMAIL), '{"oops": "ana.smith@example.com"', ses("m1", EMAIL)]
+    ),
+    # The second line lands one status and quarantines an id-less one sent to Ana.
+    "whatsapp/2026/11/20/10/w1": "\n".join(
+        [
+            whatsapp([{"id": "s1", "status": "sent", "recipient_id": "12065550188"}]),
+            whatsapp([{"id": "s2", "status": "read"}, {"status": "sent", "recipient_id": "12062478200"}]),
+        ]
+    )
+    + "\n",
+    "customers/2026/11/20/10/crm.csv": CSV,
+}
+
+
+def land_all(s3) -> dict[str, dict]:
+    return {
+        stream: landing.land_hour(s3, stream, HOUR, "landing", "raw").__dict__
+        for stream in ("ses", "whatsapp", "customers")
+    }
+
+
+def raw_rows(s3, stream: str) -> list[dict]:
+    rows = []
+    for prefix in (
+        landing.partition_prefix(stream, HOUR),
+        f"_quarantine/stream={landing.partition_prefix(stream, HOUR)}",
+    ):
+        body = s3.get_object(Bucket="raw", Key=prefix + landing.PART_NAME)["Body"].read()
+        rows += [json.loads(line) for line in gzip.decompress(body).splitlines()]
+    return rows
+
+
+def manifest(s3, stream: str) -> dict:
+    key = f"_manifests/{landing.partition_prefix(stream, HOUR)}manifest.json"
+    return json.loads(s3.get_object(Bucket="raw", Key=key)["Body"].read())
+
+
+def test_the_buckets_lose_every_line_naming_the_person_and_manifests_still_reconcile(s3):
+    for key, text in LANDING.items():
+        s3.put_object(Bucket="landing", Key=key, Body=gzip.compress(text.encode()) if key.endswith(".gz") else text)
+    land_all(s3)
+    person = erasure.Person(emails=frozenset({EMAIL}), phones=frozenset({PHONE}), ids=frozenset({"C1"}))
+    matcher = person.matcher()
+
+    landed = erasure.erase_landing(s3, "landing", matcher)
+    raw = erasure.erase_raw_zone(s3, "raw", "landing", matcher)
+
+    # ses: m1 twice and the broken line naming her; whatsapp: the line with her item; customers: C1 (two
+    # physical lines) and C4.
+    assert landed == {"objects": 3, "lines": 6}
+    assert raw == {"objects": 6, "rows": 7, "manifests": 3, "lines": 6, "hours": ["year=2026/month=11/day=20/hour=10/"]}
+    csv_left = s3.get_object(Bucket="landing", Key="customers/2026/11/20/10/crm.csv")["Body"].read().decode()
+    assert csv_left == CSV.split("\r\n", 1)[0] + "\r\n" + "".join(CSV.splitlines(keepends=True)[3:5])
+    for stream in ("ses", "whatsapp", "customers"):
+        assert not any(matcher.mentions(json.dumps(row)) for row in raw_rows(s3, stream))
+    assert (manifest(s3, "ses")["erased"], manifest(s3, "whatsapp")["erased"], manifest(s3, "customers")["erased"]) == (
+        3,
+        1,
+        2,
+    )
+    # Landing the erased hour afresh gives the same counts the erased manifests hold.
+    erased = {stream: manifest(s3, stream) for stream in ("ses", "whatsapp", "customers")}
+    for stream, relanded in land_all(s3).items():
+        counts = ("lines_read", "landed", "quarantined", "quarantined_items", "quarantine_reasons")
+        assert {c: erased[stream][c] for c in counts} == {c: relanded[c] for c in counts}, stream
+        assert [{k: f[k] for k in ("key", "bytes", "etag", "lines")} for f in erased[stream]["source_files"]] == [
+            {k: f[k] for k in ("key", "bytes", "etag", "lines")} for f in relanded["source_files"]
+        ], stream
+    assert len(raw_rows(s3, "ses")) == 2 and len(raw_rows(s3, "customers")) == 2
+
+
+def test_objects_not_naming_the_person_are_not_rewritten(s3):
+    s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f2", Body=ses("m2", OTHER_EMAIL).encode())
+    land_all(s3)
+    before = s3.list_objects_v2(Bucket="raw")["Contents"]
+    matcher = erasure.Person(emails=frozenset({EMAIL})).matcher()
+    assert erasure.erase_landing(s3, "landing", matcher) == {"objects": 0, "lines": 0}
+    assert erasure.erase_raw_zone(s3, "raw", "landing", matcher) == {
+        "objects": 0,
+        "rows": 0,
+        "manifests": 0,
+        "lines": 0,
+        "hours": [],
+    }
+    assert s3.list_objects_v2(Bucket="raw")["Contents"] == before
+
+
+def test_rebuild_interval_covers_the_changed_hours():
+    assert erasure.rebuild_interval([]) is None
+    assert erasure.rebuild_interval(["year=2026/month=11/day=20/hour=10/", "year=2026/month=11/day=20/hour=02/"]) == {
+        "interval_start": "2026-11-20T02:00:00+00:00",
+        "interval_end": "2026-11-20T11:00:00+00:00",
+    }
+
+
+# -- Customer Profiles and SES ---------------------------------------------------------------
+def test_their_profiles_and_suppressions_are_deleted_and_nobody_elses(endpoint):
+    client, ses_client = endpoint_client(endpoint), endpoint_client(endpoint, "sesv2")
+    customer_profiles_sync.ensure_domain(client, "d")
+    customer_profiles_sync.ensure_object_types(client, "d")
+    for profile_id in ("p-ana", "p-bo"):
+        client.put_profile_object(
+            DomainName="d", ObjectTypeName="UnifiedProfile", Object=json.dumps({"profile_id": profile_id})
+        )
+    for address in (EMAIL, OTHER_EMAIL):
+        ses_client.put_suppressed_destination(EmailAddress=address, Reason="BOUNCE")
+    person = erasure.Person(
+        profile_ids=frozenset({"p-ana", "p-never-pushed"}), emails=frozenset({EMAIL, "x@example.com"})
+    )
+
+    assert erasure.erase_customer_profiles(client, "d", person) == 1
+    assert erasure.erase_suppressions(ses_client, person) == 1
+
+    def found(profile_id: str) -> int:
+        return len(client.search_profiles(DomainName="d", KeyName="profile_id", Values=[profile_id])["Items"])
+
+    assert (found("p-ana"), found("p-bo")) == (0, 1)
+    listed = ses_client.list_suppressed_destinations()["SuppressedDestinationSummaries"]
+    assert [x["EmailAddress"] for x in listed] == [OTHER_EMAIL]
+    assert erasure.erase_customer_profiles(client, "no-such-domain", person) == 0
