@@ -11,7 +11,8 @@ matched whole (an id is not matched inside a longer id), and a phone in any form
 (E.164, WhatsApp's digits, national with spaces or brackets).
 
 An identifier that records of *other* profiles hold too (a shared family phone) is not
-matched: erasing it would erase someone else. Those are counted in the audit.
+matched: erasing it would erase someone else. Those are counted in the audit. A request by
+an email or phone that several profiles hold is refused: it must name one profile_id.
 
 Places, in the order the DAG runs them (the warehouse last, because it is what
 ``resolve`` reads, so a retried task still finds the person):
@@ -272,12 +273,12 @@ def _person(profiles: set[str], given: dict[str, set[str]], record_keys: set[str
 
 
 # -- Customer Profiles and SES -------------------------------------------------------------
-def erase_customer_profiles(client, domain: str, person: Person, profile_key: str = PROFILE_KEY) -> int:
+def erase_customer_profiles(client, domain: str, person: Person) -> int:
     """DeleteProfile of every Customer Profiles profile that one of the person's profile ids names."""
     found: set[str] = set()
     for profile_id in sorted(person.profile_ids):
         try:
-            items = client.search_profiles(DomainName=domain, KeyName=profile_key, Values=[profile_id])["Items"]
+            items = client.search_profiles(DomainName=domain, KeyName=PROFILE_KEY, Values=[profile_id])["Items"]
         except client.exceptions.ResourceNotFoundException:  # no domain: nothing was ever pushed
             return 0
         found |= {item["ProfileId"] for item in items}
@@ -583,13 +584,15 @@ def _resolved(params: dict) -> tuple[Request, Person]:
 
 
 def check_request(params: dict) -> dict[str, int | str]:
-    """Fails (for good) on a malformed request, a request id already carried out, or an identifier
-    other profiles share; says what was found."""
+    """Fails (for good) on a malformed request, a request id already carried out or naming the
+    person, or an email or phone several profiles hold; says what was found."""
     request = parse_request(params)
     with warehouse.connect(read_only=True) as con:
         if already_done(con, request.request_id):
             raise ErasureRequestError(f"request {request.request_id} was already carried out (see {AUDIT_TABLE})")
         person = resolve(con, request)
+    if person.matcher().mentions(request.request_id):
+        raise ErasureRequestError("request_id names the person: the audit must not; use the ticket's reference")
     if not person.profile_ids:
         log.warning("no profile holds this %s: erasing the identifier alone wherever it appears", request.kind)
     found = {"kind": request.kind, "profiles": len(person.profile_ids), "identifiers": person.identifiers,
@@ -614,11 +617,11 @@ def erase_from_buckets(params: dict, s3) -> dict:
     if interval:
         log.info("raw-zone hours changed: refresh the aggregates with build_warehouse %s", interval)
     return {
-        "landing_objects": landed.get("objects", 0),
-        "landing_lines": landed.get("lines", 0),
-        "raw_objects": raw.get("objects", 0),
-        "raw_rows": raw.get("rows", 0),
-        "raw_manifests": raw.get("manifests", 0),
+        "landing_objects": landed["objects"],
+        "landing_lines": landed["lines"],
+        "raw_objects": raw["objects"],
+        "raw_rows": raw["rows"],
+        "raw_manifests": raw["manifests"],
     }
 
 

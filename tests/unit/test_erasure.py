@@ -100,9 +100,7 @@ def test_no_identifiers_match_nothing():
 
 
 # -- resolution ------------------------------------------------------------------------------
-@pytest.fixture
-def warehouse():
-    con = duckdb.connect()
+def build_warehouse(con) -> None:
     con.execute("create schema main_intermediate")
     con.execute(
         """create table main_intermediate.int_identity_records_normalised as select * from (values
@@ -132,6 +130,12 @@ def warehouse():
         """create table profile_merges as select * from (values
         ('p-old', 'p-ana', 'merge'), ('p-x', 'p-bo', 'split')) as t (old_profile_id, new_profile_id, change_kind)"""
     )
+
+
+@pytest.fixture
+def warehouse():
+    con = duckdb.connect()
+    build_warehouse(con)
     yield con
     con.close()
 
@@ -163,6 +167,25 @@ def test_nothing_known_erases_the_given_identifier_alone(warehouse):
     assert person.profile_ids == set() and person.emails == {"stranger@example.com"}
     with duckdb.connect() as empty:
         assert erasure.resolve(empty, request(profile_id="p-1")).ids == {"p-1"}
+
+
+def test_check_request_refuses_what_cannot_be_carried_out(tmp_path, monkeypatch):
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        build_warehouse(con)
+        erasure.ensure_audit_table(con)
+        con.execute("insert into erasure_audit (request_id) values ('DSAR-done')")
+    monkeypatch.setattr(erasure.settings, "WAREHOUSE_PATH", path)
+
+    found = erasure.check_request({"email": EMAIL, "request_id": "DSAR-1"})
+    assert found == {"kind": "email", "profiles": 2, "identifiers": 13, "shared_identifiers_kept": 0}
+    for params, reason in (
+        ({"email": EMAIL, "request_id": "DSAR-done"}, "already carried out"),
+        ({"email": EMAIL, "request_id": f"erase {EMAIL.upper()}"}, "names the person"),
+        ({"phone": OTHER_PHONE, "request_id": "DSAR-2"}, "2 profiles"),
+    ):
+        with pytest.raises(erasure.ErasureRequestError, match=reason):
+            erasure.check_request(params)
 
 
 # -- the warehouse ---------------------------------------------------------------------------
