@@ -47,6 +47,24 @@ def test_build_renders_every_dbt_model_as_a_task(dagbag):
 
 def test_landing_has_one_task_per_stream_each_updating_its_asset(dagbag):
     dag = dagbag.dags["land_engagement_events"]
-    for stream in settings.ENGAGEMENT_STREAMS:
+    for stream in settings.RAW_STREAMS:
         task = dag.get_task(f"land_{stream}")
         assert [asset.name for asset in task.outlets] == [f"raw_{stream}"]
+
+
+def test_landing_runs_hourly_and_on_source_system_file_drops(dagbag):
+    from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
+
+    schedule = dagbag.dags["land_engagement_events"].timetable
+    assert isinstance(schedule, AssetOrTimeSchedule)
+    assert isinstance(schedule.timetable, CronDataIntervalTimetable) and schedule.timetable.expression == "0 * * * *"
+    assert {asset.name for asset in schedule.asset_condition.objects} == {
+        f"landing_{stream}" for stream in settings.SOURCE_STREAMS
+    }
+
+
+def test_build_runs_on_any_raw_zone_asset_and_sync_on_validated_marts(dagbag):
+    build = dagbag.dags["build_warehouse"].timetable.asset_condition
+    assert {asset.name for asset in build.objects} == {f"raw_{s}" for s in settings.RAW_STREAMS}
+    sync = dagbag.dags["sync_customer_profiles"].timetable.asset_condition
+    assert [asset.name for asset in sync.objects] == ["validated_marts"]
