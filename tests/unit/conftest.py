@@ -1,8 +1,9 @@
-"""A private Customer Profiles / SESv2 endpoint per test, and boto3 clients for it."""
+"""A private Customer Profiles / SESv2 endpoint per test, boto3 clients for it, and an in-memory S3."""
 
 import boto3
 import pytest
 from botocore.config import Config
+from moto import mock_aws
 
 from include.profiles_endpoint import ProfilesEndpoint
 
@@ -20,3 +21,13 @@ def endpoint(tmp_path):
     server = ProfilesEndpoint(tmp_path / "state.sqlite").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def s3():
+    """moto's in-process S3 with a `landing` and a `raw` bucket."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="landing")
+        client.create_bucket(Bucket="raw")
+        yield client

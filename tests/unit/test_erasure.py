@@ -4,10 +4,8 @@ import gzip
 import json
 from datetime import UTC, datetime
 
-import boto3
 import duckdb
 import pytest
-from moto import mock_aws
 
 from include import customer_profiles_sync, erasure, landing
 from tests.unit.conftest import endpoint_client
@@ -231,15 +229,6 @@ def test_a_failed_warehouse_erasure_changes_nothing(warehouse):
 
 
 # -- the buckets -----------------------------------------------------------------------------
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="landing")
-        client.create_bucket(Bucket="raw")
-        yield client
-
-
 def ses(message_id: str, to: str) -> str:
     return json.dumps(
         {

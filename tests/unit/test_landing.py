@@ -2,9 +2,7 @@ import gzip
 import json
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from include import landing
 
@@ -88,15 +86,6 @@ def test_bad_records_are_quarantined_with_a_reason(stream, text, reason):
 )
 def test_hour_from_key(key, hour):
     assert landing.hour_from_key(key) == hour
-
-
-@pytest.fixture
-def s3():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="landing")
-        client.create_bucket(Bucket="raw")
-        yield client
 
 
 def read_gz_lines(s3, key):
