@@ -45,6 +45,10 @@ def environment(var_dir: Path, s3_port: int, profiles_port: int, api_port: int) 
         # DuckDB takes one writer at a time: the build's dbt tasks must not run side by side (Airflow
         # 3 counts max_active_tasks per DAG run; build_warehouse has max_active_runs=1).
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "1",
+        # Cosmos keeps dbt's partial-parse file per DAG under its cache dir, /tmp/cosmos by default:
+        # shared with every other stack on the machine, whose profile (warehouse path) differs,
+        # it is never reusable and each dbt task re-parses the project.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(var_dir / "cosmos"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     }
 

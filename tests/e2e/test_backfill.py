@@ -8,6 +8,10 @@ Two private stacks (own var/, S3 server, Customer Profiles endpoint) get the sam
   raw-zone Asset events trigger.
 Then the raw zones must be byte-identical and the warehouses equal table by table (profiles
 up to their ids). The sync DAG stays paused: it reads the marts compared here and writes none of them.
+
+Measured on the shared 2-core machine (both paths side by side): 26 min. The backfill's 432
+landing task processes take ~10 min (each re-imports the DAG file's modules), and each build
+~4-13 min: one process per dbt model, one at a time (DuckDB has one writer).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include import airflow_services, landing, local_stack, run_local, sample_data, settings
+from include import airflow_services, intervals, landing, local_stack, run_local, sample_data, settings
 
 pytestmark = pytest.mark.e2e
 
@@ -160,6 +164,7 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
         hourly_env = os.environ | local_stack.local_environment(*hourly_ports, hourly_var)
         hourly_env |= {"C360_S3_PORT": str(hourly_ports[0]), "C360_PROFILES_PORT": str(hourly_ports[1])}
         hourly_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+        hourly_env["AIRFLOW__COSMOS__CACHE_DIR"] = str(hourly_var / "cosmos")  # as airflow_services does
         with open(tmp_path / "hourly.log", "wb") as log:
             hourly = subprocess.Popen(
                 [sys.executable, "tests/e2e/hourly_driver.py", "--input", str(input_dir),
@@ -195,10 +200,27 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
         "select data_interval_start, state from dag_run where dag_id = ? and run_type = 'backfill' order by 1",
         LANDING_DAG,
     )
-    assert len(landing_runs) == HOURS
+    assert [datetime.fromisoformat(at).replace(tzinfo=UTC) for at, _ in landing_runs] == [
+        START + timedelta(hours=n) for n in range(HOURS)
+    ]
     assert {state for _, state in landing_runs} == {"success"}
     builds = metadata(backfill_var, "select run_type, state from dag_run where dag_id = ?", BUILD_DAG)
     assert builds and set(builds) == {("asset_triggered", "success")}
+    # Every hour a landing run reported was built. Airflow 3.3 may leave events that arrive
+    # while a build is queued at max_active_runs for a later trigger (apache/airflow#56050):
+    # harmless only while another event of the same hour was consumed.
+    built = [intervals.from_dbt_vars(json.loads(value)) for (value,) in metadata(
+        backfill_var,
+        "select value from xcom where dag_id = ? and task_id = 'resolve_interval' and key = 'return_value'",
+        BUILD_DAG,
+    )]  # fmt: skip
+    reported = {
+        datetime.fromisoformat(hour)
+        for (extra,) in metadata(backfill_var, "select extra from asset_event where extra like '%\"hours\"%'")
+        for hour in json.loads(extra)["hours"]
+    }
+    assert reported == set(DATA_HOURS)
+    assert all(any(start <= hour < end for start, end in built) for hour in reported)
     assert len(hourly_builds) == len(DATA_HOURS)  # empty hours wake no build
 
     # Raw zones: byte-identical for the 48 hours. The unpaused landing DAG also lands the
