@@ -8,7 +8,9 @@ the per-type event views in one task, then **validate**: the Great Expectations 
 email/phone destinations) and `profiles` (unified profiles, their links, every record linked
 once), then writes the HTML dashboard to `var/reports/`. Identity resolution re-resolves
 every record ingested before the interval's end, carrying profile ids forward. Triggered by
-any raw-zone Asset; the interval is every hour the triggering landing runs reported. To
+any raw-zone Asset; the interval is every hour the triggering landing runs reported, and
+those of any raw-zone event in the `C360_BUILD_CATCH_UP_HOURS` (2) before the run was
+triggered (Airflow 3.3 can drop events that arrive while a build waits: apache/airflow#56050). To
 rebuild a range by hand (after a mapping fix, say) trigger with **interval_start** and
 **interval_end**.
 
@@ -40,6 +42,8 @@ from include.dag_defaults import DEFAULT_ARGS
     start_date=datetime(2026, 11, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    # DuckDB has one writer at a time: locally the dbt tasks run one by one.
+    max_active_tasks=1 if settings.DBT_TARGET == "local" else 16,
     default_args=DEFAULT_ARGS,
     tags=["customer360", "dbt", "quality"],
     doc_md=__doc__,
@@ -49,11 +53,17 @@ from include.dag_defaults import DEFAULT_ARGS
     },
 )
 def build_warehouse():
-    @task
+    @task(inlets=list(RAW_ZONE.values()))
     def resolve_interval(
-        params=None, triggering_asset_events=None, data_interval_start=None, data_interval_end=None
+        params=None,
+        triggering_asset_events=None,
+        inlet_events=None,
+        dag_run=None,
+        data_interval_start=None,
+        data_interval_end=None,
     ) -> dict[str, str]:
-        return tasks.interval_for_run(params, triggering_asset_events, (data_interval_start, data_interval_end))
+        events = tasks.build_events(triggering_asset_events, inlet_events, RAW_ZONE.values(), dag_run.run_after)
+        return tasks.interval_for_run(params, events, (data_interval_start, data_interval_end))
 
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)

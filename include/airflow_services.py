@@ -29,8 +29,6 @@ def environment(var_dir: Path, s3_port: int, profiles_port: int, api_port: int) 
     """``local_environment`` plus what the services must agree on: where the execution API is
     (task processes report to it) and the key its tokens are signed with."""
     return local_stack.local_environment(s3_port, profiles_port, var_dir) | {
-        "C360_S3_PORT": str(s3_port),
-        "C360_PROFILES_PORT": str(profiles_port),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),
@@ -42,13 +40,6 @@ def environment(var_dir: Path, s3_port: int, profiles_port: int, api_port: int) 
         # the dbt project) every 30 s would only take CPU from the tasks.
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "600",
-        # DuckDB takes one writer at a time: the build's dbt tasks must not run side by side (Airflow
-        # 3 counts max_active_tasks per DAG run; build_warehouse has max_active_runs=1).
-        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "1",
-        # Cosmos keeps dbt's partial-parse file per DAG under its cache dir, /tmp/cosmos by default:
-        # shared with every other stack on the machine, whose profile (warehouse path) differs,
-        # it is never reusable and each dbt task re-parses the project.
-        "AIRFLOW__COSMOS__CACHE_DIR": str(var_dir / "cosmos"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     }
 

@@ -63,6 +63,8 @@ def local_environment(
 
     return {
         "C360_VAR_DIR": str(var_dir),
+        "C360_S3_PORT": str(s3_port),
+        "C360_PROFILES_PORT": str(profiles_port),
         "C360_RETRY_DELAY_SECONDS": "2",  # a local run fails fast; production keeps the default
         "C360_WAREHOUSE_PATH": str(var_dir / "warehouse.duckdb"),
         "C360_DUCKDB_EXTENSION_DIR": str(root / ".venv" / "duckdb_extensions"),
@@ -84,6 +86,9 @@ def local_environment(
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
+        # dbt's partial-parse file is kept per stack: /tmp/cosmos, shared by every stack on the
+        # machine with another profile, would make each dbt task re-parse the project.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(var_dir / "cosmos"),
         "DO_NOT_TRACK": "1",
         "SCARF_NO_ANALYTICS": "true",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",

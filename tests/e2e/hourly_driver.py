@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             seen = events[-1].id
             # The interval build_warehouse's resolve_interval gives a run these events trigger.
-            interval = tasks.interval_for_run({}, {"raw_zone": events}, (None, None))
+            interval = tasks.interval_for_run({}, events, (None, None))
         label = f"{interval['interval_start']} … {interval['interval_end']}"
         run_local.run_dag(dagbag, "build_warehouse", label, logical_date=None, run_conf=interval)
         builds.append(label)

@@ -162,9 +162,7 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
     with private_stack(hourly_var) as hourly_ports, private_stack(backfill_var) as backfill_ports:
         # The hour-by-hour path runs beside the scheduler: both wait on different things.
         hourly_env = os.environ | local_stack.local_environment(*hourly_ports, hourly_var)
-        hourly_env |= {"C360_S3_PORT": str(hourly_ports[0]), "C360_PROFILES_PORT": str(hourly_ports[1])}
         hourly_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-        hourly_env["AIRFLOW__COSMOS__CACHE_DIR"] = str(hourly_var / "cosmos")  # as airflow_services does
         with open(tmp_path / "hourly.log", "wb") as log:
             hourly = subprocess.Popen(
                 [sys.executable, "tests/e2e/hourly_driver.py", "--input", str(input_dir),
