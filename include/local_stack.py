@@ -31,6 +31,9 @@ REGION = "us-east-1"
 # subscribed to it keeps them for `python -m include.local_stack alerts`.
 ALERTS_TOPIC_ARN = f"arn:aws:sns:{REGION}:123456789012:c360-alerts"
 ALERTS_QUEUE = "c360-alerts"
+# Airflow's SQLite metadata has one writer at a time: scheduler, dag-processor, api-server and
+# the CLI wait up to a minute for the lock instead of sqlite3's 5 s ("database is locked").
+SQLITE_CONNECT_ARGS = {"timeout": 60}
 
 
 def free_port() -> int:
@@ -83,6 +86,8 @@ def local_environment(
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{var_dir / 'airflow' / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "include.local_stack.SQLITE_CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "include.local_stack.SQLITE_CONNECT_ARGS",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
