@@ -305,11 +305,6 @@ def erase_suppressions(ses_client, person: Person) -> int:
 
 
 # -- the buckets ---------------------------------------------------------------------------
-def _list_keys(s3, bucket: str) -> list[str]:
-    paginator = s3.get_paginator("list_objects_v2")
-    return [obj["Key"] for page in paginator.paginate(Bucket=bucket) for obj in page.get("Contents", [])]
-
-
 def _read(s3, bucket: str, key: str) -> tuple[str, bool]:
     """The object's text (bytes kept exactly through surrogateescape) and whether it was gzip."""
     data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -344,7 +339,7 @@ def _csv_records(text: str) -> list[str]:
 def erase_landing(s3, bucket: str, matcher: Matcher) -> dict[str, int]:
     """Rewrite every landing object that mentions the person without those lines (CSV: rows)."""
     counts = Counter(objects=0, lines=0)
-    for key in _list_keys(s3, bucket):
+    for key in (obj["Key"] for obj in landing.list_objects(s3, bucket)):
         text, zipped = _read(s3, bucket, key)
         if not matcher.mentions(text):
             continue
@@ -365,7 +360,7 @@ def erase_raw_zone(s3, raw_bucket: str, landing_bucket: str, matcher: Matcher) -
     with it); manifests are decremented and count ``erased`` lines. Other objects: line by line."""
     counts = Counter(objects=0, rows=0, manifests=0, lines=0)
     partitions: set[str] = set()  # stream-hour prefixes with a mention
-    for key in _list_keys(s3, raw_bucket):
+    for key in (obj["Key"] for obj in landing.list_objects(s3, raw_bucket)):
         if key.startswith(landing.MANIFEST_PREFIX + "/"):
             continue
         text, zipped = _read(s3, raw_bucket, key)
@@ -389,8 +384,7 @@ def _partition_keys(s3, bucket: str, prefix: str) -> list[str]:
     return sorted(
         obj["Key"]
         for part in (prefix, f"{landing.QUARANTINE_PREFIX}/stream={prefix}")
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=part)
-        for obj in page.get("Contents", [])
+        for obj in landing.list_objects(s3, bucket, part)
     )
 
 

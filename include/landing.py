@@ -461,7 +461,8 @@ def _gzip_lines(rows: list[dict]) -> bytes:
     return out.getvalue()
 
 
-def _list_keys(s3, bucket: str, prefix: str) -> list[dict]:
+def list_objects(s3, bucket: str, prefix: str = "") -> list[dict]:
+    """Every object under ``prefix`` (all pages)."""
     paginator = s3.get_paginator("list_objects_v2")
     return [obj for page in paginator.paginate(Bucket=bucket, Prefix=prefix) for obj in page.get("Contents", [])]
 
@@ -533,7 +534,7 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
     hour = hour_floor(hour)
     manifest = LandingManifest(stream=stream, hour=hour.isoformat())
     landed, quarantined = [], []
-    for obj in _list_keys(s3, landing_bucket, f"{stream}/"):
+    for obj in list_objects(s3, landing_bucket, f"{stream}/"):
         key = obj["Key"]
         path_hour = hour_from_key(key)
         if path_hour is not None and path_hour != hour:
@@ -569,7 +570,7 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
 
 
 def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest: LandingManifest) -> None:
-    stale = [{"Key": obj["Key"]} for obj in _list_keys(s3, bucket, prefix)]
+    stale = [{"Key": obj["Key"]} for obj in list_objects(s3, bucket, prefix)]
     if stale:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": stale, "Quiet": True})
     # Written even when empty: readers glob the partitions and an hour with no file is an error.
@@ -583,7 +584,7 @@ def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest:
 
 def stream_hours(s3, landing_bucket: str, stream: str, keys: Iterable[str] | None = None) -> set[datetime]:
     """The hours ``stream``'s landing files hold records for: every file's, or only ``keys``'."""
-    objects = _list_keys(s3, landing_bucket, f"{stream}/")
+    objects = list_objects(s3, landing_bucket, f"{stream}/")
     if keys is not None:
         wanted = set(keys)
         if missing := wanted - {obj["Key"] for obj in objects}:
