@@ -1,6 +1,8 @@
 -- Email addresses that must not be mailed again (seed 001): every recipient of a
 -- Permanent bounce (reason BOUNCE) and of any complaint (reason COMPLAINT). Transient and
 -- undetermined bounces do not suppress. Synced to the SES account-level suppression list.
+-- Deliberately every event landed so far, not bounded by the interval's end: replaying an
+-- old interval must never un-suppress (the sync would delete later entries from SES).
 with
 
 recipients as (
