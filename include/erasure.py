@@ -343,7 +343,7 @@ def erase_landing(s3, bucket: str, matcher: Matcher) -> dict[str, int]:
         text, zipped = _read(s3, bucket, key)
         if not matcher.mentions(text):
             continue
-        if key.startswith("customers/") and landing._is_customer_csv(key, text):
+        if key.startswith("customers/") and landing.is_customer_csv(key, text):
             header, *body = _csv_records(text)
             header = [header]
         else:
@@ -420,7 +420,7 @@ def _erase_partition(s3, raw_bucket: str, landing_bucket: str, prefix: str, matc
                 removed["quarantined"] += 1
                 removed["items"] += line in landed_lines
                 reasons[row["reason"]] += 1
-        body = landing._gzip_lines(kept)
+        body = landing.gzip_lines(kept)
         s3.put_object(Bucket=raw_bucket, Key=key, Body=body)
         written[key] = {"records": len(kept), "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
     manifests = 0

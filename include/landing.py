@@ -276,7 +276,7 @@ def _read_csv(text: str) -> Iterator[tuple[int, str, LandedRecord | Quarantined]
         yield first + 1, raw, result
 
 
-def _is_customer_csv(key: str, text: str) -> bool:
+def is_customer_csv(key: str, text: str) -> bool:
     """By extension, else by a first line that is a CSV header naming customer_id."""
     if key.lower().endswith((".csv", ".csv.gz")):
         return True
@@ -451,7 +451,8 @@ def read_lines(data: bytes) -> Iterator[str]:
             yield line
 
 
-def _gzip_lines(rows: list[dict]) -> bytes:
+def gzip_lines(rows: list[dict]) -> bytes:
+    """A raw-zone partition's bytes: compact JSON lines, gzipped reproducibly (also erasure's rewrite)."""
     # Level 1: compression was a fifth of landing's time. In chunks, so a million rows are never
     # one string. mtime=0 keeps the bytes identical across runs, so checksums are too.
     out = io.BytesIO()
@@ -473,7 +474,7 @@ def _check_file(stream: str, key: str, data: bytes) -> Iterator[tuple[int, str, 
         data = gzip.decompress(data)
     if stream == "customers":
         text = data.decode("utf-8-sig", errors="replace")
-        if _is_customer_csv(key, text):
+        if is_customer_csv(key, text):
             yield from _read_csv(text)
             return
     for line_no, line in enumerate(read_lines(data), start=1):
@@ -574,7 +575,7 @@ def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest:
     if stale:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": stale, "Quiet": True})
     # Written even when empty: readers glob the partitions and an hour with no file is an error.
-    body = _gzip_lines(rows)
+    body = gzip_lines(rows)
     key = prefix + PART_NAME
     s3.put_object(Bucket=bucket, Key=key, Body=body)
     manifest.written.append(
