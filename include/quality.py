@@ -207,14 +207,14 @@ def run_name(start: datetime, end: datetime) -> str:
 def run_checkpoints(
     checkpoints: dict[str, list[Validation]], start: datetime, end: datetime, project_config=None
 ) -> tuple[list[Outcome], str]:
-    """Run each checkpoint (its data docs pages written by its action); returns the outcomes and the index page.
+    """Run each checkpoint, then build the data docs pages of every result; returns the outcomes and the index page.
 
     The run is named after the interval and timed at its end, so re-running an interval replaces
     its results and pages. project_config defaults to data_docs.project_config().
     """
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from include import data_docs
 
@@ -223,7 +223,7 @@ def run_checkpoints(
     # an in-memory DataFrame asset would see one frame: each frame is read from its own pickle.
     source = context.data_sources.add_pandas("warehouse")
     run_id = RunIdentifier(run_name=run_name(start, end), run_time=end)
-    outcomes = []
+    outcomes, pages = [], []
     with tempfile.TemporaryDirectory(prefix="c360-gx-") as batches:
         for checkpoint_name, validations in checkpoints.items():
             definitions = []
@@ -241,14 +241,11 @@ def run_checkpoints(
                 )
                 definitions.append(context.validation_definitions.add(definition))
             checkpoint = context.checkpoints.add(
-                gx.Checkpoint(
-                    name=checkpoint_name,
-                    validation_definitions=definitions,
-                    actions=[UpdateDataDocsAction(name="data_docs", site_names=[data_docs.SITE_NAME])],
-                )
+                gx.Checkpoint(name=checkpoint_name, validation_definitions=definitions)
             )
             rows = {validation.suite: len(validation.frame) for validation in validations}
             for key, result in checkpoint.run(run_id=run_id).run_results.items():
+                pages += [key, ExpectationSuiteIdentifier(name=result.suite_name)]
                 (page,) = context.get_docs_sites_urls(
                     resource_identifier=key, site_names=[data_docs.SITE_NAME], only_if_exists=False
                 )
@@ -262,6 +259,9 @@ def run_checkpoints(
                         page["site_url"],
                     )
                 )
+    # One site build for the whole gate, not GX's UpdateDataDocsAction per result: each build
+    # re-renders the index (reading up to INDEX_LIMIT results) and re-copies the static assets.
+    context.build_data_docs(site_names=[data_docs.SITE_NAME], resource_identifiers=pages)
     (index,) = context.get_docs_sites_urls(site_names=[data_docs.SITE_NAME], only_if_exists=False)
     return outcomes, index["site_url"]
 
