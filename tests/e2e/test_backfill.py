@@ -163,11 +163,13 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
         # The hour-by-hour path runs beside the scheduler: both wait on different things.
         hourly_env = os.environ | local_stack.local_environment(*hourly_ports, hourly_var)
         hourly_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-        with open(tmp_path / "hourly.log", "wb") as log:
+        # Its output goes to files, not pipes: a pipe nobody reads until the backfill is done
+        # fills up and stalls the driver (it did: 12 min of one build spent blocked on a write).
+        with open(tmp_path / "hourly.out", "wb") as out, open(tmp_path / "hourly.log", "wb") as log:
             hourly = subprocess.Popen(
                 [sys.executable, "tests/e2e/hourly_driver.py", "--input", str(input_dir),
                  "--start", START.isoformat(), "--hours", str(HOURS)],
-                cwd=settings.PROJECT_ROOT, env=hourly_env, stdout=subprocess.PIPE, stderr=log,
+                cwd=settings.PROJECT_ROOT, env=hourly_env, stdout=out, stderr=log,
             )  # fmt: skip
         try:
             env = airflow_services.environment(backfill_var, *backfill_ports, local_stack.free_port())
@@ -184,13 +186,13 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
             with airflow_services.AirflowServices(env) as services:
                 wait_for_backfill(backfill_var, services)
                 backfill_s = time.monotonic() - backfill_started
-            hourly_out, _ = hourly.communicate(timeout=BACKFILL_TIMEOUT_S)
+            hourly.wait(timeout=BACKFILL_TIMEOUT_S)
         finally:
             if hourly.poll() is None:
                 hourly.kill()
                 hourly.wait()
         assert hourly.returncode == 0, f"hourly path failed: see {tmp_path / 'hourly.log'}"
-        hourly_builds = json.loads(hourly_out.decode().strip().splitlines()[-1])["builds"]
+        hourly_builds = json.loads((tmp_path / "hourly.out").read_text().strip().splitlines()[-1])["builds"]
         hourly_raw, backfill_raw = raw_zone(hourly_ports[0]), raw_zone(backfill_ports[0])
 
     # The backfill made one landing run per hour, all successful; every build it triggered succeeded.
