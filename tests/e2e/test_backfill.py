@@ -9,9 +9,9 @@ Two private stacks (own var/, S3 server, Customer Profiles endpoint) get the sam
 Then the raw zones must be byte-identical and the warehouses equal table by table (profiles
 up to their ids). The sync DAG stays paused: it reads the marts compared here and writes none of them.
 
-Measured on the shared 2-core machine (both paths side by side): 26 min. The backfill's 432
-landing task processes take ~10 min (each re-imports the DAG file's modules), and each build
-~4-13 min: one process per dbt model, one at a time (DuckDB has one writer).
+Measured on a 2-core machine (both paths side by side): 20 min. The backfill's 432 landing
+task processes take ~7 min (each re-imports the DAG file's modules), and each build ~4-8 min:
+one process per dbt model, one at a time (DuckDB has one writer).
 """
 
 from __future__ import annotations
