@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from great_expectations.data_context.types.base import (
@@ -31,6 +32,9 @@ from include import settings
 
 SITE_NAME = "customer360"
 S3_PREFIX_ENV = "C360_DATA_DOCS_S3_PREFIX"
+# Results (and so pages) of runs timed more than this many days before the latest are removed.
+RETENTION_DAYS_ENV = "C360_DATA_DOCS_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 90
 S3_RESULTS_FOLDER = "_validation_results"
 # The index lists the newest results only (it reads each one it lists); older pages stay on the site.
 INDEX_LIMIT = 500
@@ -247,3 +251,17 @@ def project_config(s3_prefix: str | None = None, var_dir: Path | None = None) ->
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
     )
+
+
+def prune_results(context, run_time: datetime) -> int:
+    """Remove the validation results of runs timed more than the retention before ``run_time``.
+
+    The next site build drops their pages (GX removes a page whose result its store no longer
+    holds). Timed by the data interval, not the clock: a replay of an old interval prunes nothing newer.
+    """
+    keep_from = run_time - timedelta(days=int(os.environ.get(RETENTION_DAYS_ENV, DEFAULT_RETENTION_DAYS)))
+    store = context.validation_results_store
+    expired = [key for key in store.list_keys() if key.run_id.run_time < keep_from]
+    for key in expired:
+        store.remove_key(key)
+    return len(expired)

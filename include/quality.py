@@ -259,6 +259,8 @@ def run_checkpoints(
                         page["site_url"],
                     )
                 )
+    if pruned := data_docs.prune_results(context, end):
+        log.info("data docs: removed %d validation results past the retention", pruned)
     # One site build for the whole gate, not GX's UpdateDataDocsAction per result: each build
     # re-renders the index (reading up to INDEX_LIMIT results) and re-copies the static assets.
     context.build_data_docs(site_names=[data_docs.SITE_NAME], resource_identifiers=pages)

@@ -2,7 +2,7 @@
 and a failed checkpoint's data docs page shows the failure."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -209,3 +209,30 @@ def test_re_running_an_interval_replaces_its_results_and_pages(var_dir):
     assert files() == first
     (result,) = (var_dir / "gx/validation_results/engagement_events").rglob("*.json")
     assert '"success": true' in result.read_text()
+
+
+def test_results_past_the_retention_leave_with_their_pages(var_dir, monkeypatch):
+    monkeypatch.setenv(data_docs.RETENTION_DAYS_ENV, "30")
+
+    def run(end: datetime) -> None:
+        validation = quality.Validation("unified_profiles", _profiles(), quality.profiles_expectations(50))
+        config = data_docs.project_config(s3_prefix="", var_dir=var_dir)
+        quality.gate({"profiles": [validation]}, end - timedelta(hours=1), end, config)
+
+    def run_names(folder: str, suffix: str) -> list[str]:
+        """The run names of the results (json) or pages (html) under folder: <suite>/<run name>/<run time>/<batch>."""
+        return sorted(path.parent.parent.name for path in (var_dir / folder / "unified_profiles").rglob(f"*{suffix}"))
+
+    first, second, third = END, END + timedelta(days=30), END + timedelta(days=31)
+    names = [quality.run_name(end - timedelta(hours=1), end) for end in (first, second, third)]
+    run(first)
+    run(second)  # exactly 30 days later: the first is kept
+    assert run_names("gx/validation_results", ".json") == names[:2]
+    assert run_names("reports/data_docs/validations", ".html") == names[:2]
+    run(third)
+    assert run_names("gx/validation_results", ".json") == names[1:]
+    assert run_names("reports/data_docs/validations", ".html") == names[1:]
+    assert names[0] not in (var_dir / "reports/data_docs/index.html").read_text()
+    # A replay of the first interval prunes nothing newer than it.
+    run(first)
+    assert run_names("gx/validation_results", ".json") == sorted(names)
