@@ -32,7 +32,7 @@ from include import settings
 
 SITE_NAME = "customer360"
 S3_PREFIX_ENV = "C360_DATA_DOCS_S3_PREFIX"
-# Results (and so pages) of runs timed more than this many days before the latest are removed.
+# Each gate removes the results (and so pages) of runs timed more than this many days before its interval.
 RETENTION_DAYS_ENV = "C360_DATA_DOCS_RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 90
 S3_RESULTS_FOLDER = "_validation_results"
