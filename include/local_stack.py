@@ -33,6 +33,8 @@ ALERTS_TOPIC_ARN = f"arn:aws:sns:{REGION}:123456789012:c360-alerts"
 ALERTS_QUEUE = "c360-alerts"
 # Airflow's SQLite metadata has one writer at a time: scheduler, dag-processor, api-server and
 # the CLI wait up to a minute for the lock instead of sqlite3's 5 s ("database is locked").
+# A transaction whose read snapshot went stale fails at once all the same (SQLite does not
+# wait where waiting cannot help): hence `backfill create` with the scheduler stopped (README).
 SQLITE_CONNECT_ARGS = {"timeout": 60}
 
 
