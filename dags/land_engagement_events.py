@@ -9,7 +9,9 @@ partition and the bad ones to `_quarantine/` with a reason, and write a manifest
 records get their phone normalised on the way (E.164, type, country).
 
 **When it runs**
-- every hour, for the hour before (backfill with `airflow backfill create`: see the README);
+- every hour, for the hour before;
+- triggered with **interval_start** and **interval_end**: every hour of that range in one run
+  (catch-up after an outage, re-landing a day: see the README's runbook);
 - when a source system drops a batch: an event on the Asset `landing_<stream>` (extra
   `{"keys": ["customers/…/export.csv"]}`) lands the hours those files hold, at once.
 
@@ -27,7 +29,7 @@ from datetime import UTC, datetime
 from functools import reduce
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from include import settings, tasks
@@ -37,11 +39,11 @@ from include.dag_defaults import DEFAULT_ARGS
 
 def land_stream(stream: str):
     @task(task_id=f"land_{stream}", outlets=[RAW_ZONE[stream]])
-    def land(data_interval_start=None, triggering_asset_events=None, outlet_events=None) -> dict:
+    def land(params=None, data_interval_start=None, triggering_asset_events=None, outlet_events=None) -> dict:
         s3 = S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
         drop = LANDING_DROPS.get(stream)
         drops = [event.extra for event in triggering_asset_events[drop]] if drop else []
-        result = tasks.land(s3, stream, tasks.hours_to_land(s3, stream, data_interval_start, drops))
+        result = tasks.land(s3, stream, tasks.hours_to_land(s3, stream, params, data_interval_start, drops))
         if not result["lines_read"]:
             raise AirflowSkipException(f"no {stream} files for {result['hours']}: nothing new for the build")
         outlet_events[RAW_ZONE[stream]].extra = result
@@ -62,6 +64,14 @@ def land_stream(stream: str):
     default_args=DEFAULT_ARGS,
     tags=["customer360", "landing"],
     doc_md=__doc__,
+    params={
+        "interval_start": Param(
+            None, type=["null", "string"], format="date-time", description="Land every hour from (UTC, ISO)"
+        ),
+        "interval_end": Param(
+            None, type=["null", "string"], format="date-time", description="…to this hour, exclusive (UTC, ISO)"
+        ),
+    },
 )
 def land_engagement_events():
     for stream in settings.RAW_STREAMS:

@@ -23,8 +23,8 @@ def resolve_interval(
     A person's explicit range (trigger form or backfill conf) wins; an Asset-triggered run
     covers every hour its triggering landing events report; a scheduled run its data interval.
     """
-    if params.get("interval_start") and params.get("interval_end"):
-        start, end = _as_utc(params["interval_start"]), _as_utc(params["interval_end"])
+    if requested := requested_range(params):
+        start, end = requested
     elif hours := sorted(_as_utc(h) for h in asset_event_hours):
         start, end = hours[0], hours[-1] + HOUR
     elif data_interval[0] is not None and data_interval[1] is not None and data_interval[0] < data_interval[1]:
@@ -34,6 +34,27 @@ def resolve_interval(
     if start >= end:
         raise ValueError(f"empty interval [{start}, {end})")
     return start, end
+
+
+def requested_range(params: Mapping[str, str | None]) -> tuple[datetime, datetime] | None:
+    """The [start, end) a person asked for in the trigger form (or backfill conf), if any."""
+    if not (params.get("interval_start") and params.get("interval_end")):
+        return None
+    start, end = _as_utc(params["interval_start"]), _as_utc(params["interval_end"])
+    if start >= end:
+        raise ValueError(f"empty interval [{start}, {end})")
+    return start, end
+
+
+def hours_of(start: datetime, end: datetime) -> list[datetime]:
+    """Every whole hour starting in [start, end)."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    hour = hour if hour == start else hour + HOUR
+    hours = []
+    while hour < end:
+        hours.append(hour)
+        hour += HOUR
+    return hours
 
 
 def dbt_vars(start: datetime, end: datetime) -> dict[str, str]:

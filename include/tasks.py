@@ -13,14 +13,19 @@ from include import identity_model, intervals, landing, quality, report, setting
 log = logging.getLogger(__name__)
 
 
-def hours_to_land(s3, stream: str, data_interval_start: datetime | None, drop_events: list[dict]) -> list[datetime]:
+def hours_to_land(
+    s3, stream: str, params: dict, data_interval_start: datetime | None, drop_events: list[dict]
+) -> list[datetime]:
     """Which hours a landing run covers.
 
-    A scheduled, backfill or manual run lands its data interval's hour. A run triggered by
-    file drops (data interval None) lands the hours the dropped files hold: the ``keys`` the
-    drop events name, or every file of the stream when an event names none. A stream with no
-    drop in such a run lands nothing.
+    A run triggered with ``interval_start``/``interval_end`` lands every hour of that range in
+    one run (catch-up, re-landing a day). A scheduled, backfill or manual run lands its data
+    interval's hour. A run triggered by file drops (data interval None) lands the hours the
+    dropped files hold: the ``keys`` the drop events name, or every file of the stream when an
+    event names none. A stream with no drop in such a run lands nothing.
     """
+    if requested := intervals.requested_range(params):
+        return intervals.hours_of(*requested)
     if data_interval_start is not None:
         return [landing.hour_floor(data_interval_start)]
     if not drop_events:

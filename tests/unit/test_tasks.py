@@ -28,18 +28,27 @@ def s3():
 
 
 def test_a_scheduled_or_backfill_run_lands_its_own_hour(s3):
-    assert tasks.hours_to_land(s3, "customers", H10.replace(minute=0), [{"keys": ["customers/flat.csv"]}]) == [H10]
+    assert tasks.hours_to_land(s3, "customers", {}, H10.replace(minute=0), [{"keys": ["customers/flat.csv"]}]) == [H10]
+
+
+def test_a_run_given_a_range_lands_every_hour_of_it_in_one_run(s3):
+    # Catch-up and re-landing a day: one run, whatever its own data interval or drops say.
+    params = {"interval_start": "2026-11-20T09:30:00Z", "interval_end": "2026-11-20T12:00:00+00:00"}
+    assert tasks.hours_to_land(s3, "customers", params, H10, [{"keys": ["customers/flat.csv"]}]) == [
+        H10,
+        H10.replace(hour=11),
+    ]
 
 
 def test_a_drop_run_lands_the_hours_its_dropped_files_hold(s3):
-    assert tasks.hours_to_land(s3, "customers", None, [{"keys": ["customers/flat.csv"]}]) == [
+    assert tasks.hours_to_land(s3, "customers", {}, None, [{"keys": ["customers/flat.csv"]}]) == [
         H10,
         H10.replace(hour=12),
     ]
 
 
 def test_a_drop_event_naming_no_keys_lands_every_hour_of_the_stream(s3):
-    assert tasks.hours_to_land(s3, "customers", None, [{"keys": ["customers/flat.csv"]}, {}]) == [
+    assert tasks.hours_to_land(s3, "customers", {}, None, [{"keys": ["customers/flat.csv"]}, {}]) == [
         H10.replace(hour=3),
         H10,
         H10.replace(hour=12),
@@ -47,7 +56,7 @@ def test_a_drop_event_naming_no_keys_lands_every_hour_of_the_stream(s3):
 
 
 def test_a_drop_run_lands_nothing_for_a_stream_nobody_dropped(s3):
-    assert tasks.hours_to_land(s3, "bookings", None, []) == []
+    assert tasks.hours_to_land(s3, "bookings", {}, None, []) == []
 
 
 def _event(*hours):
