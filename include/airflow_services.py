@@ -25,10 +25,12 @@ from include import local_stack
 SERVICES = ("scheduler", "dag-processor", "api-server")
 
 
-def environment(var_dir: Path, s3_port: int, profiles_port: int, api_port: int) -> dict[str, str]:
+def environment(
+    var_dir: Path, s3_port: int, profiles_port: int, api_port: int, aws_port: int = local_stack.AWS_PORT
+) -> dict[str, str]:
     """``local_environment`` plus what the services must agree on: where the execution API is
     (task processes report to it) and the key its tokens are signed with."""
-    return local_stack.local_environment(s3_port, profiles_port, var_dir) | {
+    return local_stack.local_environment(s3_port, profiles_port, var_dir, aws_port) | {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),

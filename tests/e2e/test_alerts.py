@@ -16,10 +16,17 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(var_dir):
+def stack(var_dir, tmp_path_factory):
     (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
-    running = local_stack.LocalStack(var_dir, local_stack.S3_PORT, local_stack.PROFILES_PORT).start()
+    # A lake of its own, and no buckets in it: every landing task fails.
+    running = local_stack.LocalStack(
+        var_dir,
+        local_stack.S3_PORT,
+        local_stack.PROFILES_PORT,
+        s3_dir=tmp_path_factory.mktemp("alerts-s3"),
+        create_buckets=False,
+    ).start()
     yield running
     running.stop()
 
@@ -29,7 +36,7 @@ def test_a_failed_task_is_published_to_the_alerts_topic(stack):
 
     from include import settings
 
-    # The local stack starts without buckets: every landing task fails, after its retries.
+    # The stack was started without buckets: every landing task fails, after its retries.
     land = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["land_engagement_events"]
     run = land.test(logical_date=datetime(2026, 11, 20, 11, tzinfo=UTC))
 

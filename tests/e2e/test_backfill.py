@@ -63,12 +63,14 @@ def input_dir(tmp_path_factory) -> Path:
 
 @contextlib.contextmanager
 def private_stack(var_dir: Path):
-    """The local stack on free ports for var_dir, in its own process group; yields (s3_port, profiles_port)."""
-    ports = local_stack.free_port(), local_stack.free_port()
+    """The local stack on free ports for var_dir (its S3 data in var_dir/s3), in its own process
+    group; yields (s3_port, profiles_port, aws_port)."""
+    ports = tuple(local_stack.free_ports(3))
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
         "C360_S3_PORT": str(ports[0]),
         "C360_PROFILES_PORT": str(ports[1]),
+        "C360_AWS_PORT": str(ports[2]),
     }
     var_dir.mkdir(parents=True, exist_ok=True)
     with open(var_dir / "local_stack.log", "wb") as log:
@@ -161,7 +163,7 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
     hourly_var, backfill_var = tmp_path / "hourly", tmp_path / "backfill"
     with private_stack(hourly_var) as hourly_ports, private_stack(backfill_var) as backfill_ports:
         # The hour-by-hour path runs beside the scheduler: both wait on different things.
-        hourly_env = os.environ | local_stack.local_environment(*hourly_ports, hourly_var)
+        hourly_env = os.environ | local_stack.local_environment(*hourly_ports[:2], hourly_var, hourly_ports[2])
         hourly_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
         # Its output goes to files, not pipes: a pipe nobody reads until the backfill is done
         # fills up and stalls the driver (it did: 12 min of one build spent blocked on a write).
@@ -172,7 +174,9 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
                 cwd=settings.PROJECT_ROOT, env=hourly_env, stdout=out, stderr=log,
             )  # fmt: skip
         try:
-            env = airflow_services.environment(backfill_var, *backfill_ports, local_stack.free_port())
+            env = airflow_services.environment(
+                backfill_var, *backfill_ports[:2], local_stack.free_port(), aws_port=backfill_ports[2]
+            )
             airflow_services.prepare(env)
             run_local.upload_input(local_stack.s3_client(backfill_ports[0]), input_dir)
             # Created before the services start: SQLite has one writer, and `backfill create`

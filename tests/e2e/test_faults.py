@@ -38,8 +38,8 @@ def stack(tmp_path_factory):
     running = local_stack.LocalStack(
         tmp_path_factory.mktemp("faults-var"), local_stack.S3_PORT, local_stack.PROFILES_PORT, THROTTLE_RATE
     ).start()
-    # moto keeps S3 in this process across modules, the warehouse file is the session's: start from
-    # neither, and leave neither behind.
+    # Its S3 data is under its own var dir (fresh), the warehouse file is the session's: start from
+    # empty buckets and no warehouse, and leave neither behind.
     _drop_state()
     yield running
     _drop_state()

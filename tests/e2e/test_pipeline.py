@@ -24,8 +24,10 @@ PAIRWISE_PRECISION, PAIRWISE_RECALL = 0.95, 0.95
 
 
 @pytest.fixture(scope="module")
-def stack(var_dir):
-    running = local_stack.LocalStack(var_dir, local_stack.S3_PORT, local_stack.PROFILES_PORT).start()
+def stack(var_dir, tmp_path_factory):
+    # A lake of its own: the session's var/ is shared by every module.
+    s3_dir = tmp_path_factory.mktemp("pipeline-s3")
+    running = local_stack.LocalStack(var_dir, local_stack.S3_PORT, local_stack.PROFILES_PORT, s3_dir=s3_dir).start()
     yield running
     running.stop()
 
