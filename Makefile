@@ -48,8 +48,11 @@ stack-start: $(STAMP)
 	  $(PY) -m include.local_stack serve > $(VAR)/local_stack.log 2>&1 & echo $$! > $(STACK_PID); fi
 	@$(PY) -m include.local_stack ready
 
+# SIGTERM: the stack stops its S3 server (weed) and flushes; wait for that (up to 30 s) so a
+# stack-start right after finds the ports free and the data on disk.
 stack-stop:
-	@if [ -f $(STACK_PID) ]; then kill $$(cat $(STACK_PID)) 2>/dev/null || true; rm -f $(STACK_PID); fi
+	@if [ -f $(STACK_PID) ]; then pid=$$(cat $(STACK_PID)); kill $$pid 2>/dev/null || true; \
+	  for _ in $$(seq 300); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; rm -f $(STACK_PID); fi
 
 run: $(STAMP) $(MANIFEST)
 	@$(MAKE) --no-print-directory stack-start

@@ -24,8 +24,7 @@ HOUR = timedelta(hours=1)
 def upload_input(s3, input_dir: Path) -> int:
     """Mirror ``input_dir``'s stream folders into the landing bucket (``<stream>/…`` keys); returns
     files uploaded. Anything else in it (the sample's ``_truth/``) is not landing input."""
-    for bucket in (settings.LANDING_BUCKET, settings.RAW_BUCKET):
-        s3.create_bucket(Bucket=bucket)
+    local_stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
     files = sorted(
         p
         for stream in settings.RAW_STREAMS

@@ -52,6 +52,17 @@ def test_secrets_come_from_the_environment(compose):
                 assert FROM_ENVIRONMENT.match(str(value)), f"{name}: {key} is written into the file"
 
 
+def test_every_image_is_pinned_to_a_version(compose):
+    for name, service in compose["services"].items():
+        if "image" not in service:
+            assert "build" in service, f"{name}: neither an image nor a build"
+            continue
+        image = service["image"]
+        tag = image.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2]  # registry:port/name:tag@digest
+        assert tag or "@sha256:" in image, f"{name}: {image} has no tag"
+        assert tag != "latest", f"{name}: {image} floats on latest"
+
+
 def _compose_command() -> list[str] | None:
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
         return ["docker", "compose"]
