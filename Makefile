@@ -13,12 +13,13 @@ LOCAL_ENV = eval "$$($(PY) -m include.local_stack env)"
 VAR := $(or $(C360_VAR_DIR),var)
 STACK_PID := $(VAR)/local_stack.pid
 INPUT ?=
-RUN_ARGS := $(if $(INPUT),--input $(abspath $(INPUT)),)
+VERBOSE ?=
+RUN_ARGS := $(if $(INPUT),--input $(abspath $(INPUT)),) $(if $(VERBOSE),--verbose,)
 
 .PHONY: help install run test lint airflow clean stack-start stack-stop lock dbt-manifest bench
 
 help:
-	@echo "make run [INPUT=dir]  run the whole pipeline locally (sample data, or your files)"
+	@echo "make run [INPUT=dir] [VERBOSE=1]  run the whole pipeline locally (sample data, or your files)"
 	@echo "make test             lint + the test suite (what CI runs)"
 	@echo "make airflow          the Airflow UI on http://localhost:8080 against the local stack"
 	@echo "make bench            the canonicalisation benchmark (1M and 10M events; ~20 min)"
@@ -38,7 +39,7 @@ lock:
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
 
 $(MANIFEST): $(STAMP) $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml
-	$(LOCAL_ENV) && cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir . --target local
+	@$(LOCAL_ENV) && cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir . --target local
 
 dbt-manifest: $(MANIFEST)
 

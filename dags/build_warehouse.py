@@ -1,9 +1,11 @@
 """
 ### Build the warehouse
 
-Declares the raw zone (`create_raw_relations`), runs the dbt project (rendered model by
-model by Cosmos, each model built with its tests) over an interval of ingest hours, builds
-the per-type event views in one task, then **validate**: the Great Expectations checkpoints
+Runs the dbt project over an interval of ingest hours as **one** `dbt build` (the
+`dbt.dbt_producer_watcher` task, Cosmos' watcher mode: it first declares the raw zone, then
+builds every model with its tests on dbt's threads); each model and its tests have a task in
+the `dbt` group that turns green or red when the build reports them. Then **validate**: the
+Great Expectations checkpoints
 `landing` (reconciliation against the landing manifests), `canonical_events` (events and their
 email/phone destinations) and `profiles` (unified profiles, their links, every record linked
 once), then writes the HTML dashboard to `var/reports/`. Identity resolution re-resolves
@@ -28,8 +30,6 @@ from functools import reduce
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
-from cosmos import DbtTaskGroup
-from cosmos.operators.local import DbtBuildLocalOperator, DbtRunOperationLocalOperator
 
 from include import dbt_config, intervals, quality, settings, tasks
 from include.assets import RAW_ZONE, VALIDATED_MARTS
@@ -48,8 +48,12 @@ from include.dag_defaults import DEFAULT_ARGS
     tags=["customer360", "dbt", "quality"],
     doc_md=__doc__,
     params={
-        "interval_start": Param(None, type=["null", "string"], description="First ingest hour (UTC, ISO)"),
-        "interval_end": Param(None, type=["null", "string"], description="Hour after the last one (UTC, ISO)"),
+        "interval_start": Param(
+            None, type=["null", "string"], format="date-time", description="First ingest hour (UTC, ISO)"
+        ),
+        "interval_end": Param(
+            None, type=["null", "string"], format="date-time", description="Hour after the last one (UTC, ISO)"
+        ),
     },
 )
 def build_warehouse():
@@ -79,30 +83,14 @@ def build_warehouse():
         return tasks.write_dashboard(interval)
 
     interval = resolve_interval()
-    # Idempotent DDL: the raw zone as relations (views locally, partition-projected tables on Athena).
-    raw_relations = DbtRunOperationLocalOperator(
-        task_id="create_raw_relations", macro_name="create_raw_relations", **dbt_config.single_command_args
-    )
-    event_type_views = DbtBuildLocalOperator(
-        task_id="event_type_views", select=[dbt_config.EVENT_TYPE_VIEWS], **dbt_config.single_command_args
-    )
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_config.project_config,
-        profile_config=dbt_config.profile_config,
-        render_config=dbt_config.render_config,
-        execution_config=dbt_config.execution_config,
-        operator_args={
-            # Cosmos' per-model OpenLineage Assets are not valid Airflow 3 Asset URIs: our own
-            # Assets (raw_*, validated_marts) chain the DAGs.
-            "emit_datasets": False,
-            "vars": {
-                "interval_start": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_start'] }}",
-                "interval_end": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_end'] }}",
-            },
+    dbt = dbt_config.dbt_task_group(
+        "dbt",
+        {
+            "interval_start": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_start'] }}",
+            "interval_end": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_end'] }}",
         },
     )
-    interval >> raw_relations >> dbt >> event_type_views >> validate(interval) >> write_dashboard(interval)
+    interval >> dbt >> validate(interval) >> write_dashboard(interval)
 
 
 build_warehouse()

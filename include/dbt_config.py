@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
-from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from include import settings
 
@@ -25,33 +26,57 @@ profile_config = ProfileConfig(
 )
 
 # The manifest is compiled by `make dbt-manifest`: parsing the DAG file never calls dbt.
-# One task per model that runs it and its tests (`dbt build`), so a failing test stops
-# what depends on it.
-# The per-type event views are cheap and many: they are built together by one task
-# (EVENT_TYPE_VIEWS), not one dbt process each.
-EVENT_TYPE_VIEWS = "path:models/marts/engagement/event_types"
-# A test reading several models (e.g. every record linked once) runs as its own task after
-# all of them: attached to one model's build it would run before the others exist.
+# A task per model and one for its tests; dbt (one `dbt build`, below) skips what depends on a
+# failing test, and runs a test reading several models (every record linked once) after all of
+# them, so no test needs a task of its own.
+
+
+class _HooksHaveNoTask(logging.Filter):
+    """dbt's on-run-start hook (declaring the raw zone) is an `operation` node: it runs inside the
+    producer's `dbt build`, so Cosmos rightly renders no task for it — its warning says otherwise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "<DbtResourceType.OPERATION>" not in record.getMessage()
+
+
+logging.getLogger("cosmos.airflow.graph").addFilter(_HooksHaveNoTask())
+
 render_config = RenderConfig(
     load_method=LoadMode.DBT_MANIFEST,
-    test_behavior=TestBehavior.BUILD,
-    exclude=[EVENT_TYPE_VIEWS],
-    should_detach_multiple_parents_tests=True,
+    test_behavior=TestBehavior.AFTER_EACH,
+    should_detach_multiple_parents_tests=False,
 )
 
-# A dbt subprocess per task: dbt-duckdb keeps its database open for the life of the
-# process, which would lock the quality and sync tasks out of the warehouse file.
+# One `dbt build` per run (Cosmos' watcher mode): a producer task runs the whole selection with
+# dbt's threads and reports each node's result; every model still has its own task in the UI,
+# which turns green or red with that model. The build runs in a subprocess: dbt-duckdb keeps its
+# database open for the life of the process, which would lock the gate and the syncs out of the
+# warehouse file.
 execution_config = ExecutionConfig(
-    execution_mode=ExecutionMode.LOCAL,
+    execution_mode=ExecutionMode.WATCHER,
     invocation_mode=InvocationMode.SUBPROCESS,
     dbt_executable_path=str(Path(sys.executable).parent / "dbt"),
 )
 
-# For the operators that run one dbt command outside the task group.
-single_command_args = {
-    "project_dir": project_config.dbt_project_path,
-    "profile_config": profile_config,
-    "invocation_mode": execution_config.invocation_mode,
-    "dbt_executable_path": execution_config.dbt_executable_path,
-    "install_deps": False,
-}
+# Every model's task waits for the producer's report of it without holding a worker slot or
+# needing a triggerer (a reschedule sensor), and without a dbt process of its own.
+CONSUMER_ARGS = {"deferrable": False, "mode": "reschedule", "poke_interval": 5}
+
+
+def dbt_task_group(group_id: str, dbt_vars: dict[str, str]) -> DbtTaskGroup:
+    """The dbt project as a task group: one producer running `dbt build`, a task per model and its tests."""
+    group = DbtTaskGroup(
+        group_id=group_id,
+        project_config=project_config,
+        profile_config=profile_config,
+        render_config=render_config,
+        execution_config=execution_config,
+        # Cosmos' per-model OpenLineage Assets are not valid Airflow 3 Asset URIs: our own Assets
+        # (raw_*, validated_marts) chain the DAGs.
+        operator_args={"emit_datasets": False, "vars": dbt_vars, **CONSUMER_ARGS},
+    )
+    # Cosmos 1.15.1 does not pass emit_datasets on to the watcher's producer, which then resolves
+    # every model's Asset URI for the model tasks to emit (an event per model for an Asset no DAG
+    # declares, and two warnings each): switch that off where it starts.
+    group.children[f"{group_id}.{PRODUCER_WATCHER_TASK_ID}"]._should_generate_model_uris = False
+    return group

@@ -1,9 +1,11 @@
 """``make run``: the whole pipeline through Airflow on the embedded local stack.
 
 Uploads the input directory (or freshly generated sample data) to the landing bucket, runs
-``land_engagement_events`` for every hour the files hold, ``build_warehouse`` over those
+``land_engagement_events`` once over every hour the files hold, ``build_warehouse`` over those
 hours and ``sync_customer_profiles``, each as a real Airflow DAG run (``dag.test``), then
-prints a summary. The local stack must be up (the Makefile starts it).
+prints a summary. The console shows a line per finished step (``include/run_progress.py``);
+task logs go to ``var/logs/make-run.log`` (``--verbose``: to the console). The local stack must
+be up (the Makefile starts it).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TextIO
 
-from include import local_stack, settings
+from include import local_stack, run_progress, settings
 
 HOUR = timedelta(hours=1)
 
@@ -36,23 +39,54 @@ def upload_input(s3, input_dir: Path) -> int:
     return len(files)
 
 
-def run_dag(dagbag, dag_id: str, label: str = "", **kwargs) -> None:
+def log_path() -> Path:
+    """Where make run's task logs, dbt output and library warnings go (the console gets progress)."""
+    return settings.VAR_DIR / "logs" / "make-run.log"
+
+
+def run_dag(dagbag, dag_id: str, label: str = "", **kwargs) -> float:
+    """One DAG run through ``dag.test``; returns its wall time. A run that did not succeed ends make run."""
     started = time.monotonic()
     run = dagbag.dags[dag_id].test(**kwargs)
-    print(f"  {dag_id} {label}: {run.state} in {time.monotonic() - started:.1f}s", flush=True)
+    elapsed = time.monotonic() - started
     if run.state != "success":
-        raise SystemExit(f"{dag_id} ended {run.state}: see the task logs above")
+        failed = ", ".join(failed_tasks(dag_id, run.run_id))
+        raise SystemExit(f"{dag_id} ended {run.state} ({failed}): the task logs are in {log_path()}")
+    print(f"  {dag_id} {label}: {run.state} in {elapsed:.1f}s", flush=True)
+    return elapsed
+
+
+def failed_tasks(dag_id: str, run_id: str) -> list[str]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return sorted(
+            session.scalars(
+                select(TaskInstance.task_id).where(
+                    TaskInstance.dag_id == dag_id,
+                    TaskInstance.run_id == run_id,
+                    TaskInstance.state.in_(["failed", "upstream_failed"]),
+                )
+            )
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--input", type=Path, help="directory of <stream>/… files (default: sample data)")
     parser.add_argument("--people", type=int, default=2000, help="sample-data size when no --input")
+    parser.add_argument("--verbose", action="store_true", help="every log line on the console, not in the log file")
     args = parser.parse_args(argv)
 
     os.environ.update(local_stack.local_environment())
-    # Task logs at INFO drown the summary; warnings and errors (a failed expectation) still show.
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    with run_progress.console_to_log(log_path(), args.verbose) as console:
+        return run(args.input, args.people, console)
+
+
+def run(input_dir: Path | None, people: int, console: TextIO) -> int:
+    started = time.monotonic()
     Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
     from airflow.models.pool import Pool
@@ -64,79 +98,93 @@ def main(argv: list[str] | None = None) -> int:
 
     from include import landing, sample_data
 
-    input_dir = args.input
     if input_dir is None:
         input_dir = settings.VAR_DIR / "sample"
-        counts = sample_data.generate(input_dir, people=args.people, streams=sample_data.ALL_STREAMS)
-        print(
+        counts = sample_data.generate(input_dir, people=people, streams=sample_data.ALL_STREAMS)
+        console.write(
             f"generated sample data in {input_dir}: "
             + ", ".join(
                 f"{s} {c['events']} events" if "events" in c else f"{s} {c['records']} records"
                 for s, c in counts.items()
             )
+            + "\n"
         )
     if not input_dir.is_dir():
         raise SystemExit(f"--input {input_dir} is not a directory")
-
-    started = time.monotonic()
-    s3 = local_stack.s3_client()
-    print(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}")
-    hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
-    if not hours:
-        raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {settings.RAW_STREAMS}")
-    print(f"covering {len(hours)} hours: {hours[0]:%Y-%m-%d %H:00} … {hours[-1]:%Y-%m-%d %H:00} UTC")
 
     from airflow.dag_processing.dagbag import DagBag
 
     dagbag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if dagbag.import_errors:
         raise SystemExit(f"DAG import errors: {dagbag.import_errors}")
-    for hour in hours:
-        # A manual run's data interval is the hour *before* its logical date.
-        run_dag(dagbag, "land_engagement_events", f"{hour:%Y-%m-%d %H}:00", logical_date=hour + HOUR)
-    run_dag(
-        dagbag,
-        "build_warehouse",
-        logical_date=None,
-        run_conf={"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()},
-    )
-    run_dag(dagbag, "sync_customer_profiles", logical_date=None)
-    print_summary(time.monotonic() - started)
+    stages = {"setup": time.monotonic() - started}  # metadata DB, sample data, parsing the DAGs
+
+    pipeline_started = time.monotonic()
+    s3 = local_stack.s3_client()
+    console.write(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}\n")
+    hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    if not hours:
+        raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {settings.RAW_STREAMS}")
+    stages["upload"] = time.monotonic() - pipeline_started
+    console.write(f"covering {len(hours)} hours: {hours[0]:%Y-%m-%d %H:00} … {hours[-1]:%Y-%m-%d %H:00} UTC\n")
+    covered = {"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()}
+    # One landing run over every hour (a catch-up run), one build over them, then the sync.
+    runs = [
+        ("landing", "land_engagement_events", {"run_conf": covered}),
+        ("build", "build_warehouse", {"run_conf": covered}),
+        ("sync", "sync_customer_profiles", {}),
+    ]
+    for stage, dag_id, kwargs in runs:
+        with run_progress.DagRunProgress(console, dag_id) as progress:
+            stages[stage] = run_dag(dagbag, dag_id, logical_date=None, **kwargs)
+        console.write(f"  {stage:<8} {dag_id} done in {stages[stage]:.1f}s\n")
+        if stage == "build":
+            stages["dbt build"] = progress.durations.get(run_progress.PRODUCER_TASK, 0.0)
+            stages["gate"] = progress.durations.get("validate", 0.0)
+    print_summary(console, time.monotonic() - pipeline_started, stages)
     return 0
 
 
-def print_summary(elapsed: float) -> None:
+def print_summary(console: TextIO, elapsed: float, stages: dict[str, float]) -> None:
     from include import warehouse
+
+    def say(line: str) -> None:
+        console.write(line + "\n")
 
     with warehouse.connect(read_only=True) as con:
 
         def rows(sql: str) -> list[tuple]:
             return con.execute(sql).fetchall()
 
-        print("\n== customer360 run summary ==")
-        print(f"pipeline time: {elapsed:.1f}s   warehouse: {settings.WAREHOUSE_PATH}")
+        say("\n== customer360 run summary ==")
+        say(
+            f"pipeline time: {elapsed:.1f}s: upload {stages['upload']:.1f}s, landing {stages['landing']:.1f}s, "
+            f"build {stages['build']:.1f}s (dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), "
+            f"sync {stages['sync']:.1f}s; before it, setup {stages['setup']:.1f}s (Airflow's DB, sample data, DAGs)"
+        )
+        say(f"warehouse: {settings.WAREHOUSE_PATH}   task logs: {log_path()}")
         reports = settings.VAR_DIR / "reports"
-        print(f"dashboard: {reports / 'engagement-latest.html'}   data docs: {reports / 'data_docs' / 'index.html'}")
+        say(f"dashboard: {reports / 'engagement-latest.html'}   data docs: {reports / 'data_docs' / 'index.html'}")
         for stream, raw, canonical, quarantined in rows(
             "select stream, sum(raw_records), sum(canonical_events), sum(quarantined_records) "
             "from landing_reconciliation group by stream order by stream"
         ):
-            print(f"  {stream:<20} landed {raw:>8}  canonical events {canonical:>8}  quarantined {quarantined:>5}")
+            say(f"  {stream:<20} landed {raw:>8}  canonical events {canonical:>8}  quarantined {quarantined:>5}")
         for reason, n in rows("select reason, count(*) from quarantined_records group by reason order by reason"):
-            print(f"    quarantined: {reason:<22} {n}")
+            say(f"    quarantined: {reason:<22} {n}")
         ((profiles,),) = rows("select count(*) from unified_profiles")
         matched = ", ".join(
             f"{how} {n}"
             for how, n in rows("select matched_by, count(*) from profile_links group by 1 order by 2 desc, 1")
         )
         ((merges,),) = rows("select count(*) from profile_merges")
-        print(f"  unified profiles {profiles}; source records linked by {matched}; id changes recorded {merges}")
+        say(f"  unified profiles {profiles}; source records linked by {matched}; id changes recorded {merges}")
         for object_type, sent, unchanged, failed, dead in rows(
             "select object_type, sent, unchanged, failed, dead_lettered from customer_profiles_sync_runs "
             "where split_part(run_id, '#', 1) = (select split_part(run_id, '#', 1) from customer_profiles_sync_runs "
             "order by started_at desc limit 1) order by started_at"
         ):
-            print(
+            say(
                 f"  Customer Profiles {object_type}: sent {sent}, unchanged {unchanged}, failed {failed}, "
                 f"dead-lettered {dead}"
             )

@@ -68,3 +68,34 @@ def test_build_runs_on_any_raw_zone_asset_and_sync_on_validated_marts(dagbag):
     assert {asset.name for asset in build.objects} == {f"raw_{s}" for s in settings.RAW_STREAMS}
     sync = dagbag.dags["sync_customer_profiles"].timetable.asset_condition
     assert [asset.name for asset in sync.objects] == ["validated_marts"]
+
+
+def test_build_runs_dbt_once_and_every_model_has_a_task_that_reports_it(dagbag):
+    from airflow.sdk.bases.sensor import BaseSensorOperator
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+
+    dag = dagbag.dags["build_warehouse"]
+    producers = [task for task in dag.tasks if isinstance(task, DbtProducerWatcherOperator)]
+    assert [task.task_id for task in producers] == ["dbt.dbt_producer_watcher"]
+    # It emits no per-model Asset events (Cosmos' OpenLineage URIs are not Airflow 3 Asset URIs).
+    assert producers[0]._should_generate_model_uris is False
+    dbt_tasks = [task for task in dag.tasks if task.task_id.startswith("dbt.") and task not in producers]
+    sensors = [task for task in dbt_tasks if isinstance(task, BaseSensorOperator)]
+    # Models, seeds and their tests: each a reschedule sensor (no worker slot held, no triggerer).
+    assert len(sensors) > 50
+    assert {(task.mode, task.deferrable) for task in sensors} == {("reschedule", False)}
+    # The per-type event views are built by the same dbt build, and shown like every model.
+    assert any("email_bounce" in task.task_id for task in sensors)
+    assert not {"create_raw_relations", "event_type_views"} & set(dag.task_ids)
+
+
+@pytest.mark.parametrize("dag_id", ["land_engagement_events", "build_warehouse"])
+def test_interval_params_refuse_a_value_that_is_not_a_date_time(dagbag, dag_id):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = dagbag.dags[dag_id].params
+    params.validate()  # the defaults (no range) are valid
+    for name in ("interval_start", "interval_end"):
+        params[name] = "2026-11-20T00:00:00+00:00"
+        with pytest.raises(ParamValidationError):
+            params[name] = "yesterday"
