@@ -1,4 +1,5 @@
-"""Failure notifications for every DAG (default_args on_failure_callback)."""
+"""Failure notifications for every DAG (default_args on_failure_callback): logged, and sent to
+the alerts SNS topic by the Amazon provider's SnsNotifier."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from include import settings
 
 log = logging.getLogger("customer360.alerts")
 
+# The alert the notifier renders with the failed task's context: what on-call needs to act (which
+# task of which run failed, how, and where its log is), as one JSON object. Only Airflow's own
+# facts and its exception message: no record values.
+ALERT_MESSAGE = (
+    "{{ {'dag_id': ti.dag_id, 'task_id': ti.task_id, 'run_id': ti.run_id, 'try_number': ti.try_number,"
+    " 'error': exception | string, 'log_url': ti.log_url} | tojson }}"
+)
+ALERT_SUBJECT = "{{ ('customer360: ' ~ ti.dag_id ~ '.' ~ ti.task_id ~ ' failed')[:100] }}"  # SNS: <= 100
+
 
 def failure_message(context) -> dict:
-    """What on-call needs to act: which task of which run failed, how, and where the log is."""
+    """The facts the alert carries, for the log line."""
     ti = context["task_instance"]
     return {
         "dag_id": ti.dag_id,
@@ -24,16 +34,34 @@ def failure_message(context) -> dict:
     }
 
 
-def notify_failure(context) -> None:
-    """Log the failure, and publish it to the alerts topic through the ``c360_alerts`` connection."""
-    message = failure_message(context)
-    log.error("customer360 task failed: %s", json.dumps(message))
-    # The SNS topic email, chat or paging subscribe to; unset, failures are only logged.
-    if topic_arn := os.environ.get("C360_ALERTS_TOPIC_ARN"):
-        from airflow.providers.amazon.aws.hooks.sns import SnsHook
+def log_failure(context) -> None:
+    """Log the failure (also where no alerts topic is configured)."""
+    log.error("customer360 task failed: %s", json.dumps(failure_message(context)))
 
-        SnsHook(aws_conn_id=settings.ALERTS_CONN_ID).publish_to_target(
-            topic_arn,
-            json.dumps(message),
-            subject=f"customer360: {message['dag_id']}.{message['task_id']} failed"[:100],
-        )
+
+def sns_notifier(topic_arn: str):
+    """The SnsNotifier publishing a failure to ``topic_arn`` through the alerts connection."""
+    from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
+
+    return SnsNotifier(
+        aws_conn_id=settings.ALERTS_CONN_ID,
+        target_arn=topic_arn,
+        message=ALERT_MESSAGE,
+        subject=ALERT_SUBJECT,
+    )
+
+
+def publish_failure(context) -> None:
+    """Publish the failure to the SNS topic ``C360_ALERTS_TOPIC_ARN`` (email, chat or paging
+    subscribe to it); unset, nothing is sent.
+
+    A new notifier for every failure: a notifier renders its templates in place, for good, and
+    the tasks of a DAG share the callbacks of their default_args.
+    """
+    if topic_arn := os.environ.get("C360_ALERTS_TOPIC_ARN"):
+        sns_notifier(topic_arn)(context)
+
+
+def failure_notifier() -> list:
+    """The on_failure_callback of every task: log the failure, then alert the topic."""
+    return [log_failure, publish_failure]

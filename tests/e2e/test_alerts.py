@@ -1,5 +1,6 @@
-"""A failed task notifies on-call through the alerts connection: a real DAG run against the
-local stack's SNS topic, read back from the queue subscribed to it."""
+"""A failed task notifies on-call through the alerts connection (the Amazon provider's
+SnsNotifier): a real DAG run against the local stack's SNS topic, read back from the queue
+subscribed to it."""
 
 from __future__ import annotations
 
@@ -46,3 +47,9 @@ def test_a_failed_task_is_published_to_the_alerts_topic(stack):
         ("land_engagement_events", f"land_{stream}", run.run_id, 3) for stream in sorted(settings.RAW_STREAMS)
     ]
     assert all("NoSuchBucket" in a["error"] for a in alerts), alerts[0]["error"]
+    # Each alert links the log of its own task's last try.
+    assert all(
+        "/dags/land_engagement_events/runs/" in a["log_url"]
+        and a["log_url"].endswith(f"/tasks/{a['task_id']}?try_number=3")
+        for a in alerts
+    ), [a["log_url"] for a in alerts]
