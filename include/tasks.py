@@ -35,7 +35,7 @@ def hours_to_land(
 
 
 def land(s3, stream: str, hours: list[datetime]) -> dict:
-    """Land each hour (replacing its partitions); the counts say what the build will find."""
+    """Land each hour (replacing its partitions, empty ones too); the counts say what the build will find."""
     manifests = [landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET) for hour in hours]
     for manifest in manifests:
         log.info(
@@ -49,7 +49,8 @@ def land(s3, stream: str, hours: list[datetime]) -> dict:
         )
     return {
         "stream": stream,
-        "hours": [manifest.hour for manifest in manifests],
+        # The hours the build must cover: those with lines (an empty hour wakes no build).
+        "hours": [manifest.hour for manifest in manifests if manifest.lines_read],
         "lines_read": sum(manifest.lines_read for manifest in manifests),
         "landed": sum(manifest.landed for manifest in manifests),
         "quarantined": sum(manifest.quarantined for manifest in manifests),

@@ -1,4 +1,4 @@
-"""The hour-by-hour path of tests/e2e/test_backfill.py, run in its own process against a private stack.
+"""The hour-by-hour path of tests/e2e/test_catch_up.py, run in its own process against a private stack.
 
     python tests/e2e/hourly_driver.py --input DIR --start 2026-11-20T00:00:00+00:00 --hours 48
 
@@ -59,9 +59,10 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             seen = events[-1].id
             # The interval build_warehouse's resolve_interval gives a run these events trigger.
-            interval = tasks.interval_for_run({}, events, (None, None))
-        label = f"{interval['interval_start']} … {interval['interval_end']}"
-        run_local.run_dag(dagbag, "build_warehouse", label, logical_date=None, run_conf=interval)
+            start, end = intervals.from_dbt_vars(tasks.interval_for_run({}, events, (None, None)))
+        label = f"{start.isoformat()} … {end.isoformat()}"
+        run_conf = {"interval_start": start.isoformat(), "interval_end": end.isoformat()}
+        run_local.run_dag(dagbag, "build_warehouse", label, logical_date=None, run_conf=run_conf)
         builds.append(label)
     print(json.dumps({"builds": builds, "warehouse": str(settings.WAREHOUSE_PATH)}))
 

@@ -1,17 +1,14 @@
-"""``airflow backfill create`` over two days builds what hour-by-hour runs build (issue 6).
+"""Catching up two days in one landing run builds what hour-by-hour runs build.
 
 Two private stacks (own var/, S3 server, Customer Profiles endpoint) get the same input:
 - hour by hour: tests/e2e/hourly_driver.py lands each of the 48 hours in order with
-  ``dag.test`` and builds over the hours each landing run's Asset events report;
-- backfill: the real scheduler, dag-processor and api-server (include/airflow_services.py),
-  ``airflow backfill create`` of the landing DAG over the two days, and the build runs its
-  raw-zone Asset events trigger.
+  ``dag.test`` (as the hourly schedule does) and builds over the hours each landing run's
+  Asset events report;
+- catch-up: the real scheduler, dag-processor and api-server (include/airflow_services.py),
+  the runbook's command — ``airflow dags trigger land_engagement_events`` with the two days as
+  ``interval_start``/``interval_end`` — and the build its raw-zone Asset events trigger.
 Then the raw zones must be byte-identical and the warehouses equal table by table (profiles
 up to their ids). The sync DAG stays paused: it reads the marts compared here and writes none of them.
-
-Measured on a 2-core machine (both paths side by side): 20 min. The backfill's 432 landing
-task processes take ~7 min (each re-imports the DAG file's modules), and each build ~4-8 min:
-one process per dbt model, one at a time (DuckDB has one writer).
 """
 
 from __future__ import annotations
@@ -42,20 +39,20 @@ HOURS = 48
 DATA_HOURS = (START + timedelta(hours=9), START + timedelta(hours=24 + 14))
 PEOPLE = 60
 LANDING_DAG, BUILD_DAG = "land_engagement_events", "build_warehouse"
-# The exact command the on-call engineer runs (README runbook): logical dates, both ends included.
-BACKFILL = [
-    "backfill", "create", "--dag-id", LANDING_DAG,
-    "--from-date", START.isoformat(), "--to-date", (START + timedelta(hours=HOURS - 1)).isoformat(),
+# The exact command the on-call engineer runs (README runbook): the end is exclusive.
+CATCH_UP = [
+    "dags", "trigger", LANDING_DAG, "--conf",
+    json.dumps({"interval_start": START.isoformat(), "interval_end": (START + timedelta(hours=HOURS)).isoformat()}),
 ]  # fmt: skip
 # History of *when* ids changed: the two paths build over different intervals, so the same
 # people may be renumbered at different builds. What the ids point at is compared instead.
 NOT_COMPARED = {"profile_merges"}
-BACKFILL_TIMEOUT_S = 3600
+CATCH_UP_TIMEOUT_S = 1800
 
 
 @pytest.fixture(scope="module")
 def input_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("backfill-input")
+    out = tmp_path_factory.mktemp("catch-up-input")
     for hour in DATA_HOURS:
         sample_data.generate(out, people=PEOPLE, day=hour, hours=1, seed=5, streams=sample_data.ALL_STREAMS)
     return out
@@ -96,22 +93,27 @@ def metadata(var_dir: Path, sql: str, *args) -> list[tuple]:
         return db.execute(sql, args).fetchall()
 
 
-def wait_for_backfill(var_dir: Path, services: airflow_services.AirflowServices) -> None:
-    """Until the backfill is complete and no build is queued, running or still to be triggered."""
-    deadline = time.monotonic() + BACKFILL_TIMEOUT_S
+def wait_for_catch_up(var_dir: Path, services: airflow_services.AirflowServices) -> None:
+    """Until the catch-up landing run is done and no build is queued, running or still to be triggered."""
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT_S
     while time.monotonic() < deadline:
         services.check_alive()
-        (backfill_done,) = metadata(var_dir, "select count(*) = 1 and min(completed_at) is not null from backfill")[0]
+        (landing_done,) = metadata(
+            var_dir,
+            "select count(*) = 1 and min(state) in ('success', 'failed') from dag_run "
+            "where dag_id = ? and run_type = 'manual'",
+            LANDING_DAG,
+        )[0]
         (builds_pending,) = metadata(
             var_dir, "select count(*) from dag_run where dag_id = ? and state in ('queued', 'running')", BUILD_DAG
         )[0]
         (events_queued,) = metadata(
             var_dir, "select count(*) from asset_dag_run_queue where target_dag_id = ?", BUILD_DAG
         )[0]
-        if backfill_done and not builds_pending and not events_queued:
+        if landing_done and not builds_pending and not events_queued:
             return
-        time.sleep(15)
-    raise TimeoutError(f"backfill not finished in {BACKFILL_TIMEOUT_S}s: see {var_dir / 'airflow' / 'logs'}")
+        time.sleep(5)
+    raise TimeoutError(f"catch-up not finished in {CATCH_UP_TIMEOUT_S}s: see {var_dir / 'airflow' / 'logs'}")
 
 
 def raw_zone(s3_port: int) -> dict[str, str]:
@@ -157,15 +159,15 @@ def warehouse(var_dir: Path) -> dict[str, list[tuple]]:
     return tables
 
 
-@pytest.mark.timeout(BACKFILL_TIMEOUT_S + 600)
-def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
+@pytest.mark.timeout(CATCH_UP_TIMEOUT_S + 600)
+def test_catching_up_two_days_in_one_run_equals_the_hourly_runs(input_dir, tmp_path):
     started = time.monotonic()
-    hourly_var, backfill_var = tmp_path / "hourly", tmp_path / "backfill"
-    with private_stack(hourly_var) as hourly_ports, private_stack(backfill_var) as backfill_ports:
+    hourly_var, catch_up_var = tmp_path / "hourly", tmp_path / "catch_up"
+    with private_stack(hourly_var) as hourly_ports, private_stack(catch_up_var) as catch_up_ports:
         # The hour-by-hour path runs beside the scheduler: both wait on different things.
         hourly_env = os.environ | local_stack.local_environment(*hourly_ports[:2], hourly_var, hourly_ports[2])
         hourly_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
-        # Its output goes to files, not pipes: a pipe nobody reads until the backfill is done
+        # Its output goes to files, not pipes: a pipe nobody reads until the catch-up is done
         # fills up and stalls the driver (it did: 12 min of one build spent blocked on a write).
         with open(tmp_path / "hourly.out", "wb") as out, open(tmp_path / "hourly.log", "wb") as log:
             hourly = subprocess.Popen(
@@ -175,53 +177,44 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
             )  # fmt: skip
         try:
             env = airflow_services.environment(
-                backfill_var, *backfill_ports[:2], local_stack.free_port(), aws_port=backfill_ports[2]
+                catch_up_var, *catch_up_ports[:2], local_stack.free_port(), aws_port=catch_up_ports[2]
             )
             airflow_services.prepare(env)
-            run_local.upload_input(local_stack.s3_client(backfill_ports[0]), input_dir)
-            # Created before the services start: SQLite has one writer, and `backfill create`
-            # fails at once on "database is locked" when the scheduler writes between its
-            # reads and its inserts (WAL snapshot; README runbook). Postgres has no such limit.
+            run_local.upload_input(local_stack.s3_client(catch_up_ports[0]), input_dir)
             airflow_services.airflow(env, "dags", "reserialize")
             for dag_id in (LANDING_DAG, BUILD_DAG):
                 airflow_services.airflow(env, "dags", "unpause", dag_id)
-            backfill_started = time.monotonic()
-            airflow_services.airflow(env, *BACKFILL)
+            catch_up_started = time.monotonic()
+            airflow_services.airflow(env, *CATCH_UP)
             with airflow_services.AirflowServices(env) as services:
-                wait_for_backfill(backfill_var, services)
-                backfill_s = time.monotonic() - backfill_started
-            hourly.wait(timeout=BACKFILL_TIMEOUT_S)
+                wait_for_catch_up(catch_up_var, services)
+                catch_up_s = time.monotonic() - catch_up_started
+            hourly.wait(timeout=CATCH_UP_TIMEOUT_S)
         finally:
             if hourly.poll() is None:
                 hourly.kill()
                 hourly.wait()
         assert hourly.returncode == 0, f"hourly path failed: see {tmp_path / 'hourly.log'}"
         hourly_builds = json.loads((tmp_path / "hourly.out").read_text().strip().splitlines()[-1])["builds"]
-        hourly_raw, backfill_raw = raw_zone(hourly_ports[0]), raw_zone(backfill_ports[0])
+        hourly_raw, catch_up_raw = raw_zone(hourly_ports[0]), raw_zone(catch_up_ports[0])
 
-    # The backfill made one landing run per hour, all successful; every build it triggered succeeded.
-    landing_runs = metadata(
-        backfill_var,
-        "select data_interval_start, state from dag_run where dag_id = ? and run_type = 'backfill' order by 1",
-        LANDING_DAG,
-    )
-    assert [datetime.fromisoformat(at).replace(tzinfo=UTC) for at, _ in landing_runs] == [
-        START + timedelta(hours=n) for n in range(HOURS)
-    ]
-    assert {state for _, state in landing_runs} == {"success"}
-    builds = metadata(backfill_var, "select run_type, state from dag_run where dag_id = ?", BUILD_DAG)
+    # One landing run covered the 48 hours, and succeeded; every build it triggered succeeded.
+    assert metadata(
+        catch_up_var, "select state from dag_run where dag_id = ? and run_type = 'manual'", LANDING_DAG
+    ) == [("success",)]
+    builds = metadata(catch_up_var, "select run_type, state from dag_run where dag_id = ?", BUILD_DAG)
     assert builds and set(builds) == {("asset_triggered", "success")}
     # Every hour a landing run reported was built. Airflow 3.3 may leave events that arrive
     # while a build is queued at max_active_runs for a later trigger (apache/airflow#56050):
     # harmless only while another event of the same hour was consumed.
     built = [intervals.from_dbt_vars(json.loads(value)) for (value,) in metadata(
-        backfill_var,
+        catch_up_var,
         "select value from xcom where dag_id = ? and task_id = 'resolve_interval' and key = 'return_value'",
         BUILD_DAG,
     )]  # fmt: skip
     reported = {
         datetime.fromisoformat(hour)
-        for (extra,) in metadata(backfill_var, "select extra from asset_event where extra like '%\"hours\"%'")
+        for (extra,) in metadata(catch_up_var, "select extra from asset_event where extra like '%\"hours\"%'")
         for hour in json.loads(extra)["hours"]
     }
     assert reported == set(DATA_HOURS)
@@ -231,23 +224,23 @@ def test_backfill_over_two_days_equals_the_hourly_runs(input_dir, tmp_path):
     # Raw zones: byte-identical for the 48 hours. The unpaused landing DAG also lands the
     # latest wall-clock hour on its own schedule (empty, outside the window).
     assert all(in_window(key) for key in hourly_raw)
-    assert {k: v for k, v in backfill_raw.items() if in_window(k)} == hourly_raw
+    assert {k: v for k, v in catch_up_raw.items() if in_window(k)} == hourly_raw
     assert sum(1 for key in hourly_raw if key.startswith("ses/year=")) == HOURS
     data_manifests = [
         key for key in hourly_raw if key.endswith("manifest.json") and landing.hour_from_key(key) in DATA_HOURS
     ]
     assert len(data_manifests) == len(DATA_HOURS) * len(settings.RAW_STREAMS)
 
-    hourly_tables, backfill_tables = warehouse(hourly_var), warehouse(backfill_var)
-    assert hourly_tables.keys() == backfill_tables.keys()
+    hourly_tables, catch_up_tables = warehouse(hourly_var), warehouse(catch_up_var)
+    assert hourly_tables.keys() == catch_up_tables.keys()
     for name in ("engagement_events", "conversation_messages", "quarantined_records", "unified_profiles"):
         assert hourly_tables[name], f"{name} is empty: the comparison would prove nothing"
     with duckdb.connect(str(hourly_var / "warehouse.duckdb"), read_only=True) as con:
         ingested = con.execute("select distinct ingest_hour from engagement_events order by 1").fetchall()
     assert [hour.replace(tzinfo=UTC) for (hour,) in ingested] == list(DATA_HOURS)
     for name in sorted(hourly_tables):
-        assert backfill_tables[name] == hourly_tables[name], f"{name} differs between backfill and hourly runs"
+        assert catch_up_tables[name] == hourly_tables[name], f"{name} differs between catch-up and hourly runs"
     print(
-        f"\nbackfill: {len(builds)} builds, {backfill_s:.0f}s from `airflow backfill create`; "
+        f"\ncatch-up: {len(builds)} builds, {catch_up_s:.0f}s from `airflow dags trigger`; "
         f"hourly: {len(hourly_builds)} builds; test {time.monotonic() - started:.0f}s"
     )
