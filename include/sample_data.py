@@ -797,6 +797,8 @@ class _HourFiles:
             if self.lines[done]:
                 self.write(done)
             del self.lines[done]
+            if done not in self.files:  # an hour without a line (a small population) has no file
+                continue
             raw, gz = self.files.pop(done)
             gz.close()
             raw.close()

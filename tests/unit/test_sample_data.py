@@ -383,3 +383,12 @@ def test_synthetic_customers_land_as_a_csv_without_a_refusal():
     assert len(results) == 2000 and all(isinstance(r, landing.LandedRecord) for r in results)
     statuses = Counter(json.loads(r.normalised)["phone_status"] for r in results)
     assert statuses["valid"] > 0.8 * 2000 and statuses["invalid"] == 0
+
+
+def test_a_population_too_small_to_fill_every_hour_writes_only_the_hours_it_has(tmp_path):
+    counts = sample_data.generate(tmp_path, people=3, day=DAY, hours=24, seed=SEED, streams=("ses",))
+    files = sorted((tmp_path / "ses").rglob("*.gz"))
+    assert 0 < len(files) < 24  # some hours have no event: no file, and no error
+    assert sum(len(gzip.decompress(f.read_bytes()).splitlines()) for f in files) == (
+        counts["ses"]["records"] + counts["ses"]["malformed"] + counts["ses"]["redeliveries"]
+    )
