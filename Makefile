@@ -80,11 +80,13 @@ test: lint
 	@# tests/conftest.py sets up its own environment (private var/, free ports)
 	$(BIN)/pytest
 
+# BENCH_ARGS: options for the benchmark, e.g. BENCH_ARGS="--events 20000 --out /tmp/b" (bench/README.md).
+BENCH_ARGS ?=
 bench: $(STAMP) $(MANIFEST)
-	$(PY) -m bench.canonicalisation
+	$(PY) -m bench.canonicalisation $(BENCH_ARGS)
 
 bench-sync: $(STAMP)
-	$(PY) -m bench.customer_profiles_sync
+	$(PY) -m bench.customer_profiles_sync $(BENCH_ARGS)
 
 # Trains on int_identity_records_normalised of the warehouse `make run` built; writes
 # include/identity_models/$(VERSION).json and that version's rows of the weights seed.
