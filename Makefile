@@ -16,11 +16,12 @@ INPUT ?=
 VERBOSE ?=
 RUN_ARGS := $(if $(INPUT),--input $(abspath $(INPUT)),) $(if $(VERBOSE),--verbose,)
 
-.PHONY: help install run test lint airflow clean stack-start stack-stop lock dbt-manifest bench
+.PHONY: help install run test test-fast lint airflow clean stack-start stack-stop lock dbt-manifest bench
 
 help:
 	@echo "make run [INPUT=dir] [VERBOSE=1]  run the whole pipeline locally (sample data, or your files)"
 	@echo "make test             lint + the test suite (what CI runs)"
+	@echo "make test-fast        lint, unit tests, DAG integrity, dbt unit tests: the edit loop"
 	@echo "make airflow          the Airflow UI on http://localhost:8080 against the local stack"
 	@echo "make bench            the canonicalisation benchmark (1M and 10M events; ~20 min)"
 	@echo "make clean            remove var/ (warehouse, Airflow state, local AWS state)"
@@ -28,7 +29,8 @@ help:
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check uv
+	@# -qq: errors only (a machine-wide pip config may name absent indexes, each a warning)
+	$(BIN)/pip install -qq --disable-pip-version-check uv
 	$(BIN)/uv pip sync --quiet --python $(PY) requirements.txt
 	$(PY) -m include.warehouse install-extensions
 	touch $@
@@ -79,6 +81,11 @@ test: lint
 	bash scripts/install-test-tools.sh
 	@# tests/conftest.py sets up its own environment (private var/, free ports)
 	$(BIN)/pytest
+
+# Everything but the end-to-end runs and the benchmarks' smoke runs.
+test-fast: lint
+	bash scripts/install-test-tools.sh
+	$(BIN)/pytest -m "not e2e and not bench"
 
 # BENCH_ARGS: options for the benchmark, e.g. BENCH_ARGS="--events 20000 --out /tmp/b" (bench/README.md).
 BENCH_ARGS ?=

@@ -11,6 +11,7 @@ be up (the Makefile starts it).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -40,8 +41,13 @@ def upload_input(s3, input_dir: Path) -> int:
 
 
 def log_path() -> Path:
-    """Where make run's task logs, dbt output and library warnings go (the console gets progress)."""
+    """Where the last make run's task logs, dbt output and library warnings go (the console gets progress)."""
     return settings.VAR_DIR / "logs" / "make-run.log"
+
+
+def stages_path() -> Path:
+    """The last make run's stage times in seconds, as JSON (bench/local_loop.py reads them)."""
+    return settings.VAR_DIR / "logs" / "make-run-stages.json"
 
 
 def run_dag(dagbag, dag_id: str, label: str = "", **kwargs) -> float:
@@ -141,11 +147,13 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
         if stage == "build":
             stages["dbt build"] = progress.durations.get(run_progress.PRODUCER_TASK, 0.0)
             stages["gate"] = progress.durations.get("validate", 0.0)
-    print_summary(console, time.monotonic() - pipeline_started, stages)
+    stages["pipeline"] = time.monotonic() - pipeline_started
+    stages_path().write_text(json.dumps(stages, indent=1))
+    print_summary(console, stages)
     return 0
 
 
-def print_summary(console: TextIO, elapsed: float, stages: dict[str, float]) -> None:
+def print_summary(console: TextIO, stages: dict[str, float]) -> None:
     from include import warehouse
 
     def say(line: str) -> None:
@@ -158,9 +166,10 @@ def print_summary(console: TextIO, elapsed: float, stages: dict[str, float]) -> 
 
         say("\n== customer360 run summary ==")
         say(
-            f"pipeline time: {elapsed:.1f}s: upload {stages['upload']:.1f}s, landing {stages['landing']:.1f}s, "
-            f"build {stages['build']:.1f}s (dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), "
-            f"sync {stages['sync']:.1f}s; before it, setup {stages['setup']:.1f}s (Airflow's DB, sample data, DAGs)"
+            f"pipeline time: {stages['pipeline']:.1f}s: upload {stages['upload']:.1f}s, "
+            f"landing {stages['landing']:.1f}s, build {stages['build']:.1f}s "
+            f"(dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), sync {stages['sync']:.1f}s; "
+            f"before it, setup {stages['setup']:.1f}s (Airflow's DB, sample data, DAGs)"
         )
         say(f"warehouse: {settings.WAREHOUSE_PATH}   task logs: {log_path()}")
         reports = settings.VAR_DIR / "reports"

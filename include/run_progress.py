@@ -26,7 +26,7 @@ FINISHED = {"success", "failed", "skipped", "upstream_failed"}
 @contextlib.contextmanager
 def console_to_log(log_path: Path, verbose: bool) -> Iterator[TextIO]:
     """Yield a stream to the terminal; meanwhile file descriptors 1 and 2 (this process, the
-    libraries it loads, the dbt subprocess) write to ``log_path`` — unless ``verbose``."""
+    libraries it loads, the dbt subprocess) write to ``log_path``, replaced — unless ``verbose``."""
     if verbose:
         yield sys.stdout
         return
@@ -36,7 +36,7 @@ def console_to_log(log_path: Path, verbose: bool) -> Iterator[TextIO]:
     saved = os.dup(1), os.dup(2)
     console = open(os.dup(saved[0]), "w", buffering=1)  # noqa: SIM115  (closed below, after the restore)
     try:
-        with open(log_path, "ab") as log:
+        with open(log_path, "wb") as log:
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
             try:
