@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import canonicalisation, customer_profiles_sync, identity_resolution
+from bench import canonicalisation, customer_profiles_sync, identity_resolution, local_loop
 
 pytestmark = pytest.mark.bench
 
@@ -81,3 +81,16 @@ def test_identity_resolution_scale(tmp_path):
     assert scale["accuracy"]["records"] == 2000 and 0 < scale["accuracy"]["f1"] <= 1
     assert scale["stability"]["renumbered"] == 0 and scale["stability"]["profiles_with_unchanged_records"] > 0
     assert scale["targets_judged"] is False
+
+
+def test_local_loop(tmp_path):
+    assert local_loop.main(["--people", "20", "--out", str(tmp_path)]) == 0
+
+    result = _report(tmp_path, "local_loop")
+    stages = result["stages_s"]
+    assert {"upload", "landing", "build", "dbt build", "gate", "sync", "pipeline"} <= stages.keys()
+    assert result["dbt_nodes"] > 100 and result["dbt_node_seconds_sum"] > 0
+    # The direct landing landed exactly what the DAG run landed (main() exits 1 otherwise).
+    assert sum(result["landed"].values()) > 0
+    assert all(ratio > 0 for ratio in result["ratios"].values())
+    assert result["targets"] and not any(target["judged"] for target in result["targets"].values())
