@@ -59,5 +59,6 @@ def test_every_dbt_unit_test_passes(dbt_env, tmp_path):
     assert result.returncode == 0, f"dbt unit tests failed:\n{result.stdout[-3000:]}"
     # Every unit test of the project ran and passed (a selection matching nothing would pass too).
     unit_tests = json.loads((tmp_path / "manifest.json").read_text())["unit_tests"]
-    summary = next(line for line in result.stdout.splitlines() if "Done. PASS=" in line)
-    assert len(unit_tests) >= 10 and f"PASS={len(unit_tests)} " in summary, summary
+    results = json.loads((tmp_path / "run_results.json").read_text())["results"]
+    ran = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    assert len(unit_tests) >= 10 and ran == dict.fromkeys(unit_tests, "pass")
