@@ -10,8 +10,9 @@ Great Expectations checkpoints
 email/phone destinations) and `profiles` (unified profiles, their links, every record linked
 once), then writes the HTML dashboard to `var/reports/`. Identity resolution re-resolves
 every record ingested before the interval's end, carrying profile ids forward. Triggered by
-any raw-zone Asset; the interval is every hour the triggering landing runs reported, and
-those of any raw-zone event in the `C360_BUILD_CATCH_UP_HOURS` (2) before the run was
+`raw_zone_landed` (one event per landing run that landed lines); the interval is every hour
+the triggering landing runs reported, and those of any such event in the
+`C360_BUILD_CATCH_UP_HOURS` (2) before the run was
 triggered (Airflow 3.3 can drop events that arrive while a build waits: apache/airflow#56050). To
 rebuild a range by hand (after a mapping fix, say) trigger with **interval_start** and
 **interval_end**.
@@ -24,21 +25,19 @@ data docs page; the docs (every suite, run and failure) open offline from
 
 from __future__ import annotations
 
-import operator
 from datetime import UTC, datetime
-from functools import reduce
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
 
 from include import dbt_config, intervals, quality, settings, tasks
-from include.assets import RAW_ZONE, VALIDATED_MARTS
+from include.assets import RAW_ZONE_LANDED, VALIDATED_MARTS
 from include.dag_defaults import DEFAULT_ARGS
 
 
 @dag(
     dag_id="build_warehouse",
-    schedule=reduce(operator.or_, RAW_ZONE.values()),
+    schedule=[RAW_ZONE_LANDED],
     start_date=datetime(2026, 11, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -57,7 +56,7 @@ from include.dag_defaults import DEFAULT_ARGS
     },
 )
 def build_warehouse():
-    @task(inlets=list(RAW_ZONE.values()))
+    @task(inlets=[RAW_ZONE_LANDED])
     def resolve_interval(
         params=None,
         triggering_asset_events=None,
@@ -66,7 +65,7 @@ def build_warehouse():
         data_interval_start=None,
         data_interval_end=None,
     ) -> dict[str, str]:
-        events = tasks.build_events(triggering_asset_events, inlet_events, RAW_ZONE.values(), dag_run.run_after)
+        events = tasks.build_events(triggering_asset_events, inlet_events, [RAW_ZONE_LANDED], dag_run.run_after)
         return tasks.interval_for_run(params, events, (data_interval_start, data_interval_end))
 
     # A failed expectation fails the same way on a retry: fail at once.

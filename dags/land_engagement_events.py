@@ -15,9 +15,11 @@ records get their phone normalised on the way (E.164, type, country).
 - when a source system drops a batch: an event on the Asset `landing_<stream>` (extra
   `{"keys": ["customers/…/export.csv"]}`) lands the hours those files hold, at once.
 
-Each task that read files updates its raw-zone Asset (`raw_<stream>`, extra: the hours and
-counts), which triggers **build_warehouse**. A stream with no files for the hour still gets
-its (empty) partition and manifest, then ends *skipped*: an empty hour wakes no build.
+Each task that read files updates its raw-zone Asset (`raw_<stream>`, extra: the hours with
+lines and the counts). When every stream is done, **report_landed** updates `raw_zone_landed`
+(extra: the streams and hours that had lines), which triggers **build_warehouse** once for the
+whole run. A stream with no files for the hour still gets its (empty) partition and manifest,
+then ends *skipped*: an empty hour wakes no build.
 
 Re-running an hour replaces that hour's partitions: clearing a task is always safe.
 """
@@ -29,11 +31,11 @@ from datetime import UTC, datetime
 from functools import reduce
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from include import settings, tasks
-from include.assets import LANDING_DROPS, RAW_ZONE
+from include.assets import LANDING_DROPS, RAW_ZONE, RAW_ZONE_LANDED
 from include.dag_defaults import DEFAULT_ARGS
 
 
@@ -43,9 +45,10 @@ def land_stream(stream: str):
         s3 = S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
         drop = LANDING_DROPS.get(stream)
         drops = [event.extra for event in triggering_asset_events[drop]] if drop else []
-        result = tasks.land(s3, stream, tasks.hours_to_land(s3, stream, params, data_interval_start, drops))
+        hours = tasks.hours_to_land(s3, stream, params, data_interval_start, drops)
+        result = tasks.land(s3, stream, hours)
         if not result["lines_read"]:
-            raise AirflowSkipException(f"no {stream} files for {result['hours']}: nothing new for the build")
+            raise AirflowSkipException(f"no {stream} lines in {len(hours)} hours: nothing new for the build")
         outlet_events[RAW_ZONE[stream]].extra = result
         return result
 
@@ -74,8 +77,19 @@ def land_stream(stream: str):
     },
 )
 def land_engagement_events():
-    for stream in settings.RAW_STREAMS:
-        land_stream(stream)
+    landed = [land_stream(stream) for stream in settings.RAW_STREAMS]
+
+    # After every stream, whatever each one's outcome: a failed stream must not hold back the
+    # build of the others (its failure alerts; clearing it re-runs this task too).
+    @task(outlets=[RAW_ZONE_LANDED], trigger_rule=TriggerRule.ALL_DONE)
+    def report_landed(ti=None, outlet_events=None) -> dict:
+        report = tasks.landing_report(ti.xcom_pull(task_ids=[f"land_{stream}" for stream in settings.RAW_STREAMS]))
+        if report is None:
+            raise AirflowSkipException("no stream landed a line: no build")
+        outlet_events[RAW_ZONE_LANDED].extra = report
+        return report
+
+    landed >> report_landed()
 
 
 land_engagement_events()

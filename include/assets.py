@@ -18,4 +18,8 @@ def _drop(stream: str) -> Asset:
 # Engagement streams arrive continuously through Firehose: the hourly schedule lands them.
 LANDING_DROPS = {stream: _drop(stream) for stream in settings.SOURCE_STREAMS}
 RAW_ZONE = {stream: _raw(stream) for stream in settings.RAW_STREAMS}
+# One event per landing run that landed anything (extra: the streams and the hours with lines),
+# after all its streams: the build it triggers covers them all. Per-stream events come and go at
+# each task's end, and a build triggered by the first would leave the rest to a second build.
+RAW_ZONE_LANDED = Asset(name="raw_zone_landed", uri=f"s3://{settings.RAW_BUCKET}/")
 VALIDATED_MARTS = Asset(name="validated_marts", uri="customer360://warehouse/validated_marts")

@@ -57,6 +57,17 @@ def land(s3, stream: str, hours: list[datetime]) -> dict:
     }
 
 
+def landing_report(results: list[dict | None]) -> dict | None:
+    """What a landing run's streams landed, for the build: None when no stream read a line."""
+    landed = [result for result in results if result and result["lines_read"]]
+    if not landed:
+        return None
+    return {
+        "streams": sorted(result["stream"] for result in landed),
+        "hours": sorted({hour for result in landed for hour in result["hours"]}),
+    }
+
+
 def validate_engagement(s3, interval: dict[str, str]) -> dict[str, list[quality.Validation]]:
     """The landing and canonical_events checkpoints of the interval, for quality.gate."""
     start, end = intervals.from_dbt_vars(interval)

@@ -63,9 +63,14 @@ def test_landing_runs_hourly_and_on_source_system_file_drops(dagbag):
     }
 
 
-def test_build_runs_on_any_raw_zone_asset_and_sync_on_validated_marts(dagbag):
+def test_build_runs_once_per_landing_run_and_sync_on_validated_marts(dagbag):
     build = dagbag.dags["build_warehouse"].timetable.asset_condition
-    assert {asset.name for asset in build.objects} == {f"raw_{s}" for s in settings.RAW_STREAMS}
+    assert [asset.name for asset in build.objects] == ["raw_zone_landed"]
+    # One landing run, one event: reported after every stream, whatever their outcome.
+    report = dagbag.dags["land_engagement_events"].get_task("report_landed")
+    assert [asset.name for asset in report.outlets] == ["raw_zone_landed"]
+    assert report.trigger_rule == "all_done"
+    assert report.upstream_task_ids == {f"land_{stream}" for stream in settings.RAW_STREAMS}
     sync = dagbag.dags["sync_customer_profiles"].timetable.asset_condition
     assert [asset.name for asset in sync.objects] == ["validated_marts"]
 

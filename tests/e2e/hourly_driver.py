@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from include import airflow_services, intervals, local_stack, run_local, settings, tasks
-from include.assets import RAW_ZONE
+from include.assets import RAW_ZONE_LANDED
 
 LANDING_DAG = "land_engagement_events"
 
@@ -41,7 +41,6 @@ def main(argv: list[str] | None = None) -> None:
     dagbag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if dagbag.import_errors:
         raise SystemExit(f"DAG import errors: {dagbag.import_errors}")
-    raw_assets = [asset.name for asset in RAW_ZONE.values()]
     seen = 0  # the last Asset event already acted on
     builds = []
     for n in range(args.hours):
@@ -52,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
             events = session.scalars(
                 select(AssetEvent)
                 .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-                .where(AssetEvent.id > seen, AssetModel.name.in_(raw_assets))
+                .where(AssetEvent.id > seen, AssetModel.name == RAW_ZONE_LANDED.name)
                 .order_by(AssetEvent.id)
             ).all()
             if not events:

@@ -106,3 +106,17 @@ def test_a_build_also_covers_the_events_of_the_catch_up_window_before_it_was_tri
         "interval_start": "2026-11-20 05:00:00",
         "interval_end": "2026-11-20 11:00:00",
     }
+
+
+def test_a_landing_run_reports_the_streams_and_hours_that_had_lines():
+    results = [
+        {"stream": "ses", "hours": ["2026-11-20T10:00:00+00:00"], "lines_read": 3},
+        None,  # a skipped or failed stream
+        {"stream": "customers", "hours": [], "lines_read": 0},
+        {"stream": "bookings", "hours": ["2026-11-20T12:00:00+00:00", "2026-11-20T10:00:00+00:00"], "lines_read": 1},
+    ]
+    assert tasks.landing_report(results) == {
+        "streams": ["bookings", "ses"],
+        "hours": ["2026-11-20T10:00:00+00:00", "2026-11-20T12:00:00+00:00"],
+    }
+    assert tasks.landing_report([None, {"stream": "ses", "hours": [], "lines_read": 0}]) is None
