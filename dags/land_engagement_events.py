@@ -32,7 +32,7 @@ from functools import reduce
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from include import settings, tasks
 from include.assets import LANDING_DROPS, RAW_ZONE, RAW_ZONE_LANDED
@@ -89,7 +89,14 @@ def land_engagement_events():
         outlet_events[RAW_ZONE_LANDED].extra = report
         return report
 
+    # Airflow judges a run by its last tasks, and report_landed runs whatever happened: this one
+    # fails the run when a stream failed (Airflow's watcher pattern). The stream alerted already.
+    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0, on_failure_callback=[])
+    def fail_if_a_stream_failed() -> None:
+        raise AirflowFailException("a stream failed to land: see its task")
+
     landed >> report_landed()
+    landed >> fail_if_a_stream_failed()
 
 
 land_engagement_events()
