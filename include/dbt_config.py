@@ -25,11 +25,6 @@ profile_config = ProfileConfig(
     profiles_yml_filepath=settings.DBT_PROJECT_DIR / "profiles.yml",
 )
 
-# The manifest is compiled by `make dbt-manifest`: parsing the DAG file never calls dbt.
-# A task per model and one for its tests; dbt (one `dbt build`, below) skips what depends on a
-# failing test, and runs a test reading several models (every record linked once) after all of
-# them, so no test needs a task of its own.
-
 
 class _HooksHaveNoTask(logging.Filter):
     """dbt's on-run-start hook (declaring the raw zone) is an `operation` node: it runs inside the
@@ -41,6 +36,10 @@ class _HooksHaveNoTask(logging.Filter):
 
 logging.getLogger("cosmos.airflow.graph").addFilter(_HooksHaveNoTask())
 
+# The manifest is compiled by `make dbt-manifest`: parsing the DAG file never calls dbt.
+# A task per model and one for its tests; dbt (one `dbt build`, below) skips what depends on a
+# failing test, and runs a test reading several models (every record linked once) after all of
+# them, so no test needs a task of its own.
 render_config = RenderConfig(
     load_method=LoadMode.DBT_MANIFEST,
     test_behavior=TestBehavior.AFTER_EACH,
