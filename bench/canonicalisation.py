@@ -1,4 +1,4 @@
-"""Canonicalisation throughput: our batch pipeline against the seed's per-record design, in one run.
+"""Canonicalisation throughput: our batch pipeline against the AWS samples' per-record design, in one run.
 
     python -m bench.canonicalisation --events 1000000 --events 10000000
 
@@ -332,7 +332,7 @@ def measure(events: int, workers: int, baseline_records: int, monitor: Monitor) 
         shutil.rmtree(work, ignore_errors=True)
 
 
-# -- the baseline: one record at a time, as the seed's Lambda ---------------------------------
+# -- the baseline: one record at a time, as the AWS samples' Lambda ---------------------------------
 class Rejected(Exception):
     """A record the per-record handler cannot map (what landing quarantines)."""
 
@@ -340,7 +340,7 @@ class Rejected(Exception):
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 DEFAULT_ACCOUNT_ID = os.environ.get("C360_AWS_ACCOUNT_ID") or None
-# SES eventType → (its object, status_code field, status_message field): canonical-events.md.
+# SES eventType → (its object, status_code field, status_message field): docs/canonical-events.md.
 SES_TYPES = {
     "Send": ("send", None, None),
     "Bounce": ("bounce", "bounceType", "bounceSubType"),
@@ -510,7 +510,7 @@ def _whatsapp(record: dict, line: str) -> list[dict]:
 
 
 def canonical_events(line: str) -> list[dict]:
-    """One raw line → its canonical events: parse, unwrap SNS, route and map (canonical-events.md)."""
+    """One raw line → its canonical events: parse, unwrap SNS, route and map (docs/canonical-events.md)."""
     record = json.loads(line)
     if not isinstance(record, dict):
         raise Rejected("not_an_object")

@@ -286,7 +286,7 @@ def is_customer_csv(key: str, text: str) -> bool:
 
 # -- record checks -----------------------------------------------------------------------
 def route(record: dict) -> str | None:
-    """Which engagement stream a record's shape belongs to (canonical-events.md routing)."""
+    """Which engagement stream a record's shape belongs to (docs/canonical-events.md routing)."""
     if "whatsAppWebhookEntry" in record:
         return "whatsapp"
     if str(record.get("eventType", "")).startswith(_SMS_VOICE_PREFIXES) or "inboundMessageId" in record:

@@ -4,7 +4,7 @@ Same seed and size → byte-identical files, so ``make run`` twice gives the sam
 Output is a directory shaped like ``make run INPUT=<dir>`` expects: ``<dir>/<stream>/YYYY/MM/DD/HH/…``,
 one gzip file per stream and hour, each record filed under the hour of its own time.
 
-Streams (formats: ``canonical-events.md``):
+Streams (formats: ``docs/canonical-events.md``):
 
 - ``ses``: SES event publishing; bounces (hard and soft), complaints, delays, opens, clicks,
   unsubscribes, and ~10% of lines wrapped in SNS envelopes.
@@ -872,7 +872,8 @@ SOURCE_STREAMS = ("customers", "bookings", "loyalty", "clickstream", "service_in
 ALL_STREAMS = STREAMS + SOURCE_STREAMS
 CRM_EXTRA_COLUMNS = ("customer_since", "marketing_opt_in")  # not in the documented header: landed as attributes
 JUNK_EMAIL, JUNK_PHONE = "test@test.com", "0000000000"  # placeholders clerks type when a customer gives none
-OFFERS = ("30_percent_off", "free_shipping", "double_points", "winter_bundle")  # seed 002's offers
+# The offers of the AWS offer write-back sample.
+OFFERS = ("30_percent_off", "free_shipping", "double_points", "winter_bundle")
 TRUTH_FILE = Path("_truth") / "source_records.csv"
 # The hour of the window each daily batch export is dropped in (or the last hour of a shorter window).
 _BATCH_HOUR = {"crm-customers": 1, "web-accounts": 2, "loyalty-members": 3}
@@ -1188,7 +1189,7 @@ def _booking(ident: Identity, at: int, serial: int, draw, salt: int, day: dateti
 
 
 def _click_session(ident: Identity, at: int, serial: int, draw, salt: int, day: datetime) -> list[SourceEvent]:
-    """A web session: page views, offer views (seed 002), maybe a cart and a purchase. Signed-in
+    """A web session: page views, offer views (the AWS offer write-back sample), maybe a cart and a purchase. Signed-in
     sessions carry the account id and email; the rest are anonymous."""
     signed_in = ident.web_id is not None and draw() < 0.7
     session = {

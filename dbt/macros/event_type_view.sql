@@ -1,4 +1,4 @@
-{#- The body of a per-type event view (seed 003's views): classified events of one channel and outcome. -#}
+{#- The body of a per-type event view (the AWS engagement-database sample's views): classified events of one channel and outcome. -#}
 {% macro event_type_view(channels, outcomes) -%}
 select *
 from {{ ref('engagement_event_outcomes') }}

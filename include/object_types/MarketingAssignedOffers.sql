@@ -1,4 +1,4 @@
--- One object per profile and offer (seed 002's MarketingAssignedOffers, with its field names).
+-- One object per profile and offer (the AWS offer write-back sample's MarketingAssignedOffers, with its field names).
 select
     profile_id as "UserId",
     offer_name as "offerName",

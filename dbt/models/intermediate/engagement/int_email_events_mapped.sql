@@ -1,4 +1,4 @@
--- SES records in the canonical event shape (canonical-events.md, SES column).
+-- SES records in the canonical event shape (docs/canonical-events.md, SES column).
 select
     'ses' as stream,
     account_id,

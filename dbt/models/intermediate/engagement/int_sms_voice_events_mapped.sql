@@ -1,5 +1,5 @@
 -- SMS, MMS and voice events (and inbound SMS) in the canonical event shape
--- (canonical-events.md, SMS / MMS / voice column).
+-- (docs/canonical-events.md, SMS / MMS / voice column).
 select
     'sms_voice' as stream,
     coalesce(account_id, nullif('{{ var("default_account_id") }}', '')) as account_id,

@@ -1,5 +1,5 @@
 -- WhatsApp webhook entries fanned out: every changes[].value.messages[] and every
--- changes[].value.statuses[] becomes its own canonical event (canonical-events.md).
+-- changes[].value.statuses[] becomes its own canonical event (docs/canonical-events.md).
 with
 
 entries as (

@@ -1,6 +1,6 @@
 {{ config(**hourly_incremental_config()) }}
 
--- The seed's conversation model: one row per chatbot message, re-deliveries collapsed.
+-- The AWS samples' conversation model: one row per chatbot message, re-deliveries collapsed.
 with
 
 deduplicated as (

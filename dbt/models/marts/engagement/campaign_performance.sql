@@ -1,4 +1,4 @@
--- The seed's campaign report: email outcomes per campaign tag.
+-- The AWS samples' campaign report: email outcomes per campaign tag.
 with
 
 counts as (

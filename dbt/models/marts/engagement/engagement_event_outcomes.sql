@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}
 
--- Each canonical event with its outcome: the seed's status roll-ups in one place
--- (canonical-events.md "Status roll-ups"), used by the per-type views and the marts.
+-- Each canonical event with its outcome: the AWS samples' status roll-ups in one place
+-- (docs/canonical-events.md "Status roll-ups"), used by the per-type views and the marts.
 with
 
 events as (

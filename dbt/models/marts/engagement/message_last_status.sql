@@ -1,4 +1,4 @@
--- Each outbound message's last status. Email uses the seed's precedence
+-- Each outbound message's last status. Email uses the AWS samples' precedence
 -- (Bounce > Complaint > Delivery > Reject > Send); other channels the latest event.
 with
 

@@ -1,6 +1,6 @@
 -- One row per outbound SMS/MMS message with what it cost. Every event of a message can
 -- repeat the price, so the message's largest reported figures are its cost; total cost is
--- price plus carrier fee (the seed's query added the price to itself). Money is decimal:
+-- price plus carrier fee (the AWS samples' query added the price to itself). Money is decimal:
 -- summing doubles in parallel gives results that depend on the order of the rows.
 select
     message_id,

@@ -1,4 +1,4 @@
--- The seed's hourly WhatsApp report, by the hour each event happened (UTC).
+-- The AWS samples' hourly WhatsApp report, by the hour each event happened (UTC).
 select
     date_trunc('hour', event_at) as event_hour,
     count_if(outcome = 'inbound') as inbound_messages,

@@ -1,4 +1,4 @@
--- Offers each profile received and whether they viewed them (seed 002's
+-- Offers each profile received and whether they viewed them (the AWS offer write-back sample's
 -- MarketingAssignedOffers): an offer is a campaign in var offer_campaigns sent to one of
 -- the profile's addresses; it is viewed when that message was opened, clicked or read, or
 -- when the profile's web-shop account viewed the offer's page (clickstream offer_view).

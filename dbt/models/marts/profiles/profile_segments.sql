@@ -1,4 +1,5 @@
--- Segment memberships (seed 001's advanced segmentation): each segment is one select of
+-- Segment memberships (the advanced segmentation of the AWS engagement reference
+-- architectures): each segment is one select of
 -- the profiles it holds, over golden records and engagement features. Add a segment by
 -- adding a union branch; unified_profiles lists every profile's segments.
 with

@@ -1,4 +1,5 @@
--- Phone numbers that replied with an opt-out keyword (seed 001; var sms_opt_out_keywords)
+-- Phone numbers that replied with an opt-out keyword (the AWS engagement reference
+-- architectures; var sms_opt_out_keywords)
 -- as a whole word of the reply, in any case ("stop please" opts out; "weekend" does not).
 -- Deliberately every reply landed so far, not bounded by the interval's end: replaying an
 -- old interval must never undo an opt-out.

@@ -1,4 +1,4 @@
--- Email addresses that must not be mailed again (seed 001): every recipient of a
+-- Email addresses that must not be mailed again (the AWS engagement reference architectures): every recipient of a
 -- Permanent bounce (reason BOUNCE) and of any complaint (reason COMPLAINT). Transient and
 -- undetermined bounces do not suppress. Synced to the SES account-level suppression list.
 -- Deliberately every event landed so far, not bounded by the interval's end: replaying an

@@ -46,7 +46,7 @@ event_object as (
 
     select
         *,
-        -- The event type's own object carries its details (canonical-events.md, SES table).
+        -- The event type's own object carries its details (docs/canonical-events.md, SES table).
         case event_type
             when 'Send' then send
             when 'Bounce' then bounce
