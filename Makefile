@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 MANIFEST := dbt/target/manifest.json
-# Every command below runs against the embedded local stack (include/local_stack.py).
-LOCAL_ENV = eval "$$($(PY) -m include.local_stack env)"
+# Every command below runs against the embedded local stack (local/stack.py).
+LOCAL_ENV = eval "$$($(PY) -m local.stack env)"
 # var/ unless C360_VAR_DIR points elsewhere (benchmarks run private stacks).
 VAR := $(or $(C360_VAR_DIR),var)
 STACK_PID := $(VAR)/local_stack.pid
@@ -33,7 +33,7 @@ $(STAMP): requirements.txt
 	@# -qq: errors only (a machine-wide pip config may name absent indexes, each a warning)
 	$(BIN)/pip install -qq --disable-pip-version-check uv
 	$(BIN)/uv pip sync --quiet --python $(PY) requirements.txt
-	$(PY) -m include.warehouse install-extensions
+	$(PY) -m include.warehouse.connection install-extensions
 	touch $@
 
 install: $(STAMP)
@@ -49,8 +49,8 @@ dbt-manifest: $(MANIFEST)
 stack-start: $(STAMP)
 	@mkdir -p $(VAR)
 	@if [ -f $(STACK_PID) ] && kill -0 $$(cat $(STACK_PID)) 2>/dev/null; then echo "local stack already up"; else \
-	  $(PY) -m include.local_stack serve > $(VAR)/local_stack.log 2>&1 & echo $$! > $(STACK_PID); fi
-	@$(PY) -m include.local_stack ready
+	  $(PY) -m local.stack serve > $(VAR)/local_stack.log 2>&1 & echo $$! > $(STACK_PID); fi
+	@$(PY) -m local.stack ready
 
 # SIGTERM: the stack stops its S3 server (weed) and flushes; wait for that (up to 30 s) so a
 # stack-start right after finds the ports free and the data on disk.
@@ -60,20 +60,20 @@ stack-stop:
 
 run: $(STAMP) $(MANIFEST)
 	@$(MAKE) --no-print-directory stack-start
-	@$(LOCAL_ENV) && $(PY) -m include.run_local $(RUN_ARGS); status=$$?; \
+	@$(LOCAL_ENV) && $(PY) -m local.run $(RUN_ARGS); status=$$?; \
 	  $(MAKE) --no-print-directory stack-stop; exit $$status
 
 airflow: $(STAMP) $(MANIFEST)
 	@$(MAKE) --no-print-directory stack-start
 	@# standalone starts its components as `airflow …` subprocesses: the venv must be on PATH.
-	@# The sync tasks run in one pool (include/customer_profiles_sync.py SYNC_POOL): create it first.
+	@# The sync tasks run in one pool (include/sync/engine.py SYNC_POOL): create it first.
 	@$(LOCAL_ENV) && PATH="$(abspath $(BIN)):$$PATH" && airflow db migrate > /dev/null \
 	  && airflow pools set customer_profiles_api 1 "Customer Profiles and SES API calls" > /dev/null \
 	  && airflow standalone; $(MAKE) --no-print-directory stack-stop
 
 lint: $(STAMP) $(MANIFEST)
-	$(BIN)/ruff check dags plugins include tests bench
-	$(BIN)/ruff format --check dags plugins include tests bench
+	$(BIN)/ruff check dags plugins include local tests bench
+	$(BIN)/ruff format --check dags plugins include local tests bench
 	@# The dbt templater only compiles: an in-memory DuckDB keeps it off the warehouse file.
 	$(LOCAL_ENV) && cd dbt && C360_WAREHOUSE_PATH=:memory: ../$(BIN)/sqlfluff lint models
 
@@ -101,12 +101,12 @@ bench-loop: $(STAMP) $(MANIFEST)
 	$(PY) -m bench.local_loop $(BENCH_ARGS)
 
 # Trains on int_identity_records_normalised of the warehouse `make run` built; writes
-# include/identity_models/$(VERSION).json and that version's rows of the weights seed.
+# include/identity/models/$(VERSION).json and that version's rows of the weights seed.
 .PHONY: train-identity-model
 VERSION ?= default
 SAMPLE ?=
 train-identity-model: $(STAMP)
-	$(PY) -m include.identity_model train --version $(VERSION) $(if $(SAMPLE),--sample $(SAMPLE),)
+	$(PY) -m include.identity.model train --version $(VERSION) $(if $(SAMPLE),--sample $(SAMPLE),)
 
 clean: stack-stop
 	rm -rf var dbt/target dbt/logs

@@ -43,7 +43,12 @@ import duckdb
 import psutil
 
 from bench import EXIT_TARGET_MISSED
-from include import landing, local_stack, run_local, sample_data, settings, warehouse
+from include import settings
+from include.landing import land as landing
+from include.warehouse import connection as warehouse
+from local import run as run_local
+from local import sample_data
+from local import stack as local_stack
 
 STREAMS = ("ses", "sms_voice", "whatsapp")  # what engagement_events is built from
 DAY = sample_data.DEFAULT_DAY

@@ -45,8 +45,9 @@ import psutil
 from botocore.config import Config
 
 from bench import EXIT_TARGET_MISSED
-from include import customer_profiles_sync as sync
-from include import local_stack, settings
+from include import settings
+from include.sync import engine as sync
+from local import stack as local_stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
 DOMAIN = "bench"
@@ -94,7 +95,7 @@ from range(?) as t (i)
 # -- the endpoint, in its own process ------------------------------------------------------
 @contextlib.contextmanager
 def _endpoint(work: Path, throttle_rate: float) -> Iterator[tuple[str, Path, psutil.Process]]:
-    """``python -m include.local_stack serve --no-s3``: the same server ``make run`` starts."""
+    """``python -m local.stack serve --no-s3``: the same server ``make run`` starts."""
     port = local_stack.free_port()
     var_dir = work / f"endpoint-{port}"
     env = os.environ | {
@@ -102,7 +103,7 @@ def _endpoint(work: Path, throttle_rate: float) -> Iterator[tuple[str, Path, psu
         "C360_PROFILES_PORT": str(port),
         "C360_S3_PORT": str(local_stack.free_port()),
     }
-    command = [sys.executable, "-m", "include.local_stack", "serve", "--no-s3", "--throttle-rate", str(throttle_rate)]
+    command = [sys.executable, "-m", "local.stack", "serve", "--no-s3", "--throttle-rate", str(throttle_rate)]
     process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         process.stdout.readline()  # printed once it listens
@@ -391,7 +392,7 @@ def write(result: dict, out: Path) -> None:
         f"{result['when']} · {result['machine']} · `{result['command']}`",
         "",
         '`sync_object_type("UnifiedProfile")` over synthetic unified_profiles rows to the local endpoint '
-        "(`python -m include.local_stack serve --no-s3`, its own process) with "
+        "(`python -m local.stack serve --no-s3`, its own process) with "
         f"{THROTTLE_RATE:.0%} of data requests answered ThrottlingException; botocore standard retries, our "
         "AdaptiveRateLimiter at the ceiling. Then the endpoint's SQLite is compared with the source object by "
         "object, and the sync is run again at once.",

@@ -45,7 +45,11 @@ import duckdb
 import pandas as pd
 
 from bench import EXIT_TARGET_MISSED, canonicalisation
-from include import landing, local_stack, run_local, sample_data, settings
+from include import settings
+from include.landing import land as landing
+from local import run as run_local
+from local import sample_data
+from local import stack as local_stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
 UPDATED_AT = "2026-11-20T09:00:00+00:00"

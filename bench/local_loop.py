@@ -5,7 +5,7 @@
 
 In one run, on a private local stack (free ports, a temp var dir; nothing under var/):
 
-1. **make run**: ``python -m include.run_local --input <sample>`` — the process ``make run``
+1. **make run**: ``python -m local.run --input <sample>`` — the process ``make run``
    starts — against that stack. Its stage times come from ``var/logs/make-run-stages.json``,
    and from its log the time dbt reported for every node it built (``… [OK in 0.12s]``).
 2. **The work alone**, on the same data, right after: every stream landed over the same
@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import EXIT_TARGET_MISSED
-from include.sample_data import ALL_STREAMS
+from local.sample_data import ALL_STREAMS
 
 RESULTS_DIR = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ NODE_TIME = re.compile(r"\[(?:OK|PASS|SUCCESS|INSERT \d+|CREATE \d+|WARN \d+)\S*
 
 def private_environment(var_dir: Path) -> dict[str, str]:
     """The local stack's environment for var_dir on free ports (settings are read at import)."""
-    from include import local_stack
+    from local import stack as local_stack
 
     s3_port, profiles_port, aws_port = local_stack.free_ports(3)
     return os.environ | local_stack.local_environment(s3_port, profiles_port, var_dir, aws_port)
@@ -70,18 +70,18 @@ def measure(people: int, work: Path) -> dict:
     env = private_environment(var_dir)
     python = sys.executable
     stack = subprocess.Popen(
-        [python, "-m", "include.local_stack", "serve"],
+        [python, "-m", "local.stack", "serve"],
         cwd=ROOT, env=env, stdout=open(work / "stack.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
         start_new_session=True,
     )  # fmt: skip
     try:
-        run_in(env, python, "-m", "include.local_stack", "ready", log=work / "ready.log")
+        run_in(env, python, "-m", "local.stack", "ready", log=work / "ready.log")
         sample = work / "sample"
         run_in(
-            env, python, "-m", "include.sample_data", str(sample), "--people", str(people),
+            env, python, "-m", "local.sample_data", str(sample), "--people", str(people),
             "--streams", ",".join(ALL_STREAMS), log=work / "gen.log",
         )  # fmt: skip
-        run_in(env, python, "-m", "include.run_local", "--input", str(sample), log=work / "make-run.out")
+        run_in(env, python, "-m", "local.run", "--input", str(sample), log=work / "make-run.out")
         stages = json.loads((var_dir / "logs" / "make-run-stages.json").read_text())
         node_seconds = [float(s) for s in NODE_TIME.findall((var_dir / "logs" / "make-run.log").read_text())]
         if not node_seconds:
@@ -128,7 +128,10 @@ def dag_landing_counts(var_dir: Path) -> dict[str, int]:
 
 def land_directly(out: Path) -> None:
     """Every stream over every hour of the landing bucket, with include.tasks.land (no Airflow)."""
-    from include import landing, local_stack, settings, tasks
+    from include import settings
+    from include.landing import land as landing
+    from include.landing import tasks
+    from local import stack as local_stack
 
     s3 = local_stack.s3_client()
     hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)

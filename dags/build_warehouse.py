@@ -27,12 +27,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
 
-from include import dbt_config, intervals, quality, settings, tasks
-from include.assets import RAW_ZONE_LANDED, VALIDATED_MARTS
-from include.dag_defaults import DEFAULT_ARGS
+from include import settings
+from include.orchestration import dbt_config
+from include.orchestration.assets import RAW_ZONE_LANDED, VALIDATED_MARTS
+from include.orchestration.defaults import DEFAULT_ARGS
 
 
 @dag(
@@ -65,20 +65,26 @@ def build_warehouse():
         data_interval_start=None,
         data_interval_end=None,
     ) -> dict[str, str]:
-        events = tasks.build_events(triggering_asset_events, inlet_events, [RAW_ZONE_LANDED], dag_run.run_after)
-        return tasks.interval_for_run(params, events, (data_interval_start, data_interval_end))
+        # Task modules are imported in the tasks: every task process parses this file (a task
+        # per dbt node), and pandas, Great Expectations and boto3 would triple its cost.
+        from include.orchestration import build
+
+        events = build.build_events(triggering_asset_events, inlet_events, [RAW_ZONE_LANDED], dag_run.run_after)
+        return build.interval_for_run(params, events, (data_interval_start, data_interval_end))
 
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)
     def validate(interval: dict[str, str]) -> list[dict]:
-        checkpoints = {
-            **tasks.validate_engagement(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval),
-            **tasks.validate_profiles(),
-        }
-        return quality.gate(checkpoints, *intervals.from_dbt_vars(interval))
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from include.quality import tasks
+
+        return tasks.validate(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
 
     @task
     def write_dashboard(interval: dict[str, str]) -> str:
+        from include.reporting import tasks
+
         return tasks.write_dashboard(interval)
 
     interval = resolve_interval()

@@ -19,7 +19,7 @@ profile ids), then removes them from:
 An identifier that other profiles' records hold too (a shared family phone) is kept and
 counted: erasing it would erase someone else. A request that matches nothing succeeds and
 is audited. Run it when no build or sync is running; afterwards, rebuild the hours the
-`erase_buckets` log names to refresh the aggregates. Logic: `include/erasure.py`.
+`erase_buckets` log names to refresh the aggregates. Logic: `include/erasure/erase.py`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from customer360_aws.hooks import CustomerProfilesHook, SesV2Hook
-from include import erasure, settings
-from include.customer_profiles_sync import SYNC_POOL
-from include.dag_defaults import DEFAULT_ARGS
+from include import settings
+from include.erasure import erase as erasure
+from include.orchestration.defaults import DEFAULT_ARGS
+from include.sync.engine import SYNC_POOL
 
 
 def _identifier(description: str) -> Param:

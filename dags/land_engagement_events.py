@@ -30,18 +30,22 @@ import operator
 from datetime import UTC, datetime
 from functools import reduce
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from include import settings, tasks
-from include.assets import LANDING_DROPS, RAW_ZONE, RAW_ZONE_LANDED
-from include.dag_defaults import DEFAULT_ARGS
+from include import settings
+from include.orchestration.assets import LANDING_DROPS, RAW_ZONE, RAW_ZONE_LANDED
+from include.orchestration.defaults import DEFAULT_ARGS
 
 
 def land_stream(stream: str):
     @task(task_id=f"land_{stream}", outlets=[RAW_ZONE[stream]])
     def land(params=None, data_interval_start=None, triggering_asset_events=None, outlet_events=None) -> dict:
+        # Imported here, not at the top: every task process parses this file, and parsing stays cheap.
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from include.landing import tasks
+
         s3 = S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
         drop = LANDING_DROPS.get(stream)
         drops = [event.extra for event in triggering_asset_events[drop]] if drop else []
@@ -83,6 +87,8 @@ def land_engagement_events():
     # build of the others (its failure alerts; clearing it re-runs this task too).
     @task(outlets=[RAW_ZONE_LANDED], trigger_rule=TriggerRule.ALL_DONE)
     def report_landed(ti=None, outlet_events=None) -> dict:
+        from include.landing import tasks
+
         report = tasks.landing_report(ti.xcom_pull(task_ids=[f"land_{stream}" for stream in settings.RAW_STREAMS]))
         if report is None:
             raise AirflowSkipException("no stream landed a line: no build")

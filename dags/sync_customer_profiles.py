@@ -4,7 +4,7 @@
 Runs when **build_warehouse** has validated the marts.
 
 1. `prepare_domain`: checks the marts hold every column the object types read, creates the
-   domain if missing, applies the templates in `include/object_types/` (PutProfileObjectType
+   domain if missing, applies the templates in `include/sync/object_types/` (PutProfileObjectType
    is an upsert).
 2. `sync_unified_profile`: pushes the profiles that changed, then applies what left
    `unified_profiles`: MergeProfiles for ids merged away (`profile_merges`), DeleteProfile
@@ -39,9 +39,9 @@ from customer360_aws.operators import (
     CustomerProfilesSyncOperator,
     SesSuppressionSyncOperator,
 )
-from include.assets import VALIDATED_MARTS
-from include.customer_profiles_sync import OBJECT_TYPES
-from include.dag_defaults import DEFAULT_ARGS
+from include.orchestration.assets import VALIDATED_MARTS
+from include.orchestration.defaults import DEFAULT_ARGS
+from include.sync.engine import OBJECT_TYPES
 
 
 def _task_id(object_type: str) -> str:

@@ -110,3 +110,34 @@ def test_interval_params_refuse_a_value_that_is_not_a_date_time(dagbag, dag_id):
         params[name] = "2026-11-20T00:00:00+00:00"
         with pytest.raises(ParamValidationError):
             params[name] = "yesterday"
+
+
+# Every task process parses its DAG file (a task per dbt node in the build): what parsing imports
+# is paid per task. Task bodies import these where they run.
+HEAVY_MODULES = {"pandas", "great_expectations", "duckdb", "sqlglot", "splink"}
+DAGS_PARSED_LIGHT = {"land_engagement_events.py", "build_warehouse.py"}
+
+
+@pytest.mark.parametrize("dag_file", sorted(path.name for path in (settings.PROJECT_ROOT / "dags").glob("*.py")))
+def test_parsing_a_dag_imports_no_local_tool_and_nothing_heavy(dag_file):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('dag', {str(settings.PROJECT_ROOT / 'dags' / dag_file)!r})\n"
+        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    # Locally Airflow's own settings load local.stack (SQLite's connect args): not the DAG's doing.
+    env = {key: value for key, value in os.environ.items() if "SQL_ALCHEMY_CONNECT_ARGS" not in key}
+    env["PYTHONPATH"] = os.pathsep.join([str(settings.PROJECT_ROOT), str(settings.PROJECT_ROOT / "plugins")])
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "local" not in loaded, "DAGs must not import the local-only tools"
+    if dag_file in DAGS_PARSED_LIGHT:
+        assert not HEAVY_MODULES & loaded

@@ -6,7 +6,7 @@ by connection). Throttled requests are retried by botocore's standard mode (expo
 backoff with jitter); the send rate is governed by the sync's AdaptiveRateLimiter, attached
 to the client. botocore's "adaptive" mode is not used: its rate drops by 30 % on every
 throttle, and under 10 % throttled requests it sank to a few percent of the ceiling
-(include/customer_profiles_sync.py, bench/README.md).
+(include/sync/engine.py, bench/README.md).
 """
 
 from __future__ import annotations

@@ -14,8 +14,11 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from customer360_aws.hooks import CustomerProfilesHook, SesV2Hook
-from include import customer_profiles_sync, ses_suppression_sync, settings, warehouse
-from include.customer_profiles_sync import AdaptiveRateLimiter, ContractError, SyncRefused, SyncRejected, SyncSettings
+from include import settings
+from include.sync import engine as customer_profiles_sync
+from include.sync import ses_suppression as ses_suppression_sync
+from include.sync.engine import AdaptiveRateLimiter, ContractError, SyncRefused, SyncRejected, SyncSettings
+from include.warehouse import connection as warehouse
 
 DATA_PROBLEMS = (ContractError, SyncRejected, SyncRefused)
 

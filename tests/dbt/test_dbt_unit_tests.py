@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from include import local_stack, run_local, sample_data, settings, tasks
+from include import settings
+from include.landing import tasks
+from local import run as run_local
+from local import sample_data
+from local import stack as local_stack
 
 DBT = str(Path(sys.executable).parent / "dbt")
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)

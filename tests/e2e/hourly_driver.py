@@ -17,8 +17,12 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from include import airflow_services, intervals, local_stack, run_local, settings, tasks
-from include.assets import RAW_ZONE_LANDED
+from include import intervals, settings
+from include.orchestration import build
+from include.orchestration.assets import RAW_ZONE_LANDED
+from local import airflow_services
+from local import run as run_local
+from local import stack as local_stack
 
 LANDING_DAG = "land_engagement_events"
 
@@ -58,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             seen = events[-1].id
             # The interval build_warehouse's resolve_interval gives a run these events trigger.
-            start, end = intervals.from_dbt_vars(tasks.interval_for_run({}, events, (None, None)))
+            start, end = intervals.from_dbt_vars(build.interval_for_run({}, events, (None, None)))
         label = f"{start.isoformat()} … {end.isoformat()}"
         run_conf = {"interval_start": start.isoformat(), "interval_end": end.isoformat()}
         run_local.run_dag(dagbag, "build_warehouse", label, logical_date=None, run_conf=run_conf)

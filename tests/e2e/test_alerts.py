@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from include import local_stack
+from local import stack as local_stack
 
 pytestmark = pytest.mark.e2e
 

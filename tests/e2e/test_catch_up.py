@@ -1,11 +1,11 @@
-"""Catching up 30 hours over two days in one landing run builds what hour-by-hour runs build.
+"""Catching up 18 hours over two days in one landing run builds what hour-by-hour runs build.
 
 Two private stacks (own var/, S3 server, Customer Profiles endpoint) get the same input:
-- hour by hour: tests/e2e/hourly_driver.py lands each of the 30 hours in order with
+- hour by hour: tests/e2e/hourly_driver.py lands each of the 18 hours in order with
   ``dag.test`` (as the hourly schedule does) and builds over the hours each landing run's
   Asset events report;
-- catch-up: the real scheduler, dag-processor and api-server (include/airflow_services.py),
-  the runbook's command — ``airflow dags trigger land_engagement_events`` with the 30 hours as
+- catch-up: the real scheduler, dag-processor and api-server (local/airflow_services.py),
+  the runbook's command — ``airflow dags trigger land_engagement_events`` with the 18 hours as
   ``interval_start``/``interval_end`` — and the build its raw-zone Asset events trigger.
 Then the raw zones must be byte-identical and the warehouses equal table by table (profiles
 up to their ids). The sync DAG stays paused: it reads the marts compared here and writes none of them.
@@ -28,15 +28,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include import airflow_services, intervals, landing, local_stack, run_local, sample_data, settings
+from include import intervals, settings
+from include.landing import land as landing
+from local import airflow_services, sample_data
+from local import run as run_local
+from local import stack as local_stack
 
 pytestmark = pytest.mark.e2e
 
 START = datetime(2026, 11, 20, 8, tzinfo=UTC)
-HOURS = 30
+HOURS = 18
 # Data in one hour of each day, the same people on both (identity carried forward); every
 # other hour is empty, so the hourly path builds twice.
-DATA_HOURS = (START + timedelta(hours=1), START + timedelta(hours=28))
+DATA_HOURS = (START + timedelta(hours=1), START + timedelta(hours=17))
 PEOPLE = 60
 LANDING_DAG, BUILD_DAG = "land_engagement_events", "build_warehouse"
 # The exact command the on-call engineer runs (README runbook): the end is exclusive.
@@ -72,13 +76,11 @@ def private_stack(var_dir: Path):
     var_dir.mkdir(parents=True, exist_ok=True)
     with open(var_dir / "local_stack.log", "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "include.local_stack", "serve"],
+            [sys.executable, "-m", "local.stack", "serve"],
             cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        subprocess.run(
-            [sys.executable, "-m", "include.local_stack", "ready"], cwd=settings.PROJECT_ROOT, env=env, check=True
-        )
+        subprocess.run([sys.executable, "-m", "local.stack", "ready"], cwd=settings.PROJECT_ROOT, env=env, check=True)
         yield ports
     finally:
         os.killpg(server.pid, 9)
@@ -198,7 +200,7 @@ def test_catching_up_two_days_in_one_run_equals_the_hourly_runs(input_dir, tmp_p
         hourly_builds = json.loads((tmp_path / "hourly.out").read_text().strip().splitlines()[-1])["builds"]
         hourly_raw, catch_up_raw = raw_zone(hourly_ports[0]), raw_zone(catch_up_ports[0])
 
-    # One landing run covered the 30 hours, and succeeded; every build it triggered succeeded.
+    # One landing run covered the 18 hours, and succeeded; every build it triggered succeeded.
     assert metadata(
         catch_up_var, "select state from dag_run where dag_id = ? and run_type = 'manual'", LANDING_DAG
     ) == [("success",)]
@@ -221,7 +223,7 @@ def test_catching_up_two_days_in_one_run_equals_the_hourly_runs(input_dir, tmp_p
     assert all(any(start <= hour < end for start, end in built) for hour in reported)
     assert len(hourly_builds) == len(DATA_HOURS)  # empty hours wake no build
 
-    # Raw zones: byte-identical for the 30 hours. The unpaused landing DAG also lands the
+    # Raw zones: byte-identical for the 18 hours. The unpaused landing DAG also lands the
     # latest wall-clock hour on its own schedule (empty, outside the window).
     assert all(in_window(key) for key in hourly_raw)
     assert {k: v for k, v in catch_up_raw.items() if in_window(k)} == hourly_raw

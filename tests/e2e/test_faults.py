@@ -19,7 +19,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include import customer_profiles_sync, landing, local_stack, run_local, sample_data, settings, tasks
+from include import settings
+from include.landing import land as landing
+from include.landing import tasks
+from include.sync import engine as customer_profiles_sync
+from local import run as run_local
+from local import sample_data
+from local import stack as local_stack
 from tests.e2e.s3_fault_proxy import INTERNAL_ERROR, TRUNCATED, S3FaultProxy
 
 pytestmark = pytest.mark.e2e
@@ -181,7 +187,8 @@ def test_an_s3_error_on_one_file_fails_the_attempt_and_the_retry_lands_the_hour_
 KILLED_LANDING = """
 import sys, time
 from datetime import datetime
-from include import local_stack, tasks
+from include.landing import tasks
+from local import stack as local_stack
 
 def pause(params, **kwargs):
     if params["Key"].startswith("_quarantine/"):

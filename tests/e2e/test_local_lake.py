@@ -12,7 +12,10 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from include import landing, local_stack, settings, tasks
+from include import settings
+from include.landing import land as landing
+from include.landing import tasks
+from local import stack as local_stack
 
 pytestmark = pytest.mark.e2e
 HOUR = datetime(2026, 11, 26, 9, tzinfo=UTC)  # a day no other e2e module lands

@@ -15,7 +15,12 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from include import customer_profiles_sync, landing, local_stack, run_local, sample_data, settings
+from include import settings
+from include.landing import land as landing
+from include.sync import engine as customer_profiles_sync
+from local import run as run_local
+from local import sample_data
+from local import stack as local_stack
 
 pytestmark = pytest.mark.e2e
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -301,7 +306,7 @@ AS_RECEIVED_SQL = " union ".join(
 
 
 def person_identifiers(profile_id: str, var_dir) -> set[str]:
-    """Everything that names the person, gathered here independently of include/erasure.py."""
+    """Everything that names the person, gathered here independently of include/erasure/erase.py."""
     records = warehouse_rows(
         f"""
         select records.record_key, records.source_kind, records.source_system, records.source_record_id,

@@ -5,7 +5,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from include.profiles_endpoint import ProfilesEndpoint
+from local.profiles_endpoint import ProfilesEndpoint
 
 NO_RETRIES = Config(retries={"mode": "standard", "max_attempts": 1})
 

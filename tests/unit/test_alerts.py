@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
 
-from include import alerts, settings
+from include import settings
+from include.orchestration import alerts
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:c360-alerts"
 

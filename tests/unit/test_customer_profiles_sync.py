@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 from botocore.config import Config
 
-from include import customer_profiles_sync as sync
-from include.profiles_endpoint import ProfilesEndpoint
 from include.settings import PROJECT_ROOT
+from include.sync import engine as sync
+from local.profiles_endpoint import ProfilesEndpoint
 from tests.unit.conftest import endpoint_client
 
 DOMAIN = "d"
@@ -547,7 +547,7 @@ def test_a_sync_killed_with_sigkill_resumes_exactly(endpoint, cp, marts, con, tm
     con.close()
     script = textwrap.dedent(f"""
         import boto3, duckdb
-        from include import customer_profiles_sync as sync
+        from include.sync import engine as sync
         client = boto3.client("customer-profiles", endpoint_url="{endpoint.url}", region_name="us-east-1",
                               aws_access_key_id="k", aws_secret_access_key="s")
         sync.AdaptiveRateLimiter(100).attach(client)

@@ -16,7 +16,9 @@ import great_expectations.expectations as gxe
 import pandas as pd
 import pytest
 
-from include import browser, data_docs, quality
+from include.quality import data_docs
+from include.quality import gate as quality
+from local import browser
 
 START, END = datetime(2026, 11, 20, 10, tzinfo=UTC), datetime(2026, 11, 20, 12, tzinfo=UTC)
 GX_VIEW = Path(great_expectations.__file__).parent / "render/view"

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from include import customer_profiles_sync, erasure, landing
+from include.erasure import erase as erasure
+from include.landing import land as landing
+from include.sync import engine as customer_profiles_sync
 from tests.unit.conftest import endpoint_client
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)

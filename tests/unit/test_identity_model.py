@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from include import identity_model as im
+from include.identity import model as im
 
 SPEC = im.load_spec()
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from include import landing
+from include.landing import land as landing
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
 SES_DELIVERY = {

@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from include.profiles_endpoint import ProfilesEndpoint
+from local.profiles_endpoint import ProfilesEndpoint
 from tests.unit.conftest import endpoint_client as client
 
 # A small object type of the shape the sync uses: the address is both the profile key and the unique key.

@@ -9,7 +9,8 @@ from urllib.parse import urlparse
 import pandas as pd
 import pytest
 
-from include import data_docs, quality
+from include.quality import data_docs
+from include.quality import gate as quality
 
 START, END = datetime(2026, 11, 20, 10, tzinfo=UTC), datetime(2026, 11, 20, 12, tzinfo=UTC)
 IN_INTERVAL_MS = int(datetime(2026, 11, 20, 10, 30, tzinfo=UTC).timestamp() * 1000)

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include import browser
-from include.report import LATEST_NAME, write_report
+from include.reporting.dashboard import LATEST_NAME, write_report
+from local import browser
 
 START, END = datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 7, tzinfo=UTC)
 SCRIPT_CAMPAIGN = "<script>alert(1)</script>"

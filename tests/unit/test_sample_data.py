@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 import pytest
 
-from include import landing, sample_data
+from include.landing import land as landing
+from local import sample_data
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 HOURS = 6

@@ -3,7 +3,8 @@
 import duckdb
 import pytest
 
-from include import customer_profiles_sync, ses_suppression_sync
+from include.sync import engine as customer_profiles_sync
+from include.sync import ses_suppression as ses_suppression_sync
 from tests.unit.conftest import endpoint_client
 
 SETTINGS = customer_profiles_sync.SyncSettings(concurrency=2, checkpoint_seconds=0.0)

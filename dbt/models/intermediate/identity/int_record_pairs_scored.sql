@@ -2,7 +2,7 @@
 
 -- Probabilistic matching: every candidate pair that shares all fields of at least one
 -- blocking rule, scored with the Fellegi-Sunter weights a Splink model learned
--- (include/identity_model.py → seed identity_match_weights). Scoring is plain SQL so it
+-- (include/identity/model.py → seed identity_match_weights). Scoring is plain SQL so it
 -- runs on Athena too. A blocking value held by more than max_block_size records is
 -- skipped: it would compare every pair of them.
 {%- set config = var('identity_resolution') %}

@@ -1,7 +1,7 @@
 """The embedded local stack on 127.0.0.1: an S3-compatible server (SeaweedFS, persistent under
 ``<var>/s3``), SNS/SQS for failure alerts (moto) and the Customer Profiles endpoint.
 
-``python -m include.local_stack serve`` runs them in the foreground until stopped (the
+``python -m local.stack serve`` runs them in the foreground until stopped (the
 Makefile starts it in the background and waits for ``ready``). ``local_environment()`` is
 the single definition of the environment that points Airflow, dbt and the tasks at it.
 """
@@ -38,7 +38,7 @@ WEED = Path(sys.executable).parent / "weed"
 S3_READY_TIMEOUT_S = 60
 S3_STOP_TIMEOUT_S = 20
 # Failure alerts go to an SNS topic on the moto server (AWS_PORT), and a queue subscribed to it
-# keeps them for `python -m include.local_stack alerts`.
+# keeps them for `python -m local.stack alerts`.
 ALERTS_TOPIC_ARN = f"arn:aws:sns:{REGION}:123456789012:c360-alerts"
 ALERTS_QUEUE = "c360-alerts"
 # Airflow's SQLite metadata has one writer at a time: scheduler, dag-processor, api-server and
@@ -119,8 +119,8 @@ def local_environment(
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{var_dir / 'airflow' / 'airflow.db'}",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "include.local_stack.SQLITE_CONNECT_ARGS",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "include.local_stack.SQLITE_CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "local.stack.SQLITE_CONNECT_ARGS",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "local.stack.SQLITE_CONNECT_ARGS",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
@@ -351,7 +351,7 @@ class LocalStack:
     ):
         from moto.server import ThreadedMotoServer
 
-        from include.profiles_endpoint import ProfilesEndpoint
+        from local.profiles_endpoint import ProfilesEndpoint
 
         var_dir.mkdir(parents=True, exist_ok=True)
         self.s3 = S3Server(s3_dir or var_dir / "s3", s3_port, bind) if with_s3 else None

@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from include import local_stack
+from local import stack as local_stack
 
 SERVICES = ("scheduler", "dag-processor", "api-server")
 
@@ -64,7 +64,7 @@ def prepare(env: Mapping[str, str]) -> None:
     """Create or migrate the metadata database and the pool the sync tasks run in."""
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow(env, "db", "migrate")
-    # One slot: the sync tasks' API rate ceiling holds for the account (include/customer_profiles_sync.py).
+    # One slot: the sync tasks' API rate ceiling holds for the account (include/sync/engine.py).
     airflow(env, "pools", "set", "customer_profiles_api", "1", "Customer Profiles and SES API calls")
 
 

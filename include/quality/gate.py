@@ -3,7 +3,7 @@
 Suites validate pandas DataFrames fetched from the warehouse: GX's SQL path through
 duckdb_engine is broken (GX #10738, #11579), so locally the interval's rows are fetched first.
 A checkpoint groups suites (landing, canonical_events, profiles); each run writes its results
-and data docs pages (include/data_docs.py).
+and data docs pages (include/quality/data_docs.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from include.landing import MANIFEST_PREFIX, partition_prefix
+from include.landing.land import MANIFEST_PREFIX, partition_prefix
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -216,7 +216,7 @@ def run_checkpoints(
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    from include import data_docs
+    from include.quality import data_docs
 
     context = gx.get_context(mode="ephemeral", project_config=project_config or data_docs.project_config())
     # A checkpoint run passes one set of batch parameters to all its validation definitions, so

@@ -49,8 +49,10 @@ from datetime import UTC, datetime
 import duckdb
 import phonenumbers
 
-from include import landing, settings, warehouse
-from include.customer_profiles_sync import PROFILE_KEY
+from include import settings
+from include.landing import land as landing
+from include.sync.engine import PROFILE_KEY
+from include.warehouse import connection as warehouse
 
 log = logging.getLogger(__name__)
 

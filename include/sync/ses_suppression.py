@@ -20,7 +20,7 @@ from datetime import timedelta
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 
-from include.customer_profiles_sync import Item, Outcome, StateRow, Sync, SyncSettings, content_hash, failure
+from include.sync.engine import Item, Outcome, StateRow, Sync, SyncSettings, content_hash, failure
 
 OBJECT_TYPE = "SesSuppressedDestination"
 SOURCE_SQL = "select lower(email_address) as email_address, reason from suppression_list order by 1"

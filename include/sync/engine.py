@@ -1,7 +1,7 @@
 """Diff-based push of the warehouse to Amazon Connect Customer Profiles.
 
 What is sent
-- An object type is two files in ``include/object_types/``: ``<Name>.json``, the
+- An object type is two files in ``include/sync/object_types/``: ``<Name>.json``, the
   PutProfileObjectType request (its version is in the Description and in git; it is applied
   every run, PutProfileObjectType being an upsert), and ``<Name>.sql``, the query over the
   marts whose columns are exactly the template's fields. The UNIQUE key's fields name an
@@ -71,7 +71,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.retries import standard
 
-from include import alerts
+from include.orchestration import alerts
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 import os
 from datetime import timedelta
 
-from include.alerts import failure_notifier
+from include.orchestration.alerts import failure_notifier
 
 DEFAULT_ARGS = {
     "owner": "customer360",

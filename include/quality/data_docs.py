@@ -8,7 +8,7 @@ GX deletes a site page whose result its store no longer holds.
 GX's page templates load Bootstrap, jQuery, bootstrap-table, Font Awesome and Vega from CDNs
 (GX declined to ship them: great_expectations#8734). The views below rewrite each of those URLs
 to a copy written into the site's `static/vendor/`, taken from a pinned PyPI package or, where
-PyPI has none, from `include/data_docs_static/`; a page that still names a remote asset fails
+PyPI has none, from `include/quality/data_docs_static/`; a page that still names a remote asset fails
 to render rather than reach out.
 """
 

@@ -3,7 +3,7 @@
 Uploads the input directory (or freshly generated sample data) to the landing bucket, runs
 ``land_engagement_events`` once over every hour the files hold, ``build_warehouse`` over those
 hours and ``sync_customer_profiles``, each as a real Airflow DAG run (``dag.test``), then
-prints a summary. The console shows a line per finished step (``include/run_progress.py``);
+prints a summary. The console shows a line per finished step (``local/progress.py``);
 task logs go to ``var/logs/make-run.log`` (``--verbose``: to the console). The local stack must
 be up (the Makefile starts it).
 """
@@ -20,7 +20,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from include import local_stack, run_progress, settings
+from include import settings
+from local import progress as run_progress
+from local import stack as local_stack
 
 HOUR = timedelta(hours=1)
 
@@ -97,12 +99,13 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
     from airflow.models.pool import Pool
 
-    from include.customer_profiles_sync import SYNC_POOL
+    from include.sync.engine import SYNC_POOL
 
-    # One slot: the sync tasks' API rate ceiling holds for the account (include/customer_profiles_sync.py).
+    # One slot: the sync tasks' API rate ceiling holds for the account (include/sync/engine.py).
     Pool.create_or_update_pool(SYNC_POOL, 1, "Customer Profiles and SES API calls", include_deferred=False)
 
-    from include import landing, sample_data
+    from include.landing import land as landing
+    from local import sample_data
 
     if input_dir is None:
         input_dir = settings.VAR_DIR / "sample"
@@ -154,7 +157,7 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
 
 
 def print_summary(console: TextIO, stages: dict[str, float]) -> None:
-    from include import warehouse
+    from include.warehouse import connection as warehouse
 
     def say(line: str) -> None:
         console.write(line + "\n")

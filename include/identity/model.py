@@ -10,9 +10,9 @@ A pair's weight is w = prior + the sum of its levels' weights and its match prob
 Gamma follows Splink: -1 when either side is null (weight 0), then the listed levels counting
 down from their number, 0 for "else".
 
-    python -m include.identity_model train --version default [--warehouse PATH] [--relation NAME] [--sample N]
-    python -m include.identity_model train --version febrl3 --febrl 3
-    python -m include.identity_model evaluate --febrl 3 [--without loyalty_id] [--model febrl3]
+    python -m include.identity.model train --version default [--warehouse PATH] [--relation NAME] [--sample N]
+    python -m include.identity.model train --version febrl3 --febrl 3
+    python -m include.identity.model evaluate --febrl 3 [--without loyalty_id] [--model febrl3]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sqlglot import exp
 from include import settings
 
 SPEC_PATH = settings.DBT_PROJECT_DIR / "dbt_project.yml"
-MODELS_DIR = Path(__file__).resolve().parent / "identity_models"
+MODELS_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_CSV = settings.DBT_PROJECT_DIR / "seeds" / "identity_match_weights.csv"
 DEFAULT_RELATION = "main_intermediate.int_identity_records_normalised"
 WEIGHT_COLUMNS = ["model_version", "comparison", "gamma", "log2_bayes_factor"]

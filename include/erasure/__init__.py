@@ -1,0 +1,1 @@
+"""Erasing a person from the buckets, the warehouse, Customer Profiles and SES."""

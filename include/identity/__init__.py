@@ -1,0 +1,1 @@
+"""The identity-resolution model: its versions and training."""

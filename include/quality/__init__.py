@@ -1,0 +1,1 @@
+"""The Great Expectations quality gate and its data docs."""

@@ -1,0 +1,1 @@
+"""The warehouse the Python tasks read and write."""
