@@ -28,18 +28,21 @@ help:
 	@echo "make clean            remove var/ (warehouse, Airflow state, local AWS state)"
 	@echo "make train-identity-model [VERSION=default] [SAMPLE=n]  retrain the Splink identity model on the local warehouse"
 
-$(STAMP): requirements.txt
+# The runtime lock plus the tests, linters and local stack (the team image installs requirements.txt only).
+$(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	@# -qq: errors only (a machine-wide pip config may name absent indexes, each a warning)
 	$(BIN)/pip install -qq --disable-pip-version-check uv
-	$(BIN)/uv pip sync --quiet --python $(PY) requirements.txt
+	$(BIN)/uv pip sync --quiet --python $(PY) requirements-dev.txt
 	$(PY) -m include.warehouse.connection install-extensions
 	touch $@
 
 install: $(STAMP)
 
+# Each lock keeps its current pins unless its .in file asks otherwise; the dev lock is held to the runtime's.
 lock:
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
 
 $(MANIFEST): $(STAMP) $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml
 	@$(LOCAL_ENV) && cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir . --target local
@@ -66,10 +69,11 @@ run: $(STAMP) $(MANIFEST)
 airflow: $(STAMP) $(MANIFEST)
 	@$(MAKE) --no-print-directory stack-start
 	@# standalone starts its components as `airflow …` subprocesses: the venv must be on PATH.
+	@# The UI listens on this machine only unless AIRFLOW__API__HOST says otherwise.
 	@# The sync tasks run in one pool (include/sync/engine.py SYNC_POOL): create it first.
 	@$(LOCAL_ENV) && PATH="$(abspath $(BIN)):$$PATH" && airflow db migrate > /dev/null \
 	  && airflow pools set customer_profiles_api 1 "Customer Profiles and SES API calls" > /dev/null \
-	  && airflow standalone; $(MAKE) --no-print-directory stack-stop
+	  && AIRFLOW__API__HOST="$${AIRFLOW__API__HOST:-127.0.0.1}" airflow standalone; $(MAKE) --no-print-directory stack-stop
 
 lint: $(STAMP) $(MANIFEST)
 	$(BIN)/ruff check dags plugins include local tests bench

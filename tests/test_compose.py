@@ -79,3 +79,21 @@ def test_docker_compose_accepts_the_file():
         env={"PATH": "/usr/bin:/bin:/usr/local/bin", "AIRFLOW_JWT_SECRET": "x", "MINIO_ROOT_PASSWORD": "y"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_published_ports_listen_on_this_machine_only(compose):
+    # The Customer Profiles endpoint has no authentication; nothing is exposed to the network by default.
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_the_airflow_services_run_the_runtime_image_and_the_local_endpoint_the_dev_one(compose):
+    services = compose["services"]
+    assert services["customer-profiles"]["build"] == {"context": ".", "target": "local-stack"}
+    for name in AIRFLOW_COMPONENTS:
+        assert services[name]["build"] == "."
+    dockerfile = (settings.PROJECT_ROOT / "Dockerfile").read_text()
+    # The default target (the last stage) is the runtime: no test or local-stack packages in it.
+    last_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert last_stage.startswith("runtime") and "requirements-dev" not in last_stage
