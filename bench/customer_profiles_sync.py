@@ -46,7 +46,7 @@ from botocore.config import Config
 
 from bench import EXIT_TARGET_MISSED
 from include import settings
-from include.sync import engine as sync
+from include.sync import config, customer_profiles, engine, rate_limit, templates
 from local import stack as local_stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -168,12 +168,12 @@ class _SendClock:
 
 
 # -- phases ----------------------------------------------------------------------------------
-def _push_batches(client, items: list[sync.Item], concurrency: int, deadline: float | None = None) -> int:
+def _push_batches(client, items: list[engine.Item], concurrency: int, deadline: float | None = None) -> int:
     """BatchPutProfileObject of ``items`` in tens over ``concurrency`` threads; returns objects accepted."""
-    target = sync.ProfileObjects(client, DOMAIN, sync.load_object_type(TYPE))
+    target = customer_profiles.ProfileObjects(client, DOMAIN, templates.load_object_type(TYPE))
     batches = [items[i : i + 10] for i in range(0, len(items), 10)]
 
-    def put(batch: list[sync.Item]) -> int:
+    def put(batch: list[engine.Item]) -> int:
         if deadline is not None and time.monotonic() > deadline:
             return 0
         return sum(o.ok for o in target.put(batch))
@@ -182,11 +182,11 @@ def _push_batches(client, items: list[sync.Item], concurrency: int, deadline: fl
         return sum(pool.map(put, batches))
 
 
-def capacity(work: Path, items: list[sync.Item], concurrency: int) -> dict:
+def capacity(work: Path, items: list[engine.Item], concurrency: int) -> dict:
     with _endpoint(work, 0.0) as (url, state, server):
         client = _client(url, concurrency=concurrency)
-        sync.ensure_domain(client, DOMAIN)
-        sync.ensure_object_types(client, DOMAIN)
+        templates.ensure_domain(client, DOMAIN)
+        templates.ensure_object_types(client, DOMAIN)
         clock = _SendClock(client)
         server_cpu = sum(server.cpu_times()[:2])
         accepted = _push_batches(client, items, concurrency)
@@ -203,22 +203,22 @@ def capacity(work: Path, items: list[sync.Item], concurrency: int) -> dict:
 
 
 def synchronise(work: Path, con: duckdb.DuckDBPyConnection, ceiling: float, concurrency: int) -> dict:
-    settings_ = sync.SyncSettings(requests_per_second=ceiling, concurrency=concurrency)
+    settings_ = config.SyncSettings(requests_per_second=ceiling, concurrency=concurrency)
     with _endpoint(work, THROTTLE_RATE) as (url, state, server):
         client = _client(url, concurrency=concurrency)
-        sync.ensure_domain(client, DOMAIN)
-        sync.ensure_object_types(client, DOMAIN)
-        limiter = sync.AdaptiveRateLimiter(ceiling).attach(client)
+        templates.ensure_domain(client, DOMAIN)
+        templates.ensure_object_types(client, DOMAIN)
+        limiter = rate_limit.AdaptiveRateLimiter(ceiling).attach(client)
         clock = _SendClock(client)
         before, cpu = _request_counts(state), (sum(server.cpu_times()[:2]), time.process_time(), _busy_cpu())
         started = time.perf_counter()
-        first = sync.sync_object_type(con, client, DOMAIN, TYPE, "bench-1", settings_)
+        first = customer_profiles.sync_object_type(con, client, DOMAIN, TYPE, "bench-1", settings_)
         total_seconds = time.perf_counter() - started
         endpoint_cpu, own_cpu = sum(server.cpu_times()[:2]) - cpu[0], time.process_time() - cpu[1]
         others_cpu = max(0.0, _busy_cpu() - cpu[2] - endpoint_cpu - own_cpu)
         after_first = _request_counts(state)
         rerun_started = time.perf_counter()
-        second = sync.sync_object_type(con, client, DOMAIN, TYPE, "bench-2", settings_)
+        second = customer_profiles.sync_object_type(con, client, DOMAIN, TYPE, "bench-2", settings_)
         rerun_seconds = time.perf_counter() - rerun_started
         after_second = _request_counts(state)
         check = verify(con, state)
@@ -253,7 +253,7 @@ def synchronise(work: Path, con: duckdb.DuckDBPyConnection, ceiling: float, conc
 
 def verify(con: duckdb.DuckDBPyConnection, state: Path) -> dict:
     """The endpoint against the source, object by object, and the log against both."""
-    source = {item.key: item.body for item in sync.load_object_type(TYPE).items(con)}
+    source = {item.key: item.body for item in templates.load_object_type(TYPE).items(con)}
     with contextlib.closing(sqlite3.connect(state)) as db:
         stored = {}
         for (body,) in db.execute("select body from profile_objects where object_type = ?", [TYPE]):
@@ -263,7 +263,7 @@ def verify(con: duckdb.DuckDBPyConnection, state: Path) -> dict:
         accounts = db.execute("select count(distinct json_extract(body, '$.AccountNumber')) from profiles").fetchone()[
             0
         ]
-        keys = db.execute("select count(*) from profile_keys where key_name = ?", [sync.PROFILE_KEY]).fetchone()[0]
+        keys = db.execute("select count(*) from profile_keys where key_name = ?", [config.PROFILE_KEY]).fetchone()[0]
     sends = con.execute(
         "select count(*), count(distinct object_key) from customer_profiles_sync_log where status = 'sent'"
     ).fetchone()
@@ -282,12 +282,12 @@ def verify(con: duckdb.DuckDBPyConnection, state: Path) -> dict:
     }
 
 
-def botocore_adaptive(work: Path, items: list[sync.Item], ceiling: float, concurrency: int, seconds: float) -> dict:
+def botocore_adaptive(work: Path, items: list[engine.Item], ceiling: float, concurrency: int, seconds: float) -> dict:
     """The same objects with retries mode "adaptive" (its own client-side limiter) instead of ours."""
     with _endpoint(work, THROTTLE_RATE) as (url, state, _):
         client = _client(url, mode="adaptive", concurrency=concurrency)
-        sync.ensure_domain(client, DOMAIN)
-        sync.ensure_object_types(client, DOMAIN)
+        templates.ensure_domain(client, DOMAIN)
+        templates.ensure_object_types(client, DOMAIN)
         clock = _SendClock(client)
         accepted = _push_batches(client, items, concurrency, deadline=time.monotonic() + seconds)
         counts = _request_counts(state)
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             "create table profile_merges (old_profile_id varchar, new_profile_id varchar, change_kind varchar, "
             "moved_records bigint, recorded_for timestamp)"
         )
-        items = sync.load_object_type(TYPE).items(con)
+        items = templates.load_object_type(TYPE).items(con)
         print(f"{len(items):,} objects; measuring the endpoint's capacity…", flush=True)
         result = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -41,7 +41,7 @@ from customer360_aws.operators import (
 )
 from include.orchestration.assets import VALIDATED_MARTS
 from include.orchestration.defaults import DEFAULT_ARGS
-from include.sync.engine import OBJECT_TYPES
+from include.sync.config import OBJECT_TYPES
 
 
 def _task_id(object_type: str) -> str:

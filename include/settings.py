@@ -31,3 +31,13 @@ ENGAGEMENT_STREAMS = ("ses", "sms_voice", "whatsapp", "conversations")
 # Source-system batches: CRM customers, bookings, loyalty members, web clickstream, service interactions.
 SOURCE_STREAMS = ("customers", "bookings", "loyalty", "clickstream", "service_interactions")
 RAW_STREAMS = ENGAGEMENT_STREAMS + SOURCE_STREAMS
+
+
+# Sync
+def sync_overrides(names: list[str]) -> dict[str, str]:
+    """``C360_SYNC_<NAME>`` for each of ``names`` that is set (SyncSettings.from_env).
+
+    Read at each call, not at import: a sync task takes the environment its run starts with.
+    """
+    variables = {name: f"C360_SYNC_{name.upper()}" for name in names}
+    return {name: os.environ[variable] for name, variable in variables.items() if variable in os.environ}

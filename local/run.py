@@ -99,9 +99,9 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
     from airflow.models.pool import Pool
 
-    from include.sync.engine import SYNC_POOL
+    from include.sync.config import SYNC_POOL
 
-    # One slot: the sync tasks' API rate ceiling holds for the account (include/sync/engine.py).
+    # One slot: the sync tasks' API rate ceiling holds for the account (include/sync/rate_limit.py).
     Pool.create_or_update_pool(SYNC_POOL, 1, "Customer Profiles and SES API calls", include_deferred=False)
 
     from include.landing import land as landing

@@ -20,7 +20,9 @@ from datetime import timedelta
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 
-from include.sync.engine import Item, Outcome, StateRow, Sync, SyncSettings, content_hash, failure
+from include.sync.config import SyncSettings
+from include.sync.engine import Item, Outcome, Sync, content_hash, failure
+from include.sync.state import StateRow
 
 OBJECT_TYPE = "SesSuppressedDestination"
 SOURCE_SQL = "select lower(email_address) as email_address, reason from suppression_list order by 1"

@@ -15,9 +15,10 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from customer360_aws.hooks import CustomerProfilesHook, SesV2Hook
 from include import settings
-from include.sync import engine as customer_profiles_sync
-from include.sync import ses_suppression as ses_suppression_sync
-from include.sync.engine import AdaptiveRateLimiter, ContractError, SyncRefused, SyncRejected, SyncSettings
+from include.sync import customer_profiles, ses_suppression, templates
+from include.sync.config import SYNC_POOL, SyncSettings
+from include.sync.engine import ContractError, SyncRefused, SyncRejected
+from include.sync.rate_limit import AdaptiveRateLimiter
 from include.warehouse import connection as warehouse
 
 DATA_PROBLEMS = (ContractError, SyncRejected, SyncRefused)
@@ -27,7 +28,7 @@ class _CustomerProfilesOperator(BaseOperator):
     ui_color = "#f9e0c7"
 
     def __init__(self, *, aws_conn_id: str = settings.CUSTOMER_PROFILES_CONN_ID, **kwargs) -> None:
-        kwargs.setdefault("pool", customer_profiles_sync.SYNC_POOL)
+        kwargs.setdefault("pool", SYNC_POOL)
         super().__init__(**kwargs)
         self.aws_conn_id = aws_conn_id
 
@@ -55,16 +56,16 @@ class CustomerProfilesPrepareOperator(_CustomerProfilesOperator):
 
     def run(self, sync_settings: SyncSettings, run_id: str) -> None:
         with warehouse.connect(read_only=True) as con:
-            customer_profiles_sync.check_sources(
+            templates.check_sources(
                 con,
                 {
-                    "profile_merges": customer_profiles_sync.MERGES_SQL,
-                    "suppression_list": ses_suppression_sync.SOURCE_SQL,
+                    "profile_merges": customer_profiles.MERGES_SQL,
+                    "suppression_list": ses_suppression.SOURCE_SQL,
                 },
             )
         client = self.customer_profiles(sync_settings)
-        customer_profiles_sync.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
-        customer_profiles_sync.ensure_object_types(client, settings.CUSTOMER_PROFILES_DOMAIN)
+        templates.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
+        templates.ensure_object_types(client, settings.CUSTOMER_PROFILES_DOMAIN)
 
 
 class CustomerProfilesSyncOperator(_CustomerProfilesOperator):
@@ -79,7 +80,7 @@ class CustomerProfilesSyncOperator(_CustomerProfilesOperator):
     def run(self, sync_settings: SyncSettings, run_id: str) -> dict:
         client = self.customer_profiles(sync_settings)
         with warehouse.connect() as con:
-            return customer_profiles_sync.sync_object_type(
+            return customer_profiles.sync_object_type(
                 con, client, settings.CUSTOMER_PROFILES_DOMAIN, self.object_type, run_id, sync_settings
             )
 
@@ -91,4 +92,4 @@ class SesSuppressionSyncOperator(_CustomerProfilesOperator):
         client = SesV2Hook(aws_conn_id=self.aws_conn_id).conn
         AdaptiveRateLimiter(sync_settings.ses_requests_per_second).attach(client)
         with warehouse.connect() as con:
-            return ses_suppression_sync.sync_suppression_list(con, client, run_id, sync_settings)
+            return ses_suppression.sync_suppression_list(con, client, run_id, sync_settings)

@@ -22,7 +22,8 @@ import pytest
 from include import settings
 from include.landing import land as landing
 from include.landing import tasks
-from include.sync import engine as customer_profiles_sync
+from include.sync import config, templates
+from include.sync.engine import Item
 from local import run as run_local
 from local import sample_data
 from local import stack as local_stack
@@ -86,7 +87,7 @@ def dagbag(var_dir):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.pool import Pool
 
-    Pool.create_or_update_pool(customer_profiles_sync.SYNC_POOL, 1, "Customer Profiles API", include_deferred=False)
+    Pool.create_or_update_pool(config.SYNC_POOL, 1, "Customer Profiles API", include_deferred=False)
     dags = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     assert not dags.import_errors
     return dags
@@ -269,11 +270,11 @@ def warehouse(stack, sample, tmp_path_factory):
         assert done.returncode == 0, done.stdout[-3000:]
 
 
-def warehouse_items() -> dict[str, list[customer_profiles_sync.Item]]:
+def warehouse_items() -> dict[str, list[Item]]:
     with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
         return {
-            name: customer_profiles_sync.load_object_type(name).items(con)
-            for name in customer_profiles_sync.OBJECT_TYPES
+            name: templates.load_object_type(name).items(con)
+            for name in config.OBJECT_TYPES
         }
 
 
@@ -301,7 +302,7 @@ def synced_state() -> dict[tuple[str, str], tuple]:
         found = con.execute(
             "select object_type, object_key, content_hash, failed_hash, dead_lettered "
             "from customer_profiles_sync_state where object_type in (select unnest(?::varchar[]))",
-            [list(customer_profiles_sync.OBJECT_TYPES)],
+            [list(config.OBJECT_TYPES)],
         ).fetchall()
     return {(t, k): (h, failed, dead) for t, k, h, failed, dead in found}
 
@@ -311,7 +312,7 @@ def sync_runs(run_id: str) -> dict[str, tuple[int, int, int]]:
         found = con.execute(
             "select object_type, sent, unchanged, failed from customer_profiles_sync_runs "
             "where run_id like ? and object_type in (select unnest(?::varchar[]))",
-            [f"{run_id}#%", list(customer_profiles_sync.OBJECT_TYPES)],
+            [f"{run_id}#%", list(config.OBJECT_TYPES)],
         ).fetchall()
     return {t: (sent, unchanged, failed) for t, sent, unchanged, failed in found}
 
@@ -329,10 +330,10 @@ dag.test(logical_date=None)
 def test_a_sync_killed_mid_way_resumes_to_exactly_the_warehouse(stack, warehouse, dagbag, tmp_path):
     items = warehouse_items()
     expected = {name: sorted((json.loads(i.body) for i in found), key=json.dumps) for name, found in items.items()}
-    profiles = len(items[customer_profiles_sync.PROFILE_TYPE])
+    profiles = len(items[config.PROFILE_TYPE])
     # Profiles go first, alone: the kill comes eight batches into the next type (one of the attached ones).
     kill_after = math.ceil(profiles / 10) + 8
-    attached = [name for name in items if name != customer_profiles_sync.PROFILE_TYPE]
+    attached = [name for name in items if name != config.PROFILE_TYPE]
     assert profiles > 50 and all(len(items[name]) > 8 * 10 for name in attached)
 
     with open(tmp_path / "killed-sync.log", "w") as log:
@@ -355,9 +356,9 @@ def test_a_sync_killed_mid_way_resumes_to_exactly_the_warehouse(stack, warehouse
     assert 0 < held_at_kill < sum(len(found) for found in items.values())
     recorded = {
         name: sum(1 for (t, k), (h, _, _) in synced_state().items() if t == name and h is not None)
-        for name in customer_profiles_sync.OBJECT_TYPES
+        for name in config.OBJECT_TYPES
     }
-    assert recorded[customer_profiles_sync.PROFILE_TYPE] == profiles  # finished before the kill
+    assert recorded[config.PROFILE_TYPE] == profiles  # finished before the kill
     part_way = [name for name in attached if 0 < recorded[name] < len(items[name])]
     assert len(part_way) == 1  # killed part-way through a type, after some of its checkpoints
 

@@ -17,7 +17,7 @@ import pytest
 
 from include import settings
 from include.landing import land as landing
-from include.sync import engine as customer_profiles_sync
+from include.sync import templates
 from local import run as run_local
 from local import sample_data
 from local import stack as local_stack
@@ -102,7 +102,7 @@ def warehouse_objects() -> dict[str, list[dict]]:
     with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
         return {
             name: sorted(
-                (json.loads(item.body) for item in customer_profiles_sync.load_object_type(name).items(con)),
+                (json.loads(item.body) for item in templates.load_object_type(name).items(con)),
                 key=lambda body: json.dumps(body, sort_keys=True),
             )
             for name in OBJECT_TYPES

@@ -22,7 +22,7 @@ import pytest
 from botocore.config import Config
 
 from include.settings import PROJECT_ROOT
-from include.sync import engine as sync
+from include.sync import config, customer_profiles, engine, rate_limit, templates
 from local.profiles_endpoint import ProfilesEndpoint
 from tests.unit.conftest import endpoint_client
 
@@ -34,8 +34,8 @@ CHANNEL_METRICS = {
     "whatsapp": ["sends", "deliveries", "reads"],
 }
 COUNTERS = [f"{c}_{m}_{d}d" for c, metrics in CHANNEL_METRICS.items() for m in metrics for d in (30, 90)]
-FAST = sync.SyncSettings(concurrency=4, checkpoint_seconds=0.0)
-LENIENT = sync.SyncSettings(concurrency=2, checkpoint_seconds=0.0, max_rejected_share=1.0)  # never fails a run
+FAST = config.SyncSettings(concurrency=4, checkpoint_seconds=0.0)
+LENIENT = config.SyncSettings(concurrency=2, checkpoint_seconds=0.0, max_rejected_share=1.0)  # never fails a run
 
 MARTS_DDL = f"""
 create table unified_profiles (
@@ -156,14 +156,17 @@ def marts(con):
 @pytest.fixture
 def cp(endpoint):
     client = endpoint_client(endpoint)
-    sync.ensure_domain(client, DOMAIN)
-    sync.ensure_domain(client, DOMAIN)  # idempotent
-    sync.ensure_object_types(client, DOMAIN)
+    templates.ensure_domain(client, DOMAIN)
+    templates.ensure_domain(client, DOMAIN)  # idempotent
+    templates.ensure_object_types(client, DOMAIN)
     return client
 
 
-def sync_all(con, client, run_id: str, settings: sync.SyncSettings = FAST) -> dict[str, dict]:
-    return {name: sync.sync_object_type(con, client, DOMAIN, name, run_id, settings) for name in sync.OBJECT_TYPES}
+def sync_all(con, client, run_id: str, settings: config.SyncSettings = FAST) -> dict[str, dict]:
+    return {
+        name: customer_profiles.sync_object_type(con, client, DOMAIN, name, run_id, settings)
+        for name in config.OBJECT_TYPES
+    }
 
 
 def endpoint_objects(endpoint: ProfilesEndpoint) -> dict[tuple[str, str], str]:
@@ -172,9 +175,9 @@ def endpoint_objects(endpoint: ProfilesEndpoint) -> dict[tuple[str, str], str]:
         rows = db.execute("select object_type, body from profile_objects").fetchall()
     objects = {}
     for type_name, body in rows:
-        if type_name not in sync.OBJECT_TYPES:
+        if type_name not in config.OBJECT_TYPES:
             continue
-        key = "|".join(str(json.loads(body)[f]) for f in sync.load_object_type(type_name).unique_fields)
+        key = "|".join(str(json.loads(body)[f]) for f in templates.load_object_type(type_name).unique_fields)
         assert (type_name, key) not in objects
         objects[type_name, key] = body
     return objects
@@ -193,14 +196,14 @@ def requests(endpoint: ProfilesEndpoint) -> dict[tuple[str, str], int]:
         return {(op, outcome): n for op, outcome, n in db.execute("select * from request_counts")}
 
 
-def warehouse_objects(con, types=sync.OBJECT_TYPES) -> dict[tuple[str, str], str]:
-    return {(name, i.key): i.body for name in types for i in sync.load_object_type(name).items(con)}
+def warehouse_objects(con, types=config.OBJECT_TYPES) -> dict[tuple[str, str], str]:
+    return {(name, i.key): i.body for name in types for i in templates.load_object_type(name).items(con)}
 
 
 # -- templates and contract ------------------------------------------------------------------
-@pytest.mark.parametrize("name", sync.OBJECT_TYPES)
+@pytest.mark.parametrize("name", config.OBJECT_TYPES)
 def test_templates_are_valid_object_types(name):
-    object_type = sync.load_object_type(name)
+    object_type = templates.load_object_type(name)
     template = object_type.template
     assert re.match(r"customer360 v\d+: ", template["Description"])
     assert 1 <= template["ExpirationDays"] <= 1098 and len(template["Keys"]) <= 10
@@ -211,23 +214,23 @@ def test_templates_are_valid_object_types(name):
     assert object_type.profile_field in object_type.unique_fields
     # Every type names its profile by the same key, so all of them land on one profile.
     profile_keys = [n for n, keys in template["Keys"].items() for k in keys if "PROFILE" in k["StandardIdentifiers"]]
-    assert profile_keys == [sync.PROFILE_KEY]
-    assert template["AllowProfileCreation"] is (name == sync.PROFILE_TYPE)
+    assert profile_keys == [config.PROFILE_KEY]
+    assert template["AllowProfileCreation"] is (name == config.PROFILE_TYPE)
 
 
 def test_the_queries_read_the_contract_and_name_every_gap(marts, con):
-    sync.check_sources(con, {"profile_merges": sync.MERGES_SQL})
+    templates.check_sources(con, {"profile_merges": customer_profiles.MERGES_SQL})
     con.execute("alter table unified_profiles drop column email_opens_90d")
     con.execute("drop table profile_offers")
-    with pytest.raises(sync.ContractError) as caught:
-        sync.check_sources(con, {"profile_merges": sync.MERGES_SQL})
+    with pytest.raises(engine.ContractError) as caught:
+        templates.check_sources(con, {"profile_merges": customer_profiles.MERGES_SQL})
     assert "EngagementSummary" in str(caught.value) and "email_opens_90d" in str(caught.value)
     assert "MarketingAssignedOffers" in str(caught.value) and "profile_offers" in str(caught.value)
 
 
 def test_objects_omit_nulls_and_empties_and_sort_sets(marts, con):
     marts.profiles(profile("ann", address_line2=None, state="", segments=["b", "a"], emails=["z@x.io", "a@x.io"]))
-    (item,) = sync.load_object_type("UnifiedProfile").items(con)
+    (item,) = templates.load_object_type("UnifiedProfile").items(con)
     body = json.loads(item.body)
     assert "address_line2" not in body and "state" not in body
     assert body["segments"] == "a,b" and body["emails"] == "a@x.io,z@x.io"
@@ -238,21 +241,21 @@ def test_objects_omit_nulls_and_empties_and_sort_sets(marts, con):
 def test_a_message_to_two_of_a_profiles_addresses_is_one_interaction(marts, con):
     marts.profiles(profile("ann", emails=["ann@example.com", "ann@work.example"]))
     marts.messages(("m1", "email", "ann@example.com", 1), ("m1", "email", "ann@work.example", 1))
-    (item,) = sync.load_object_type("InteractionHistory").items(con)
+    (item,) = templates.load_object_type("InteractionHistory").items(con)
     assert item.key == "ann|email|m1"
 
 
 def test_duplicate_object_keys_are_refused(endpoint, cp, marts, con):
     marts.profiles(profile("ann"), profile("ann", city="York"))
-    with pytest.raises(sync.ContractError, match="duplicate object keys"):
-        sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    with pytest.raises(engine.ContractError, match="duplicate object keys"):
+        customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
     assert endpoint_profiles(endpoint) == {}
 
 
 def test_a_template_change_changes_every_hash(marts, con):
     marts.profiles(profile("ann"))
-    object_type = sync.load_object_type("UnifiedProfile")
-    changed = sync.ObjectType(
+    object_type = templates.load_object_type("UnifiedProfile")
+    changed = templates.ObjectType(
         object_type.name, object_type.template | {"Description": "customer360 v2: x"}, object_type.sql
     )
     assert object_type.items(con)[0].body == changed.items(con)[0].body
@@ -330,7 +333,7 @@ def test_merged_profile_is_merged_in_customer_profiles_with_what_others_attached
     marts.merge("bob", "ann", day=2)
     marts.profiles(profile("ann", source_record_count=4))
     marts.offers(("ann", "autumn", True))
-    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    summary = customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
     assert (summary["sent"], summary["considered"]) == (3, 3)  # ann's update, bob merged, cat deleted
     log = con.execute(
         "select object_key, operation, status from customer_profiles_sync_log where run_id = 'run2' order by 1"
@@ -357,7 +360,7 @@ def test_merge_waits_for_its_target_to_be_pushed(endpoint, cp, marts, con):
     # ann joins dan, whose own push is refused (an attribute over 255 characters).
     marts.profiles(profile("dan", loyalty_id="x" * 300))
     marts.merge("ann", "dan")
-    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", LENIENT)
+    summary = customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", LENIENT)
     assert (summary["sent"], summary["failed"]) == (0, 2)
     reasons = dict(
         con.execute("select object_key, error_code from customer_profiles_sync_log where run_id = 'run2'").fetchall()
@@ -365,7 +368,7 @@ def test_merge_waits_for_its_target_to_be_pushed(endpoint, cp, marts, con):
     assert reasons == {"dan": "AttributeTooLong", "ann": "MergeTargetNotPushed"}
     assert set(endpoint_profiles(endpoint)) == {"ann"}  # nothing merged, nothing lost
     marts.profiles(profile("dan"))
-    sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run3", FAST)
+    customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run3", FAST)
     assert set(endpoint_profiles(endpoint)) == {"dan"}
 
 
@@ -387,13 +390,15 @@ def test_dependent_objects_wait_for_their_profile(endpoint, cp, marts, con):
 def test_rejected_rows_are_retried_then_dead_lettered_and_alerted(endpoint, cp, marts, con, caplog):
     bad = profile("eve", loyalty_id="x" * 300)
     marts.profiles(profile("ann"), bad)
-    results = [sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", f"run{i}", LENIENT) for i in (1, 2)]
+    results = [
+        customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", f"run{i}", LENIENT) for i in (1, 2)
+    ]
     assert [(r["failed"], r["dead_lettered"]) for r in results] == [(1, 0), (1, 0)]
     with caplog.at_level(logging.ERROR, logger="customer360.alerts"):
-        third = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run3", LENIENT)
+        third = customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run3", LENIENT)
     assert (third["failed"], third["dead_lettered"]) == (0, 1)
     assert "dead-lettered" in caplog.text and "eve" in caplog.text
-    fourth = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run4", LENIENT)
+    fourth = customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run4", LENIENT)
     assert (fourth["considered"], fourth["unchanged"], fourth["dead_lettered"]) == (2, 1, 1)
     attempts = con.execute(
         "select run_id, status, attempt from customer_profiles_sync_log where object_key = 'eve' order by run_id"
@@ -401,13 +406,13 @@ def test_rejected_rows_are_retried_then_dead_lettered_and_alerted(endpoint, cp, 
     assert attempts == [("run1", "failed", 1), ("run2", "failed", 2), ("run3", "dead_lettered", 3)]
     # New content is tried again.
     marts.profiles(profile("ann"), profile("eve", loyalty_id="L1"))
-    assert sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run5", LENIENT)["sent"] == 1
+    assert customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run5", LENIENT)["sent"] == 1
 
 
 def test_per_item_results_of_a_batch(endpoint, cp):
-    target = sync.ProfileObjects(cp, DOMAIN, sync.load_object_type("MarketingAssignedOffers"))
-    good = sync.Item("a|x", "a", json.dumps({"UserId": "a", "offerName": "x"}), "h1")
-    no_key = sync.Item("b|?", "b", json.dumps({"UserId": "b"}), "h2")  # the endpoint finds no UNIQUE value
+    target = customer_profiles.ProfileObjects(cp, DOMAIN, templates.load_object_type("MarketingAssignedOffers"))
+    good = engine.Item("a|x", "a", json.dumps({"UserId": "a", "offerName": "x"}), "h1")
+    no_key = engine.Item("b|?", "b", json.dumps({"UserId": "b"}), "h2")  # the endpoint finds no UNIQUE value
     outcomes = target.put([good, no_key])
     assert [(o.key, o.ok) for o in outcomes] == [("a|x", True), ("b|?", False)]
     assert outcomes[0].unique_key and outcomes[1].error_code == "400" and "UNIQUE" in outcomes[1].error_message
@@ -416,33 +421,33 @@ def test_per_item_results_of_a_batch(endpoint, cp):
 
 def test_a_run_over_the_rejected_share_fails_after_logging(endpoint, cp, marts, con):
     marts.profiles(profile("ann"), profile("eve", loyalty_id="x" * 300))
-    with pytest.raises(sync.SyncRejected, match="1 of 2"):
-        sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    with pytest.raises(engine.SyncRejected, match="1 of 2"):
+        customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
     assert con.execute("select count(*) from customer_profiles_sync_log").fetchone() == (2,)
     row = con.execute("select sent, failed, finished_at is not null from customer_profiles_sync_runs").fetchone()
     assert row == (1, 1, True)
 
 
 def test_mass_deletion_is_refused_before_anything_is_sent(endpoint, cp, marts, con):
-    marts.profiles(*(profile(f"p{i:03}") for i in range(sync.DELETE_GUARD_FLOOR + 20)))
-    sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    marts.profiles(*(profile(f"p{i:03}") for i in range(config.DELETE_GUARD_FLOOR + 20)))
+    customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
     marts.profiles(profile("p000"))
     before = requests(endpoint)
-    with pytest.raises(sync.SyncRefused, match="max_delete_share"):
-        sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    with pytest.raises(engine.SyncRefused, match="max_delete_share"):
+        customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
     assert requests(endpoint) == before
-    assert len(endpoint_profiles(endpoint)) == sync.DELETE_GUARD_FLOOR + 20
+    assert len(endpoint_profiles(endpoint)) == config.DELETE_GUARD_FLOOR + 20
 
 
 def test_objects_near_expiry_are_sent_again(endpoint, cp, marts, con):
     marts.profiles(profile("ann"), profile("bob"))
-    sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
-    expiry = sync.load_object_type("UnifiedProfile").expires_after
+    customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run1", FAST)
+    expiry = templates.load_object_type("UnifiedProfile").expires_after
     con.execute(
         "update customer_profiles_sync_state set pushed_at = pushed_at - ?::interval where object_key = 'ann'",
         [f"{(expiry - timedelta(days=6)).days} days"],
     )
-    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    summary = customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
     assert (summary["sent"], summary["unchanged"]) == (1, 1)
 
 
@@ -450,14 +455,14 @@ def test_merge_chains_resolve_to_a_live_profile(marts, con):
     marts.merge("a", "b", day=1)
     marts.merge("b", "c", day=2)
     marts.merge("x", "y", day=1)  # y is gone too, and merged nowhere: x is deleted
-    assert sync.merge_targets(con, live={"c"}) == {"a": "c", "b": "c"}
+    assert customer_profiles.merge_targets(con, live={"c"}) == {"a": "c", "b": "c"}
 
 
 # -- rate ----------------------------------------------------------------------------------
 def test_rate_limiter_spaces_requests(monkeypatch):
     slept = []
-    monkeypatch.setattr(sync.time, "sleep", slept.append)
-    limiter = sync.AdaptiveRateLimiter(10)
+    monkeypatch.setattr(rate_limit.time, "sleep", slept.append)
+    limiter = rate_limit.AdaptiveRateLimiter(10)
     for _ in range(5):
         limiter.acquire()
     # The clock hardly moves here, so each request waits for its own slot: 0.1 s apart.
@@ -465,7 +470,7 @@ def test_rate_limiter_spaces_requests(monkeypatch):
 
 
 def test_rate_limiter_backs_off_on_throttling_and_recovers():
-    limiter = sync.AdaptiveRateLimiter(100)
+    limiter = rate_limit.AdaptiveRateLimiter(100)
     for _ in range(10):
         limiter.record(throttled=True)
     assert limiter.rate == pytest.approx(100 * 0.95**10)
@@ -485,11 +490,11 @@ def test_throttled_requests_are_retried_and_slow_the_rate(tmp_path, marts, con):
         client = boto3.client("customer-profiles", endpoint_url=server.url, region_name="us-east-1",
                               aws_access_key_id="k", aws_secret_access_key="s",
                               config=Config(retries={"mode": "standard", "max_attempts": 10}))  # fmt: skip
-        sync.ensure_domain(client, DOMAIN)
-        sync.ensure_object_types(client, DOMAIN)
-        limiter = sync.AdaptiveRateLimiter(200).attach(client)
+        templates.ensure_domain(client, DOMAIN)
+        templates.ensure_object_types(client, DOMAIN)
+        limiter = rate_limit.AdaptiveRateLimiter(200).attach(client)
         marts.profiles(*(profile(f"p{i:02}") for i in range(40)))
-        summary = sync.sync_object_type(con, client, DOMAIN, "UnifiedProfile", "run1", FAST)
+        summary = customer_profiles.sync_object_type(con, client, DOMAIN, "UnifiedProfile", "run1", FAST)
         assert summary["sent"] == 40
         assert endpoint_objects(server) == warehouse_objects(con, ["UnifiedProfile"])
         counts = requests(server)
@@ -502,7 +507,7 @@ def test_throttled_requests_are_retried_and_slow_the_rate(tmp_path, marts, con):
 def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("C360_SYNC_REQUESTS_PER_SECOND", "25")
     monkeypatch.setenv("C360_SYNC_MAX_ATTEMPTS", "5")
-    settings = sync.SyncSettings.from_env()
+    settings = config.SyncSettings.from_env()
     assert (settings.requests_per_second, settings.max_attempts, settings.concurrency) == (25.0, 5, 16)
 
 
@@ -523,15 +528,15 @@ def test_an_interrupted_sync_resumes_without_duplicates_or_losses(endpoint, cp, 
 
     client.meta.events.register("before-send.customer-profiles.BatchPutProfileObject", on_send)
     with pytest.raises(Killed):
-        sync.sync_object_type(
-            con, client, DOMAIN, "UnifiedProfile", "run1", sync.SyncSettings(concurrency=3, checkpoint_seconds=60)
+        customer_profiles.sync_object_type(
+            con, client, DOMAIN, "UnifiedProfile", "run1", config.SyncSettings(concurrency=3, checkpoint_seconds=60)
         )
     first = len(sent_items)
     assert 40 <= first < 95
     recorded = con.execute("select count(*) from customer_profiles_sync_state").fetchone()[0]
     assert recorded == first  # everything that went out was recorded, though no checkpoint was due
 
-    summary = sync.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
+    summary = customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run2", FAST)
     assert (summary["sent"], summary["unchanged"]) == (95 - first, first)
     sent = con.execute(
         "select object_key, count(*) from customer_profiles_sync_log where status = 'sent' group by 1"
@@ -547,13 +552,13 @@ def test_a_sync_killed_with_sigkill_resumes_exactly(endpoint, cp, marts, con, tm
     con.close()
     script = textwrap.dedent(f"""
         import boto3, duckdb
-        from include.sync import engine as sync
+        from include.sync import config, customer_profiles, rate_limit
         client = boto3.client("customer-profiles", endpoint_url="{endpoint.url}", region_name="us-east-1",
                               aws_access_key_id="k", aws_secret_access_key="s")
-        sync.AdaptiveRateLimiter(100).attach(client)
+        rate_limit.AdaptiveRateLimiter(100).attach(client)
         with duckdb.connect("{tmp_path / "warehouse.duckdb"}") as con:
-            settings = sync.SyncSettings(concurrency=4, checkpoint_seconds=0.2)
-            sync.sync_object_type(con, client, "{DOMAIN}", "UnifiedProfile", "killed", settings)
+            settings = config.SyncSettings(concurrency=4, checkpoint_seconds=0.2)
+            customer_profiles.sync_object_type(con, client, "{DOMAIN}", "UnifiedProfile", "killed", settings)
     """)
     child = subprocess.Popen(
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=os.environ | {"PYTHONPATH": str(PROJECT_ROOT)}
@@ -571,7 +576,7 @@ def test_a_sync_killed_with_sigkill_resumes_exactly(endpoint, cp, marts, con, tm
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as reopened:  # DuckDB replays its WAL
         recorded = reopened.execute("select count(*) from customer_profiles_sync_state").fetchone()[0]
         assert 0 < recorded <= killed_sent
-        summary = sync.sync_object_type(reopened, cp, DOMAIN, "UnifiedProfile", "resumed", FAST)
+        summary = customer_profiles.sync_object_type(reopened, cp, DOMAIN, "UnifiedProfile", "resumed", FAST)
         assert summary["sent"] == 1500 - recorded and summary["unchanged"] == recorded
         expected = warehouse_objects(reopened, ["UnifiedProfile"])
     assert endpoint_objects(endpoint) == expected

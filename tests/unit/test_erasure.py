@@ -9,7 +9,7 @@ import pytest
 
 from include.erasure import erase as erasure
 from include.landing import land as landing
-from include.sync import engine as customer_profiles_sync
+from include.sync import templates
 from tests.unit.conftest import endpoint_client
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -353,8 +353,8 @@ def test_rebuild_interval_covers_the_changed_hours():
 # -- Customer Profiles and SES ---------------------------------------------------------------
 def test_their_profiles_and_suppressions_are_deleted_and_nobody_elses(endpoint):
     client, ses_client = endpoint_client(endpoint), endpoint_client(endpoint, "sesv2")
-    customer_profiles_sync.ensure_domain(client, "d")
-    customer_profiles_sync.ensure_object_types(client, "d")
+    templates.ensure_domain(client, "d")
+    templates.ensure_object_types(client, "d")
     for profile_id in ("p-ana", "p-bo"):
         client.put_profile_object(
             DomainName="d", ObjectTypeName="UnifiedProfile", Object=json.dumps({"profile_id": profile_id})

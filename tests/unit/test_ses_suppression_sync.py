@@ -3,11 +3,10 @@
 import duckdb
 import pytest
 
-from include.sync import engine as customer_profiles_sync
-from include.sync import ses_suppression as ses_suppression_sync
+from include.sync import config, ses_suppression
 from tests.unit.conftest import endpoint_client
 
-SETTINGS = customer_profiles_sync.SyncSettings(concurrency=2, checkpoint_seconds=0.0)
+SETTINGS = config.SyncSettings(concurrency=2, checkpoint_seconds=0.0)
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def listed(ses) -> dict[str, str]:
 
 
 def run(con, ses, run_id: str) -> dict:
-    return ses_suppression_sync.sync_suppression_list(con, ses, run_id, SETTINGS)
+    return ses_suppression.sync_suppression_list(con, ses, run_id, SETTINGS)
 
 
 def test_the_list_follows_the_warehouse_and_a_rerun_sends_nothing(con, ses):

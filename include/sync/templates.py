@@ -1,0 +1,130 @@
+"""The object types: what each sends, read from its two files, checked against the marts, applied to the domain.
+
+An object type is two files in ``include/sync/object_types/``: ``<Name>.json``, the
+PutProfileObjectType request (its version is in the Description and in git; it is applied
+every run, PutProfileObjectType being an upsert), and ``<Name>.sql``, the query over the
+marts whose columns are exactly the template's fields. The UNIQUE key's fields name an
+object, the PROFILE key's field its profile. Null and empty values are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+
+from include.sync.config import OBJECT_TYPES
+from include.sync.engine import ContractError, Item, content_hash
+
+OBJECT_TYPES_DIR = Path(__file__).parent / "object_types"
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    name: str
+    template: dict
+    sql: str
+
+    @cached_property
+    def digest(self) -> str:
+        return content_hash(json.dumps(self.template, sort_keys=True))
+
+    @cached_property
+    def field_names(self) -> list[str]:
+        return [spec["Source"].removeprefix("_source.") for spec in self.template["Fields"].values()]
+
+    def _key_fields(self, identifier: str) -> list[str]:
+        sources = {name: spec["Source"].removeprefix("_source.") for name, spec in self.template["Fields"].items()}
+        return next(
+            [sources[f] for f in key["FieldNames"]]
+            for keys in self.template["Keys"].values()
+            for key in keys
+            if identifier in key["StandardIdentifiers"]
+        )
+
+    @cached_property
+    def unique_fields(self) -> list[str]:
+        return self._key_fields("UNIQUE")
+
+    @cached_property
+    def profile_field(self) -> str:
+        (name,) = self._key_fields("PROFILE")
+        return name
+
+    @cached_property
+    def attribute_fields(self) -> set[str]:
+        return {
+            spec["Source"].removeprefix("_source.")
+            for spec in self.template["Fields"].values()
+            if spec.get("Target", "").startswith("_profile.Attributes.")
+        }
+
+    @cached_property
+    def expires_after(self) -> timedelta:
+        return timedelta(days=self.template["ExpirationDays"])
+
+    def items(self, con: duckdb.DuckDBPyConnection) -> list[Item]:
+        cursor = con.execute(self.sql)
+        columns = [d[0] for d in cursor.description]
+        return [self.item(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+
+    def item(self, row: dict) -> Item:
+        values = {k: v for k, v in row.items() if v is not None and v != ""}
+        missing = [f for f in self.unique_fields if f not in values]
+        if missing:
+            raise ContractError(f"{self.name}: a row has no value for its key field(s) {missing}: {row}")
+        body = json.dumps(values, sort_keys=True, separators=(",", ":"))
+        rejection = None
+        too_long = sorted(f for f in self.attribute_fields if len(str(values.get(f, ""))) > 255)
+        if too_long:
+            rejection = ("AttributeTooLong", f"profile attributes are at most 255 characters: {too_long}")
+        elif len(body) > 256_000:
+            rejection = ("ObjectTooLarge", f"the object is {len(body)} characters, at most 256,000")
+        return Item(
+            key="|".join(str(values[f]) for f in self.unique_fields),
+            profile_id=str(values[self.profile_field]),
+            body=body,
+            content_hash=content_hash(self.digest, body),
+            rejection=rejection,
+        )
+
+
+def load_object_type(name: str) -> ObjectType:
+    return ObjectType(
+        name,
+        json.loads((OBJECT_TYPES_DIR / f"{name}.json").read_text()),
+        (OBJECT_TYPES_DIR / f"{name}.sql").read_text(),
+    )
+
+
+def check_sources(con: duckdb.DuckDBPyConnection, extra_queries: dict[str, str]) -> None:
+    """Bind every object type's query and ``extra_queries`` without running them; one error naming every gap."""
+    problems = []
+    queries = {name: load_object_type(name).sql for name in OBJECT_TYPES} | extra_queries
+    for name, sql in queries.items():
+        try:
+            columns = [d[0] for d in con.execute(f"select * from ({sql}) limit 0").description]
+        except duckdb.Error as err:
+            problems.append(f"{name}: {str(err).splitlines()[0]}")
+            continue
+        if name in OBJECT_TYPES and sorted(columns) != sorted(load_object_type(name).field_names):
+            problems.append(f"{name}: query columns {sorted(columns)} differ from the template's fields")
+    if problems:
+        raise ContractError("the sync cannot read the marts it pushes:\n  " + "\n  ".join(problems))
+
+
+def ensure_domain(client, domain: str) -> None:
+    try:
+        client.get_domain(DomainName=domain)
+    except client.exceptions.ResourceNotFoundException:
+        client.create_domain(DomainName=domain, DefaultExpirationDays=1098)
+
+
+def ensure_object_types(client, domain: str) -> None:
+    """PutProfileObjectType is an upsert: calling it every run keeps AWS equal to the templates."""
+    for name in OBJECT_TYPES:
+        client.put_profile_object_type(DomainName=domain, ObjectTypeName=name, **load_object_type(name).template)
