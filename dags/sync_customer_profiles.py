@@ -30,22 +30,56 @@ rejected fails without retrying. A killed task can simply be cleared: it resumes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from airflow.sdk import Param, chain, dag
+from airflow.sdk import Param, chain, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
-from customer360_aws.operators import (
-    CustomerProfilesPrepareOperator,
-    CustomerProfilesSyncOperator,
-    SesSuppressionSyncOperator,
-)
+from include import settings
 from include.orchestration.assets import VALIDATED_MARTS
 from include.orchestration.defaults import DEFAULT_ARGS
-from include.sync.config import OBJECT_TYPES
+from include.sync.config import OBJECT_TYPES, SYNC_POOL
+
+# The task bodies are include/sync/tasks.py. It, the sync modules and the hooks are imported inside
+# the tasks, not here: Airflow imports this file (and every file in plugins/) in every task process,
+# and pandas and DuckDB at the top would cost each task ~1.7 s.
+
+API_TASK_COLOR = "#f9e0c7"  # the tasks that call the AWS APIs, in the graph
 
 
 def _task_id(object_type: str) -> str:
     return "sync_" + "".join(f"_{c.lower()}" if c.isupper() else c for c in object_type).lstrip("_")
+
+
+@contextmanager
+def _failing_on_data_problems() -> Iterator[None]:
+    """A run refused or failed for its data fails without retrying: a retry would fail the same way."""
+    from include.sync import tasks
+
+    try:
+        yield
+    except tasks.DATA_PROBLEMS as err:
+        raise AirflowFailException(str(err)) from err
+
+
+def _customer_profiles_client():
+    from customer360_aws.hooks import CustomerProfilesHook
+
+    return CustomerProfilesHook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
+
+
+def sync_object_type(object_type: str):
+    # Pushes one object type: what changed, removals, and for UnifiedProfile merges and deletions.
+    @task(task_id=_task_id(object_type), pool=SYNC_POOL)
+    def sync(params=None, run_id=None, ti=None) -> dict:
+        from include.sync import tasks
+
+        with _failing_on_data_problems():
+            return tasks.sync_object_type(_customer_profiles_client(), object_type, params, run_id, ti.try_number)
+
+    return sync()
 
 
 @dag(
@@ -68,11 +102,30 @@ def _task_id(object_type: str) -> str:
     },
 )
 def sync_customer_profiles():
-    profiles, *attached = (
-        CustomerProfilesSyncOperator(task_id=_task_id(name), object_type=name) for name in OBJECT_TYPES
-    )
-    chain(CustomerProfilesPrepareOperator(task_id="prepare_domain"), profiles, attached)
-    SesSuppressionSyncOperator(task_id="sync_ses_suppression_list")
+    # Checks the marts hold what the object types read, creates the domain if missing, applies the templates.
+    @task(pool=SYNC_POOL)
+    def prepare_domain(params=None) -> None:
+        from include.sync import tasks
+
+        with _failing_on_data_problems():
+            tasks.prepare_domain(_customer_profiles_client(), params)
+
+    # Keeps the SES account-level suppression list equal to suppression_list.
+    @task(pool=SYNC_POOL)
+    def sync_ses_suppression_list(params=None, run_id=None, ti=None) -> dict:
+        from customer360_aws.hooks import SesV2Hook
+        from include.sync import tasks
+
+        with _failing_on_data_problems():
+            client = SesV2Hook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
+            return tasks.sync_ses_suppression_list(client, params, run_id, ti.try_number)
+
+    prepare = prepare_domain()
+    profiles, *attached = (sync_object_type(name) for name in OBJECT_TYPES)
+    chain(prepare, profiles, attached)
+    ses = sync_ses_suppression_list()
+    for api_task in (prepare, profiles, *attached, ses):
+        api_task.operator.ui_color = API_TASK_COLOR
 
 
 sync_customer_profiles()

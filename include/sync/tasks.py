@@ -1,0 +1,72 @@
+"""The sync DAG's task bodies: the run's settings, the clients' rate, the warehouse, the sync.
+
+The DAG passes each body a client from the Airflow connection (plugins/customer360_aws/hooks.py)
+and runs it in the ``customer_profiles_api`` pool (one slot): one task at a time calls the
+APIs, so the configured rate is the account's, and one at a time writes the sync tables.
+A run refused or failed for its data (contract gap, rejected share, mass deletion) raises
+one of ``DATA_PROBLEMS``: the DAG fails it without retrying (AirflowFailException), since a
+retry at once would fail the same way and burn rows' attempts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from include import settings
+from include.sync import customer_profiles, ses_suppression, templates
+from include.sync.config import SyncSettings
+from include.sync.engine import ContractError, SyncRefused, SyncRejected
+from include.sync.rate_limit import AdaptiveRateLimiter
+from include.warehouse import connection as warehouse
+
+DATA_PROBLEMS = (ContractError, SyncRejected, SyncRefused)
+
+
+def sync_settings(params: dict) -> SyncSettings:
+    """The environment's settings, read now, and the run's ``max_delete_share`` param if it has one."""
+    from_env = SyncSettings.from_env()
+    # On-call confirms deletions that are meant (an erasure, a source retired) for one run.
+    if (max_delete_share := params.get("max_delete_share")) is not None:
+        return replace(from_env, max_delete_share=float(max_delete_share))
+    return from_env
+
+
+def sync_run_id(run_id: str, try_number: int) -> str:
+    """Each try of a task is a run of its own in the sync tables."""
+    return f"{run_id}#{try_number}"
+
+
+def prepare_domain(client, params: dict) -> None:
+    """Checks the marts hold what the object types read, creates the domain if missing, applies the templates."""
+    run_settings = sync_settings(params)
+    with warehouse.connect(read_only=True) as con:
+        templates.check_sources(
+            con,
+            {"profile_merges": customer_profiles.MERGES_SQL, "suppression_list": ses_suppression.SOURCE_SQL},
+        )
+    AdaptiveRateLimiter(run_settings.requests_per_second).attach(client)
+    templates.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
+    templates.ensure_object_types(client, settings.CUSTOMER_PROFILES_DOMAIN)
+
+
+def sync_object_type(client, object_type: str, params: dict, run_id: str, try_number: int) -> dict:
+    """Pushes one object type: what changed, removals, and for UnifiedProfile merges and deletions."""
+    run_settings = sync_settings(params)
+    AdaptiveRateLimiter(run_settings.requests_per_second).attach(client)
+    with warehouse.connect() as con:
+        return customer_profiles.sync_object_type(
+            con,
+            client,
+            settings.CUSTOMER_PROFILES_DOMAIN,
+            object_type,
+            sync_run_id(run_id, try_number),
+            run_settings,
+        )
+
+
+def sync_ses_suppression_list(client, params: dict, run_id: str, try_number: int) -> dict:
+    """Keeps the SES account-level suppression list equal to suppression_list."""
+    run_settings = sync_settings(params)
+    AdaptiveRateLimiter(run_settings.ses_requests_per_second).attach(client)
+    with warehouse.connect() as con:
+        return ses_suppression.sync_suppression_list(con, client, sync_run_id(run_id, try_number), run_settings)
