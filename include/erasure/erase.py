@@ -51,7 +51,7 @@ import phonenumbers
 
 from include import settings
 from include.landing import land as landing
-from include.sync.engine import PROFILE_KEY
+from include.sync.config import PROFILE_KEY
 from include.warehouse import connection as warehouse
 
 log = logging.getLogger(__name__)
