@@ -34,7 +34,7 @@ from customer360_aws.hooks import CustomerProfilesHook, SesV2Hook
 from include import settings
 from include.erasure import erase as erasure
 from include.orchestration.defaults import DEFAULT_ARGS
-from include.sync.engine import SYNC_POOL
+from include.sync.config import SYNC_POOL
 
 
 def _identifier(description: str) -> Param:
