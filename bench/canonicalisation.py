@@ -44,11 +44,13 @@ import psutil
 
 from bench import EXIT_TARGET_MISSED
 from include import settings
-from include.landing import land as landing
-from include.warehouse import connection as warehouse
-from local import run as run_local
+from include.landing.land import land_hour
+from include.landing.partitions import hour_from_key
+from include.landing.records import read_lines
+from include.warehouse.connection import connect
 from local import sample_data
-from local import stack as local_stack
+from local.run import upload_input
+from local.stack import LocalStack, free_port, local_environment, s3_client
 
 STREAMS = ("ses", "sms_voice", "whatsapp")  # what engagement_events is built from
 DAY = sample_data.DEFAULT_DAY
@@ -70,8 +72,8 @@ TARGETS_JUDGED_FROM_EVENTS = 1_000_000  # below it fixed costs (dbt's start, par
 # -- the local stack -----------------------------------------------------------------------
 @contextlib.contextmanager
 def _stack(var_dir: Path) -> Iterator[tuple[int, int]]:
-    s3_port, profiles_port = local_stack.free_port(), local_stack.free_port()
-    stack = local_stack.LocalStack(var_dir, s3_port, profiles_port).start()
+    s3_port, profiles_port = free_port(), free_port()
+    stack = LocalStack(var_dir, s3_port, profiles_port).start()
     try:
         yield s3_port, profiles_port
     finally:
@@ -147,7 +149,7 @@ _worker_s3 = None
 
 def _init_worker(s3_port: int) -> None:
     global _worker_s3
-    _worker_s3 = local_stack.s3_client(s3_port)
+    _worker_s3 = s3_client(s3_port)
 
 
 def _worker_pid(_: int) -> int:
@@ -156,7 +158,7 @@ def _worker_pid(_: int) -> int:
 
 
 def _land(stream: str, hour: datetime) -> tuple[str, int, int, int]:
-    manifest = landing.land_hour(_worker_s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
+    manifest = land_hour(_worker_s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
     return stream, manifest.lines_read, manifest.landed, manifest.quarantined
 
 
@@ -172,7 +174,7 @@ def _people_for(events: int, work: Path) -> int:
 
 def _land_all(s3_port: int, input_dir: Path, workers: int, monitor: Monitor) -> dict:
     """land_hour for every (stream, hour) over a pool; only the landing itself is timed."""
-    sizes = {(p.parts[-6], landing.hour_from_key(p.as_posix())): p.stat().st_size for p in input_dir.rglob("*.gz")}
+    sizes = {(p.parts[-6], hour_from_key(p.as_posix())): p.stat().st_size for p in input_dir.rglob("*.gz")}
     # Biggest hours first, so neither worker is left with a long one at the end.
     tasks = sorted(
         ((stream, DAY + h * HOUR) for stream in STREAMS for h in range(HOURS)),
@@ -210,9 +212,7 @@ def _land_other_streams(s3) -> dict:
     for stream in settings.RAW_STREAMS:
         if stream not in STREAMS:
             for h in range(HOURS):
-                landed += landing.land_hour(
-                    s3, stream, DAY + h * HOUR, settings.LANDING_BUCKET, settings.RAW_BUCKET
-                ).landed
+                landed += land_hour(s3, stream, DAY + h * HOUR, settings.LANDING_BUCKET, settings.RAW_BUCKET).landed
     if landed:
         raise SystemExit(f"landing the streams without sample data landed {landed} records")
     return {"streams": [s for s in settings.RAW_STREAMS if s not in STREAMS], "seconds": time.perf_counter() - started}
@@ -233,7 +233,7 @@ def _dbt(args: list[str], env: dict[str, str], work: Path) -> float:
 
 
 def _build(s3_port: int, profiles_port: int, var_dir: Path, work: Path, monitor: Monitor) -> dict:
-    env = os.environ | local_stack.local_environment(s3_port, profiles_port, var_dir)
+    env = os.environ | local_environment(s3_port, profiles_port, var_dir)
     interval = {"interval_start": f"{DAY:%Y-%m-%d %H:%M:%S}", "interval_end": f"{DAY + HOURS * HOUR:%Y-%m-%d %H:%M:%S}"}
     with monitor.phase() as usage:
         declare = _dbt(["run-operation", "create_raw_relations"], env, work)
@@ -280,9 +280,9 @@ def measure(events: int, workers: int, baseline_records: int, monitor: Monitor) 
         expected = sum(c["events"] for c in counts.values())
         var_dir = work / "var"
         with _stack(var_dir) as (s3_port, profiles_port):
-            s3 = local_stack.s3_client(s3_port)
+            s3 = s3_client(s3_port)
             started = time.perf_counter()
-            files = run_local.upload_input(s3, input_dir)
+            files = upload_input(s3, input_dir)
             upload_s = time.perf_counter() - started
             print(
                 f"[{events:,}] uploaded {files} files in {upload_s:.1f}s; landing with {workers} workers …", flush=True
@@ -292,7 +292,7 @@ def measure(events: int, workers: int, baseline_records: int, monitor: Monitor) 
             landed["other_streams"] = _land_other_streams(s3)
             print(f"[{events:,}] landed in {landed['seconds']:.1f}s; dbt …", flush=True)
             built = _build(s3_port, profiles_port, var_dir, work, monitor)
-            with warehouse.connect(read_only=True, path=var_dir / "warehouse.duckdb") as con:
+            with connect(read_only=True, path=var_dir / "warehouse.duckdb") as con:
                 (rows,) = con.execute("select count(*) from engagement_events").fetchone()
             if rows != expected:
                 raise SystemExit(f"engagement_events has {rows:,} rows; the generator made {expected:,} events")
@@ -559,7 +559,7 @@ def _subset(input_dir: Path, counts: dict, size: int) -> list[str]:
     subset = []
     for stream in STREAMS:
         files = sorted((input_dir / stream).rglob("*.gz"))
-        stream_lines = chain.from_iterable(landing.read_lines(path.read_bytes()) for path in files)
+        stream_lines = chain.from_iterable(read_lines(path.read_bytes()) for path in files)
         subset += islice(stream_lines, round(size * lines_of[stream] / sum(lines_of.values())))
     return subset
 
@@ -580,7 +580,7 @@ def measure_baseline(s3, input_dir: Path, counts: dict, size: int, var_dir: Path
         while sum(p["seconds"] for p in passes) < 5:
             passes.append(per_record(lines, None))
     ids = with_writes.pop("ids")
-    with warehouse.connect(read_only=True, path=var_dir / "warehouse.duckdb") as con:
+    with connect(read_only=True, path=var_dir / "warehouse.duckdb") as con:
         (found,) = con.execute(
             "select count(*) from engagement_events where event_id in (select unnest($ids::varchar[]))",
             {"ids": sorted(ids)},

@@ -46,10 +46,10 @@ import pandas as pd
 
 from bench import EXIT_TARGET_MISSED, canonicalisation
 from include import settings
-from include.landing import land as landing
-from local import run as run_local
-from local import sample_data
-from local import stack as local_stack
+from include.landing.land import discover_hours, land_hour
+from include.landing.sources import CUSTOMER_COLUMNS
+from local import sample_data, stack
+from local.run import upload_input
 
 RESULTS_DIR = Path(__file__).parent / "results"
 UPDATED_AT = "2026-11-20T09:00:00+00:00"
@@ -103,16 +103,16 @@ def febrl_records(dataset: str, entities: int | None = None) -> pd.DataFrame:
 
 def write_customers_csv(path: Path, rows: pd.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows[list(landing.CUSTOMER_COLUMNS)].to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+    rows[list(CUSTOMER_COLUMNS)].to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
 def make_run(input_dir: Path, var_dir: Path, model_version: str) -> float:
     """``make run INPUT=…`` on a private stack (own var/ and ports); returns its wall time."""
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
-        "C360_S3_PORT": str(local_stack.free_port()),
-        "C360_PROFILES_PORT": str(local_stack.free_port()),
-        "C360_AWS_PORT": str(local_stack.free_port()),
+        "C360_S3_PORT": str(stack.free_port()),
+        "C360_PROFILES_PORT": str(stack.free_port()),
+        "C360_AWS_PORT": str(stack.free_port()),
         "C360_IDENTITY_MODEL_VERSION": model_version,
     }
     started = time.perf_counter()
@@ -171,11 +171,11 @@ def load_with_dbt(input_dir: Path, var_dir: Path, model_version: str, work: Path
     started = time.perf_counter()
     monitor = canonicalisation.Monitor()
     with canonicalisation._stack(var_dir) as (s3_port, profiles_port):
-        env = os.environ | local_stack.local_environment(s3_port, profiles_port, var_dir)
+        env = os.environ | stack.local_environment(s3_port, profiles_port, var_dir)
         env["C360_IDENTITY_MODEL_VERSION"] = model_version
-        s3 = local_stack.s3_client(s3_port)
-        run_local.upload_input(s3, input_dir)
-        hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
+        s3 = stack.s3_client(s3_port)
+        upload_input(s3, input_dir)
+        hours = discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
         for hour in hours:
             _land_customers(s3, hour)
         _build_profiles(env, work, hours[-1] + HOUR, monitor)
@@ -242,7 +242,7 @@ def _write_synthetic(path: Path, n: int, seed: int, id_prefix: str) -> dict[str,
     truth = {}
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(list(landing.CUSTOMER_COLUMNS))
+        writer.writerow(list(CUSTOMER_COLUMNS))
         for person, row in sample_data.synthetic_customers(n, seed=seed):
             row = (row[0], id_prefix + row[1], *row[2:])
             writer.writerow(row)
@@ -254,7 +254,7 @@ def _land_customers(s3, hour: datetime) -> dict:
     """Land the hour of every stream (empty ones too: the raw relations need a file each)."""
     started = time.perf_counter()
     manifests = {
-        stream: landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
+        stream: land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
         for stream in settings.RAW_STREAMS
     }
     return {"seconds": time.perf_counter() - started, "landed": manifests["customers"].landed}
@@ -284,10 +284,10 @@ def scale(n: int = 1_000_000) -> dict:
         truth = _write_synthetic(input_dir / "customers" / f"{SCALE_HOUR:%Y/%m/%d/%H}" / "crm.csv", n, 7, "S")
         var_dir = work / "var"
         with canonicalisation._stack(var_dir) as (s3_port, profiles_port):
-            env = os.environ | local_stack.local_environment(s3_port, profiles_port, var_dir)
+            env = os.environ | stack.local_environment(s3_port, profiles_port, var_dir)
             env["C360_DUCKDB_MEMORY_LIMIT"] = os.environ.get("C360_DUCKDB_MEMORY_LIMIT", "3GB")
-            s3 = local_stack.s3_client(s3_port)
-            run_local.upload_input(s3, input_dir)
+            s3 = stack.s3_client(s3_port)
+            upload_input(s3, input_dir)
             print(f"[scale] landing {n:,} customers …", flush=True)
             with monitor.phase() as landing_usage:
                 landed = _land_customers(s3, SCALE_HOUR)
@@ -305,7 +305,7 @@ def scale(n: int = 1_000_000) -> dict:
             added = _write_synthetic(
                 input_dir / "customers" / f"{SCALE_HOUR + HOUR:%Y/%m/%d/%H}" / "crm.csv", more, 8, "N"
             )
-            run_local.upload_input(s3, input_dir)
+            upload_input(s3, input_dir)
             _land_customers(s3, SCALE_HOUR + HOUR)
             second = _build_profiles(env, work, SCALE_HOUR + 2 * HOUR, monitor)
             after = _links(warehouse_path)

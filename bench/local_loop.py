@@ -49,10 +49,10 @@ NODE_TIME = re.compile(r"\[(?:OK|PASS|SUCCESS|INSERT \d+|CREATE \d+|WARN \d+)\S*
 
 def private_environment(var_dir: Path) -> dict[str, str]:
     """The local stack's environment for var_dir on free ports (settings are read at import)."""
-    from local import stack as local_stack
+    from local.stack import free_ports, local_environment
 
-    s3_port, profiles_port, aws_port = local_stack.free_ports(3)
-    return os.environ | local_stack.local_environment(s3_port, profiles_port, var_dir, aws_port)
+    s3_port, profiles_port, aws_port = free_ports(3)
+    return os.environ | local_environment(s3_port, profiles_port, var_dir, aws_port)
 
 
 def run_in(env: dict[str, str], *args: str, log: Path, cwd: Path = ROOT) -> float:
@@ -129,16 +129,17 @@ def dag_landing_counts(var_dir: Path) -> dict[str, int]:
 def land_directly(out: Path) -> None:
     """Every stream over every hour of the landing bucket, with include.tasks.land (no Airflow)."""
     from include import settings
-    from include.landing import land as landing
     from include.landing import tasks
-    from local import stack as local_stack
+    from include.landing.land import discover_hours
+    from include.landing.partitions import HOUR
+    from local.stack import s3_client
 
-    s3 = local_stack.s3_client()
-    hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    s3 = s3_client()
+    hours = discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
     started = time.monotonic()
     landed = {stream: tasks.land(s3, stream, hours)["landed"] for stream in settings.RAW_STREAMS}
     seconds = time.monotonic() - started
-    interval = [hours[0].isoformat(), (hours[-1] + landing.HOUR).isoformat()]
+    interval = [hours[0].isoformat(), (hours[-1] + HOUR).isoformat()]
     out.write_text(json.dumps({"seconds": seconds, "landed": landed, "interval": interval}))
 
 

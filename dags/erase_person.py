@@ -19,20 +19,17 @@ profile ids), then removes them from:
 An identifier that other profiles' records hold too (a shared family phone) is kept and
 counted: erasing it would erase someone else. A request that matches nothing succeeds and
 is audited. Run it when no build or sync is running; afterwards, rebuild the hours the
-`erase_buckets` log names to refresh the aggregates. Logic: `include/erasure/erase.py`.
+`erase_buckets` log names to refresh the aggregates. Logic: `include/erasure/` (task bodies: `tasks.py`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from customer360_aws.hooks import CustomerProfilesHook, SesV2Hook
 from include import settings
-from include.erasure import erase as erasure
 from include.orchestration.defaults import DEFAULT_ARGS
 from include.sync.config import SYNC_POOL
 
@@ -62,27 +59,38 @@ def erase_person():
     # A bad request fails the same way on every try.
     @task(retries=0)
     def check_request(params=None) -> dict:
+        # Imported here, not at the top: every task process parses this file, and parsing stays cheap.
+        from include.erasure import tasks
+        from include.erasure.request import ErasureRequestError
+
         try:
-            return erasure.check_request(params)
-        except erasure.ErasureRequestError as err:
+            return tasks.check_request(params)
+        except ErasureRequestError as err:
             raise AirflowFailException(str(err)) from err
 
     @task(pool=SYNC_POOL)
     def erase_customer_profiles(params=None) -> dict:
+        from customer360_aws.hooks import CustomerProfilesHook, SesV2Hook
+        from include.erasure import tasks
+
         hook_args = {"aws_conn_id": settings.CUSTOMER_PROFILES_CONN_ID}
-        return erasure.erase_from_customer_profiles(
+        return tasks.erase_from_customer_profiles(
             params, CustomerProfilesHook(**hook_args).conn, SesV2Hook(**hook_args).conn
         )
 
     @task
     def erase_buckets(params=None) -> dict:
-        return erasure.erase_from_buckets(params, S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn())
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from include.erasure import tasks
+
+        return tasks.erase_from_buckets(params, S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn())
 
     @task
     def erase_warehouse(found: dict, profiles: dict, buckets: dict, params=None, dag_run=None) -> dict:
-        return erasure.erase_from_warehouse(
-            params, found, profiles | buckets, dag_run.logical_date or dag_run.run_after
-        )
+        from include.erasure import tasks
+
+        return tasks.erase_from_warehouse(params, found, profiles | buckets, dag_run.logical_date or dag_run.run_after)
 
     found = check_request()
     profiles = erase_customer_profiles()

@@ -20,17 +20,17 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from local import stack as local_stack
+from local import stack
 
 SERVICES = ("scheduler", "dag-processor", "api-server")
 
 
 def environment(
-    var_dir: Path, s3_port: int, profiles_port: int, api_port: int, aws_port: int = local_stack.AWS_PORT
+    var_dir: Path, s3_port: int, profiles_port: int, api_port: int, aws_port: int = stack.AWS_PORT
 ) -> dict[str, str]:
     """``local_environment`` plus what the services must agree on: where the execution API is
     (task processes report to it) and the key its tokens are signed with."""
-    return local_stack.local_environment(s3_port, profiles_port, var_dir, aws_port) | {
+    return stack.local_environment(s3_port, profiles_port, var_dir, aws_port) | {
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from include import settings
-from local import progress as run_progress
-from local import stack as local_stack
+from local import progress, stack
 
 HOUR = timedelta(hours=1)
 
@@ -30,7 +29,7 @@ HOUR = timedelta(hours=1)
 def upload_input(s3, input_dir: Path) -> int:
     """Mirror ``input_dir``'s stream folders into the landing bucket (``<stream>/…`` keys); returns
     files uploaded. Anything else in it (the sample's ``_truth/``) is not landing input."""
-    local_stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
+    stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
     files = sorted(
         p
         for stream in settings.RAW_STREAMS
@@ -88,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="every log line on the console, not in the log file")
     args = parser.parse_args(argv)
 
-    os.environ.update(local_stack.local_environment())
-    with run_progress.console_to_log(log_path(), args.verbose) as console:
+    os.environ.update(stack.local_environment())
+    with progress.console_to_log(log_path(), args.verbose) as console:
         return run(args.input, args.people, console)
 
 
@@ -104,7 +103,7 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     # One slot: the sync tasks' API rate ceiling holds for the account (include/sync/rate_limit.py).
     Pool.create_or_update_pool(SYNC_POOL, 1, "Customer Profiles and SES API calls", include_deferred=False)
 
-    from include.landing import land as landing
+    from include.landing.land import discover_hours
     from local import sample_data
 
     if input_dir is None:
@@ -129,9 +128,9 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     stages = {"setup": time.monotonic() - started}  # metadata DB, sample data, parsing the DAGs
 
     pipeline_started = time.monotonic()
-    s3 = local_stack.s3_client()
+    s3 = stack.s3_client()
     console.write(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}\n")
-    hours = landing.discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    hours = discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
     if not hours:
         raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {settings.RAW_STREAMS}")
     stages["upload"] = time.monotonic() - pipeline_started
@@ -144,12 +143,12 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
         ("sync", "sync_customer_profiles", {}),
     ]
     for stage, dag_id, kwargs in runs:
-        with run_progress.DagRunProgress(console, dag_id) as progress:
+        with progress.DagRunProgress(console, dag_id) as dag_run_progress:
             stages[stage] = run_dag(dagbag, dag_id, logical_date=None, **kwargs)
         console.write(f"  {stage:<8} {dag_id} done in {stages[stage]:.1f}s\n")
         if stage == "build":
-            stages["dbt build"] = progress.durations.get(run_progress.PRODUCER_TASK, 0.0)
-            stages["gate"] = progress.durations.get("validate", 0.0)
+            stages["dbt build"] = dag_run_progress.durations.get(progress.PRODUCER_TASK, 0.0)
+            stages["gate"] = dag_run_progress.durations.get("validate", 0.0)
     stages["pipeline"] = time.monotonic() - pipeline_started
     stages_path().write_text(json.dumps(stages, indent=1))
     print_summary(console, stages)
@@ -157,12 +156,12 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
 
 
 def print_summary(console: TextIO, stages: dict[str, float]) -> None:
-    from include.warehouse import connection as warehouse
+    from include.warehouse.connection import connect
 
     def say(line: str) -> None:
         console.write(line + "\n")
 
-    with warehouse.connect(read_only=True) as con:
+    with connect(read_only=True) as con:
 
         def rows(sql: str) -> list[tuple]:
             return con.execute(sql).fetchall()

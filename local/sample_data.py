@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 from tqdm import tqdm
 
-from include.landing.land import CUSTOMER_COLUMNS
+from include.landing.sources import CUSTOMER_COLUMNS
 
 ACCOUNT_ID = "111122223333"
 ORGANIZATION_ID = "org-retail"

@@ -28,9 +28,9 @@ os.environ["C360_AWS_PORT"] = str(AWS_PORT)
 os.environ["C360_VAR_DIR"] = str(TEST_VAR_DIR)
 os.environ["C360_WAREHOUSE_PATH"] = str(TEST_VAR_DIR / "warehouse.duckdb")
 
-from local import stack as local_stack  # noqa: E402  (reads the settings above)
+from local.stack import local_environment  # noqa: E402  (reads the settings above)
 
-os.environ.update(local_stack.local_environment(S3_PORT, PROFILES_PORT, TEST_VAR_DIR, AWS_PORT))
+os.environ.update(local_environment(S3_PORT, PROFILES_PORT, TEST_VAR_DIR, AWS_PORT))
 
 
 @pytest.fixture(scope="session")

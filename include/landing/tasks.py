@@ -6,7 +6,8 @@ import logging
 from datetime import datetime
 
 from include import intervals, settings
-from include.landing import land as landing
+from include.landing.land import land_hour, stream_hours
+from include.landing.partitions import hour_floor
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +26,16 @@ def hours_to_land(
     if requested := intervals.requested_range(params):
         return intervals.hours_of(*requested)
     if data_interval_start is not None:
-        return [landing.hour_floor(data_interval_start)]
+        return [hour_floor(data_interval_start)]
     if not drop_events:
         return []
     keys = None if any("keys" not in extra for extra in drop_events) else [k for e in drop_events for k in e["keys"]]
-    return sorted(landing.stream_hours(s3, settings.LANDING_BUCKET, stream, keys))
+    return sorted(stream_hours(s3, settings.LANDING_BUCKET, stream, keys))
 
 
 def land(s3, stream: str, hours: list[datetime]) -> dict:
     """Land each hour (replacing its partitions, empty ones too); the counts say what the build will find."""
-    manifests = [landing.land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET) for hour in hours]
+    manifests = [land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET) for hour in hours]
     for manifest in manifests:
         log.info(
             "landed %s %s: %d of %d lines, %d quarantined %s",

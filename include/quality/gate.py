@@ -1,58 +1,23 @@
-"""Great Expectations suites and checkpoints for the warehouse, and the gate that stops a run when one fails.
+"""Great Expectations checkpoints for the warehouse, and the gate that stops a run when one fails.
 
-Suites validate pandas DataFrames fetched from the warehouse: GX's SQL path through
-duckdb_engine is broken (GX #10738, #11579), so locally the interval's rows are fetched first.
-A checkpoint groups suites (landing, canonical_events, profiles); each run writes its results
-and data docs pages (include/quality/data_docs.py).
+Suites (expectations.py) validate pandas DataFrames fetched from the warehouse: GX's SQL path
+through duckdb_engine is broken (GX #10738, #11579), so locally the interval's rows are fetched
+first. A checkpoint groups suites (landing, canonical_events, profiles); each run writes its
+results and data docs pages (include/quality/data_docs.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
-from include.landing.land import MANIFEST_PREFIX, partition_prefix
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-
 log = logging.getLogger(__name__)
-
-ENGAGEMENT_EVENT_COLUMNS = [
-    "event_id",
-    "account_id",
-    "organization_id",
-    "sending_id",
-    "sending_address",
-    "destination_address",
-    "channel",
-    "type",
-    "status",
-    "status_code",
-    "status_message",
-    "raw_status",
-    "timestamp",
-    "message_id",
-    "tags",
-    "channel_data",
-    "iso_country_code",
-    "raw_event",
-    "stream",
-    "ingest_hour",
-]
-CHANNELS = ["email", "text", "media", "voice", "whatsapp"]
-PHONE_CHANNELS = ["text", "media", "voice", "whatsapp"]
-E164 = r"^\+[1-9][0-9]{1,14}$"
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-# An event may reach us long after it happened (SES retries for hours), never after it landed.
-MAX_EVENT_AGE = timedelta(days=7)
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class QualityGateFailed(Exception):
@@ -71,96 +36,6 @@ class Failure:
         if self.unexpected_count is None:  # a table-level expectation: show what it saw
             return f"{self.expectation}{where}: observed {self.sample[:5]}"
         return f"{self.expectation}{where}: {self.unexpected_count} unexpected, e.g. {self.sample[:5]}"
-
-
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def engagement_events_expectations(start: datetime, end: datetime) -> list:
-    import great_expectations.expectations as gxe
-
-    return [
-        gxe.ExpectTableColumnsToMatchSet(column_set=ENGAGEMENT_EVENT_COLUMNS, exact_match=True),
-        gxe.ExpectColumnValuesToNotBeNull(column="event_id"),
-        gxe.ExpectColumnValuesToBeUnique(column="event_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="message_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="type"),
-        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS),
-        gxe.ExpectColumnValuesToNotBeNull(column="timestamp"),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="timestamp", min_value=_epoch_ms(start - MAX_EVENT_AGE), max_value=_epoch_ms(end + CLOCK_SKEW)
-        ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="ingest_hour",
-            min_value=start.replace(tzinfo=None),
-            max_value=(end - timedelta(hours=1)).replace(tzinfo=None),
-        ),
-    ]
-
-
-def destination_expectations(channel_kind: str) -> list:
-    """Every destination address of a phone channel is E.164; of email, an address."""
-    import great_expectations.expectations as gxe
-
-    return [
-        gxe.ExpectColumnValuesToNotBeNull(column="address"),
-        gxe.ExpectColumnValuesToMatchRegex(column="address", regex=E164 if channel_kind == "phone" else EMAIL),
-    ]
-
-
-def destinations(events: pd.DataFrame, channels: list[str]) -> pd.DataFrame:
-    """One row per (event, destination address) of the given channels."""
-    frame = events.loc[events["channel"].isin(channels), ["event_id", "destination_address"]]
-    return frame.explode("destination_address").rename(columns={"destination_address": "address"})
-
-
-def reconciliation_expectations() -> list:
-    import great_expectations.expectations as gxe
-
-    return [
-        gxe.ExpectColumnPairValuesToBeEqual(column_A=left, column_B=right)
-        for left, right in [
-            ("manifest_landed", "raw_records"),
-            ("manifest_quarantined", "quarantined_records"),
-            ("new_events", "canonical_events"),
-        ]
-    ]
-
-
-def profiles_expectations(max_profile_size: int) -> list:
-    """unified_profiles: unique ids, identifier formats, no profile above the size cap."""
-    import great_expectations.expectations as gxe
-
-    return [
-        gxe.ExpectColumnValuesToNotBeNull(column="profile_id"),
-        gxe.ExpectColumnValuesToBeUnique(column="profile_id"),
-        gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL),
-        gxe.ExpectColumnValuesToMatchRegex(column="phone", regex=E164),
-        gxe.ExpectColumnValuesToBeBetween(column="source_record_count", min_value=1, max_value=max_profile_size),
-    ]
-
-
-def profile_links_expectations() -> list:
-    """profile_links: one row per source record, each pointing at a profile."""
-    import great_expectations.expectations as gxe
-
-    return [
-        gxe.ExpectColumnValuesToNotBeNull(column="record_key"),
-        gxe.ExpectColumnValuesToBeUnique(column="record_key"),
-        gxe.ExpectColumnValuesToNotBeNull(column="profile_id"),
-        gxe.ExpectColumnValuesToNotBeNull(column="matched_by"),
-    ]
-
-
-def profile_reconciliation_expectations() -> list:
-    """Every source record linked exactly once, and no link to a profile that does not exist."""
-    import great_expectations.expectations as gxe
-
-    return [
-        gxe.ExpectColumnPairValuesToBeEqual(column_A="source_records", column_B="linked_records"),
-        gxe.ExpectColumnValuesToBeBetween(column="links_to_missing_profiles", min_value=0, max_value=0),
-    ]
 
 
 @dataclass(frozen=True)
@@ -301,41 +176,3 @@ def gate(checkpoints: dict[str, list[Validation]], start: datetime, end: datetim
     if failed := [outcome for outcome in outcomes if outcome.failures]:
         raise QualityGateFailed("\n".join(map(str, failed)) + f"\ndata docs: {index}")
     return [outcome.summary() for outcome in outcomes]
-
-
-def manifest_counts(s3, raw_bucket: str, streams: list[str], hours: list[datetime]) -> pd.DataFrame:
-    """Landed and quarantined counts per stream and hour, from the landing manifests."""
-    rows = []
-    for stream in streams:
-        for hour in hours:
-            key = f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json"
-            try:
-                manifest = json.loads(s3.get_object(Bucket=raw_bucket, Key=key)["Body"].read())
-            except s3.exceptions.NoSuchKey:
-                continue
-            rows.append(
-                {
-                    "stream": stream,
-                    "ingest_hour": hour.replace(tzinfo=None),
-                    "manifest_landed": manifest["landed"],
-                    "manifest_quarantined": manifest["quarantined"],
-                }
-            )
-    return pd.DataFrame(rows, columns=["stream", "ingest_hour", "manifest_landed", "manifest_quarantined"])
-
-
-def reconciliation_frame(manifests: pd.DataFrame, warehouse: pd.DataFrame) -> pd.DataFrame:
-    """Manifests joined to the warehouse's landing_reconciliation rows; a side missing counts as 0."""
-    frame = manifests.merge(warehouse, on=["stream", "ingest_hour"], how="outer")
-    counts = [
-        "manifest_landed",
-        "manifest_quarantined",
-        "raw_records",
-        "events",
-        "distinct_events",
-        "new_events",
-        "canonical_events",
-        "quarantined_records",
-    ]
-    frame[counts] = frame[counts].fillna(0).astype("int64")
-    return frame

@@ -5,37 +5,41 @@ from __future__ import annotations
 import pandas as pd
 
 from include import intervals, settings
-from include.identity import model as identity_model
-from include.quality import gate as quality
-from include.warehouse import connection as warehouse
+from include.identity.model import load_spec
+from include.quality import expectations
+from include.quality.gate import Validation, gate
+from include.quality.reconciliation import manifest_counts, reconciliation_frame
+from include.warehouse.connection import query_df
 
 
-def validate_engagement(s3, interval: dict[str, str]) -> dict[str, list[quality.Validation]]:
-    """The landing and canonical_events checkpoints of the interval, for quality.gate."""
+def validate_engagement(s3, interval: dict[str, str]) -> dict[str, list[Validation]]:
+    """The landing and canonical_events checkpoints of the interval, for the gate."""
     start, end = intervals.from_dbt_vars(interval)
     interval_sql = "ingest_hour >= ? and ingest_hour < ?"
     bounds = [start.replace(tzinfo=None), end.replace(tzinfo=None)]
-    events = warehouse.query_df(f"select * from engagement_events where {interval_sql}", bounds)
-    reconciled = quality.reconciliation_frame(
-        quality.manifest_counts(
+    events = query_df(f"select * from engagement_events where {interval_sql}", bounds)
+    reconciled = reconciliation_frame(
+        manifest_counts(
             s3,
             settings.RAW_BUCKET,
             list(settings.RAW_STREAMS),
             list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime()),
         ),
-        warehouse.query_df(f"select * from landing_reconciliation where {interval_sql}", bounds),
+        query_df(f"select * from landing_reconciliation where {interval_sql}", bounds),
     )
     return {
-        "landing": [quality.Validation("landing_reconciliation", reconciled, quality.reconciliation_expectations())],
+        "landing": [Validation("landing_reconciliation", reconciled, expectations.reconciliation_expectations())],
         "canonical_events": [
-            quality.Validation("engagement_events", events, quality.engagement_events_expectations(start, end)),
-            quality.Validation(
-                "email_destinations", quality.destinations(events, ["email"]), quality.destination_expectations("email")
+            Validation("engagement_events", events, expectations.engagement_events_expectations(start, end)),
+            Validation(
+                "email_destinations",
+                expectations.destinations(events, ["email"]),
+                expectations.destination_expectations("email"),
             ),
-            quality.Validation(
+            Validation(
                 "phone_destinations",
-                quality.destinations(events, quality.PHONE_CHANNELS),
-                quality.destination_expectations("phone"),
+                expectations.destinations(events, expectations.PHONE_CHANNELS),
+                expectations.destination_expectations("phone"),
             ),
         ],
     }
@@ -51,25 +55,25 @@ select
 """
 
 
-def validate_profiles() -> dict[str, list[quality.Validation]]:
+def validate_profiles() -> dict[str, list[Validation]]:
     """The profiles checkpoint: ids, identifier formats, profile sizes, every record linked once."""
-    max_size = identity_model.load_spec()["max_profile_size"]
+    max_size = load_spec()["max_profile_size"]
     return {
         "profiles": [
-            quality.Validation(
+            Validation(
                 "unified_profiles",
-                warehouse.query_df("select profile_id, email, phone, source_record_count from unified_profiles"),
-                quality.profiles_expectations(max_size),
+                query_df("select profile_id, email, phone, source_record_count from unified_profiles"),
+                expectations.profiles_expectations(max_size),
             ),
-            quality.Validation(
+            Validation(
                 "profile_links",
-                warehouse.query_df("select record_key, profile_id, matched_by from profile_links"),
-                quality.profile_links_expectations(),
+                query_df("select record_key, profile_id, matched_by from profile_links"),
+                expectations.profile_links_expectations(),
             ),
-            quality.Validation(
+            Validation(
                 "profile_reconciliation",
-                warehouse.query_df(PROFILE_RECONCILIATION_SQL),
-                quality.profile_reconciliation_expectations(),
+                query_df(PROFILE_RECONCILIATION_SQL),
+                expectations.profile_reconciliation_expectations(),
             ),
         ]
     }
@@ -78,4 +82,4 @@ def validate_profiles() -> dict[str, list[quality.Validation]]:
 def validate(s3, interval: dict[str, str]) -> list[dict]:
     """Every checkpoint of the interval through the gate: raises QualityGateFailed on a failed expectation."""
     checkpoints = {**validate_engagement(s3, interval), **validate_profiles()}
-    return quality.gate(checkpoints, *intervals.from_dbt_vars(interval))
+    return gate(checkpoints, *intervals.from_dbt_vars(interval))

@@ -19,9 +19,9 @@ import pytest
 
 from include import settings
 from include.landing import tasks
-from local import run as run_local
 from local import sample_data
-from local import stack as local_stack
+from local.run import upload_input
+from local.stack import LocalStack, free_ports, local_environment, s3_client
 
 DBT = str(Path(sys.executable).parent / "dbt")
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -40,16 +40,16 @@ def dbt(env: dict[str, str], target: Path, *args: str) -> subprocess.CompletedPr
 @pytest.fixture(scope="module")
 def dbt_env(tmp_path_factory) -> dict[str, str]:
     var_dir = tmp_path_factory.mktemp("dbt-unit")
-    s3_port, profiles_port, aws_port = local_stack.free_ports(3)
-    stack = local_stack.LocalStack(var_dir, s3_port, profiles_port, aws_port=aws_port).start()
+    s3_port, profiles_port, aws_port = free_ports(3)
+    stack = LocalStack(var_dir, s3_port, profiles_port, aws_port=aws_port).start()
     try:
         sample = var_dir / "sample"
         sample_data.generate(sample, people=5, day=HOUR, hours=1, seed=3, streams=sample_data.ALL_STREAMS)
-        s3 = local_stack.s3_client(s3_port)
-        run_local.upload_input(s3, sample)
+        s3 = s3_client(s3_port)
+        upload_input(s3, sample)
         for stream in settings.RAW_STREAMS:
             tasks.land(s3, stream, [HOUR])
-        env = os.environ | local_stack.local_environment(s3_port, profiles_port, var_dir, aws_port)
+        env = os.environ | local_environment(s3_port, profiles_port, var_dir, aws_port)
         env["C360_WAREHOUSE_PATH"] = str(var_dir / "warehouse.duckdb")
         yield env
     finally:

@@ -5,7 +5,7 @@
 Lands each hour in order with ``dag.test`` (as ``make run`` does) and, exactly as the Asset
 trigger would, builds the warehouse over the hours the landing run's raw-zone Asset events
 report, whenever it emitted any. Prints one JSON line: the landing runs and the builds' intervals.
-The environment (``local_stack.local_environment`` for the private ports and var dir) must be
+The environment (``stack.local_environment`` for the private ports and var dir) must be
 set before start: settings are read at import time.
 """
 
@@ -20,9 +20,8 @@ from pathlib import Path
 from include import intervals, settings
 from include.orchestration import build
 from include.orchestration.assets import RAW_ZONE_LANDED
-from local import airflow_services
-from local import run as run_local
-from local import stack as local_stack
+from local import airflow_services, stack
+from local.run import run_dag, upload_input
 
 LANDING_DAG = "land_engagement_events"
 
@@ -35,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     airflow_services.prepare(os.environ)
-    run_local.upload_input(local_stack.s3_client(), args.input)
+    upload_input(stack.s3_client(), args.input)
 
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.asset import AssetEvent, AssetModel
@@ -50,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     for n in range(args.hours):
         hour = args.start + n * intervals.HOUR
         # A manual run's data interval is the hour *before* its logical date.
-        run_local.run_dag(dagbag, LANDING_DAG, f"{hour:%Y-%m-%d %H}:00", logical_date=hour + intervals.HOUR)
+        run_dag(dagbag, LANDING_DAG, f"{hour:%Y-%m-%d %H}:00", logical_date=hour + intervals.HOUR)
         with create_session() as session:
             events = session.scalars(
                 select(AssetEvent)
@@ -65,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
             start, end = intervals.from_dbt_vars(build.interval_for_run({}, events, (None, None)))
         label = f"{start.isoformat()} … {end.isoformat()}"
         run_conf = {"interval_start": start.isoformat(), "interval_end": end.isoformat()}
-        run_local.run_dag(dagbag, "build_warehouse", label, logical_date=None, run_conf=run_conf)
+        run_dag(dagbag, "build_warehouse", label, logical_date=None, run_conf=run_conf)
         builds.append(label)
     print(json.dumps({"builds": builds, "warehouse": str(settings.WAREHOUSE_PATH)}))
 

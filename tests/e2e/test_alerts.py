@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from local import stack as local_stack
+from local.stack import PROFILES_PORT, S3_PORT, LocalStack, received_alerts
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +21,10 @@ def stack(var_dir, tmp_path_factory):
     (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
     # A lake of its own, and no buckets in it: every landing task fails.
-    running = local_stack.LocalStack(
+    running = LocalStack(
         var_dir,
-        local_stack.S3_PORT,
-        local_stack.PROFILES_PORT,
+        S3_PORT,
+        PROFILES_PORT,
         s3_dir=tmp_path_factory.mktemp("alerts-s3"),
         create_buckets=False,
     ).start()
@@ -42,7 +42,7 @@ def test_a_failed_task_is_published_to_the_alerts_topic(stack):
     run = land.test(logical_date=datetime(2026, 11, 20, 11, tzinfo=UTC))
 
     assert run.state == "failed"
-    alerts = local_stack.received_alerts()
+    alerts = received_alerts()
     assert sorted((a["dag_id"], a["task_id"], a["run_id"], a["try_number"]) for a in alerts) == [
         ("land_engagement_events", f"land_{stream}", run.run_id, 3) for stream in sorted(settings.RAW_STREAMS)
     ]

@@ -29,10 +29,9 @@ import duckdb
 import pytest
 
 from include import intervals, settings
-from include.landing import land as landing
-from local import airflow_services, sample_data
-from local import run as run_local
-from local import stack as local_stack
+from include.landing.partitions import hour_from_key
+from local import airflow_services, sample_data, stack
+from local.run import upload_input
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +65,7 @@ def input_dir(tmp_path_factory) -> Path:
 def private_stack(var_dir: Path):
     """The local stack on free ports for var_dir (its S3 data in var_dir/s3), in its own process
     group; yields (s3_port, profiles_port, aws_port)."""
-    ports = tuple(local_stack.free_ports(3))
+    ports = tuple(stack.free_ports(3))
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
         "C360_S3_PORT": str(ports[0]),
@@ -120,7 +119,7 @@ def wait_for_catch_up(var_dir: Path, services: airflow_services.AirflowServices)
 
 def raw_zone(s3_port: int) -> dict[str, str]:
     """Every raw-zone object (partitions, quarantine, manifests) → sha256 of its bytes."""
-    s3 = local_stack.s3_client(s3_port)
+    s3 = stack.s3_client(s3_port)
     objects = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.RAW_BUCKET):
         for obj in page.get("Contents", []):
@@ -130,7 +129,7 @@ def raw_zone(s3_port: int) -> dict[str, str]:
 
 
 def in_window(key: str) -> bool:
-    hour = landing.hour_from_key(key)
+    hour = hour_from_key(key)
     return hour is not None and START <= hour < START + timedelta(hours=HOURS)
 
 
@@ -167,7 +166,7 @@ def test_catching_up_two_days_in_one_run_equals_the_hourly_runs(input_dir, tmp_p
     hourly_var, catch_up_var = tmp_path / "hourly", tmp_path / "catch_up"
     with private_stack(hourly_var) as hourly_ports, private_stack(catch_up_var) as catch_up_ports:
         # The hour-by-hour path runs beside the scheduler: both wait on different things.
-        hourly_env = os.environ | local_stack.local_environment(*hourly_ports[:2], hourly_var, hourly_ports[2])
+        hourly_env = os.environ | stack.local_environment(*hourly_ports[:2], hourly_var, hourly_ports[2])
         hourly_env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
         # Its output goes to files, not pipes: a pipe nobody reads until the catch-up is done
         # fills up and stalls the driver (it did: 12 min of one build spent blocked on a write).
@@ -179,10 +178,10 @@ def test_catching_up_two_days_in_one_run_equals_the_hourly_runs(input_dir, tmp_p
             )  # fmt: skip
         try:
             env = airflow_services.environment(
-                catch_up_var, *catch_up_ports[:2], local_stack.free_port(), aws_port=catch_up_ports[2]
+                catch_up_var, *catch_up_ports[:2], stack.free_port(), aws_port=catch_up_ports[2]
             )
             airflow_services.prepare(env)
-            run_local.upload_input(local_stack.s3_client(catch_up_ports[0]), input_dir)
+            upload_input(stack.s3_client(catch_up_ports[0]), input_dir)
             airflow_services.airflow(env, "dags", "reserialize")
             for dag_id in (LANDING_DAG, BUILD_DAG):
                 airflow_services.airflow(env, "dags", "unpause", dag_id)
@@ -228,9 +227,7 @@ def test_catching_up_two_days_in_one_run_equals_the_hourly_runs(input_dir, tmp_p
     assert all(in_window(key) for key in hourly_raw)
     assert {k: v for k, v in catch_up_raw.items() if in_window(k)} == hourly_raw
     assert sum(1 for key in hourly_raw if key.startswith("ses/year=")) == HOURS
-    data_manifests = [
-        key for key in hourly_raw if key.endswith("manifest.json") and landing.hour_from_key(key) in DATA_HOURS
-    ]
+    data_manifests = [key for key in hourly_raw if key.endswith("manifest.json") and hour_from_key(key) in DATA_HOURS]
     assert len(data_manifests) == len(DATA_HOURS) * len(settings.RAW_STREAMS)
 
     hourly_tables, catch_up_tables = warehouse(hourly_var), warehouse(catch_up_var)

@@ -20,13 +20,13 @@ import duckdb
 import pytest
 
 from include import settings
-from include.landing import land as landing
 from include.landing import tasks
+from include.landing.partitions import MANIFEST_PREFIX, PART_NAME, QUARANTINE_PREFIX, hour_from_key, partition_prefix
 from include.sync import config, templates
 from include.sync.engine import Item
-from local import run as run_local
 from local import sample_data
-from local import stack as local_stack
+from local.run import upload_input
+from local.stack import PROFILES_PORT, S3_PORT, LocalStack, s3_client
 from tests.e2e.s3_fault_proxy import INTERNAL_ERROR, TRUNCATED, S3FaultProxy
 
 pytestmark = pytest.mark.e2e
@@ -42,9 +42,7 @@ S3_CONN_VAR = f"AIRFLOW_CONN_{settings.S3_CONN_ID.upper()}"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     # The shared S3 port (Airflow's connections point there) with a private Customer Profiles state.
-    running = local_stack.LocalStack(
-        tmp_path_factory.mktemp("faults-var"), local_stack.S3_PORT, local_stack.PROFILES_PORT, THROTTLE_RATE
-    ).start()
+    running = LocalStack(tmp_path_factory.mktemp("faults-var"), S3_PORT, PROFILES_PORT, THROTTLE_RATE).start()
     # Its S3 data is under its own var dir (fresh), the warehouse file is the session's: start from
     # empty buckets and no warehouse, and leave neither behind.
     _drop_state()
@@ -54,7 +52,7 @@ def stack(tmp_path_factory):
 
 
 def _drop_state() -> None:
-    s3 = local_stack.s3_client()
+    s3 = s3_client()
     for bucket in (settings.LANDING_BUCKET, settings.RAW_BUCKET):
         try:
             keys = object_keys(s3, bucket)
@@ -76,7 +74,7 @@ def object_keys(s3, bucket: str, prefix: str = "") -> list[str]:
 def sample(stack, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("faults-input")
     sample_data.generate(out, people=80, day=DAY, hours=2, seed=23, streams=sample_data.ALL_STREAMS)
-    run_local.upload_input(local_stack.s3_client(), out)
+    upload_input(s3_client(), out)
     return out
 
 
@@ -96,7 +94,7 @@ def dagbag(var_dir):
 # -- the raw zone ------------------------------------------------------------------------------
 def raw_hour(s3, hour: datetime) -> dict[str, bytes]:
     """Every raw-zone object of ``hour``: each stream's partition, quarantine partition and manifest."""
-    partition = landing.partition_prefix("", hour)  # "/year=…/hour=HH/"
+    partition = partition_prefix("", hour)  # "/year=…/hour=HH/"
     return {
         key: s3.get_object(Bucket=settings.RAW_BUCKET, Key=key)["Body"].read()
         for key in object_keys(s3, settings.RAW_BUCKET)
@@ -119,11 +117,11 @@ def land_clean(s3, hour: datetime, streams: tuple[str, ...] = settings.RAW_STREA
 
 def keys_of(stream: str, hour: datetime) -> tuple[str, str, str]:
     """The hour's landed partition file, quarantine partition file and manifest."""
-    partition = landing.partition_prefix(stream, hour)
+    partition = partition_prefix(stream, hour)
     return (
-        partition + landing.PART_NAME,
-        f"{landing.QUARANTINE_PREFIX}/stream={partition}{landing.PART_NAME}",
-        f"{landing.MANIFEST_PREFIX}/{partition}manifest.json",
+        partition + PART_NAME,
+        f"{QUARANTINE_PREFIX}/stream={partition}{PART_NAME}",
+        f"{MANIFEST_PREFIX}/{partition}manifest.json",
     )
 
 
@@ -132,9 +130,7 @@ def rows(part: bytes) -> list[dict]:
 
 
 def landing_keys(s3, stream: str, hour: datetime) -> list[str]:
-    return sorted(
-        key for key in object_keys(s3, settings.LANDING_BUCKET, f"{stream}/") if landing.hour_from_key(key) == hour
-    )
+    return sorted(key for key in object_keys(s3, settings.LANDING_BUCKET, f"{stream}/") if hour_from_key(key) == hour)
 
 
 def assert_counted_once(raw: dict[str, bytes], stream: str, hour: datetime, files: list[str]) -> None:
@@ -155,7 +151,7 @@ def assert_counted_once(raw: dict[str, bytes], stream: str, hour: datetime, file
 def test_an_s3_error_on_one_file_fails_the_attempt_and_the_retry_lands_the_hour_once(
     stack, sample, dagbag, monkeypatch
 ):
-    s3 = local_stack.s3_client()
+    s3 = s3_client()
     files = landing_keys(s3, "customers", LAST_HOUR)
     assert len(files) == 2  # the CRM export and the web accounts
     clean = land_clean(s3, LAST_HOUR)
@@ -163,7 +159,7 @@ def test_an_s3_error_on_one_file_fails_the_attempt_and_the_retry_lands_the_hour_
 
     # The second file, read after the first: an error status (botocore retries it), then a connection
     # dropped mid-body (the task attempt fails; Airflow retries the task).
-    with S3FaultProxy(local_stack.S3_PORT, settings.LANDING_BUCKET, files[-1], [INTERNAL_ERROR, TRUNCATED]) as proxy:
+    with S3FaultProxy(S3_PORT, settings.LANDING_BUCKET, files[-1], [INTERNAL_ERROR, TRUNCATED]) as proxy:
         conn = json.loads(os.environ[S3_CONN_VAR])
         monkeypatch.setenv(S3_CONN_VAR, json.dumps(conn | {"extra": conn["extra"] | {"endpoint_url": proxy.url}}))
         # A manual run's data interval is the hour before its logical date.
@@ -189,21 +185,21 @@ KILLED_LANDING = """
 import sys, time
 from datetime import datetime
 from include.landing import tasks
-from local import stack as local_stack
+from local import stack
 
 def pause(params, **kwargs):
     if params["Key"].startswith("_quarantine/"):
         print("paused", flush=True)
         time.sleep(600)
 
-s3 = local_stack.s3_client()
+s3 = stack.s3_client()
 s3.meta.events.register("before-parameter-build.s3.PutObject", pause)
 tasks.land(s3, sys.argv[1], [datetime.fromisoformat(sys.argv[2])])
 """
 
 
 def test_a_landing_killed_mid_way_is_made_whole_by_the_next_run(stack, sample):
-    s3 = local_stack.s3_client()
+    s3 = s3_client()
     stream, hour = "ses", FIRST_HOUR
     (first_file,) = landing_keys(s3, stream, hour)
     before = land_clean(s3, hour, (stream,))  # an earlier run, before a late Firehose file arrived
@@ -245,7 +241,7 @@ def test_a_landing_killed_mid_way_is_made_whole_by_the_next_run(stack, sample):
 @pytest.fixture(scope="module")
 def warehouse(stack, sample, tmp_path_factory):
     """The sample landed and built by dbt into the marts the sync reads (one dbt process, no tests)."""
-    s3 = local_stack.s3_client()
+    s3 = s3_client()
     for stream in settings.RAW_STREAMS:
         tasks.land(s3, stream, [FIRST_HOUR, LAST_HOUR])
     work = tmp_path_factory.mktemp("faults-dbt")

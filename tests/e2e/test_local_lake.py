@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from include import settings
-from include.landing import land as landing
 from include.landing import tasks
-from local import stack as local_stack
+from include.landing.partitions import PART_NAME, list_objects, partition_prefix
+from local.stack import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, REGION, LocalStack, free_ports, s3_client
 
 pytestmark = pytest.mark.e2e
 HOUR = datetime(2026, 11, 26, 9, tzinfo=UTC)  # a day no other e2e module lands
@@ -32,26 +32,26 @@ SES_EVENTS = [
 def raw_zone(s3) -> dict[str, bytes]:
     return {
         obj["Key"]: s3.get_object(Bucket=settings.RAW_BUCKET, Key=obj["Key"])["Body"].read()
-        for obj in landing.list_objects(s3, settings.RAW_BUCKET)
+        for obj in list_objects(s3, settings.RAW_BUCKET)
     }
 
 
 def test_the_lake_persists_across_restarts_and_a_replayed_hour_is_byte_identical(tmp_path):
     var_dir = tmp_path / "var"
-    s3_port, profiles_port, aws_port = local_stack.free_ports(3)
+    s3_port, profiles_port, aws_port = free_ports(3)
 
-    def stack() -> local_stack.LocalStack:
-        return local_stack.LocalStack(var_dir, s3_port, profiles_port, aws_port=aws_port).start()
+    def stack() -> LocalStack:
+        return LocalStack(var_dir, s3_port, profiles_port, aws_port=aws_port).start()
 
     first = stack()
     try:
-        s3 = local_stack.s3_client(s3_port)
+        s3 = s3_client(s3_port)
         assert {b["Name"] for b in s3.list_buckets()["Buckets"]} >= {settings.LANDING_BUCKET, settings.RAW_BUCKET}
         body = gzip.compress(b"".join(json.dumps(event).encode() + b"\n" for event in SES_EVENTS) + b'{"mail": \n')
         s3.put_object(Bucket=settings.LANDING_BUCKET, Key=f"ses/{HOUR:%Y/%m/%d/%H}/firehose-1.gz", Body=body)
         assert tasks.land(s3, "ses", [HOUR])["landed"] == len(SES_EVENTS)
         landed = raw_zone(s3)
-        partition = landing.partition_prefix("ses", HOUR) + landing.PART_NAME
+        partition = partition_prefix("ses", HOUR) + PART_NAME
         assert partition in landed and len(landed) == 3  # partition, quarantine partition, manifest
     finally:
         first.stop()
@@ -59,7 +59,7 @@ def test_the_lake_persists_across_restarts_and_a_replayed_hour_is_byte_identical
 
     second = stack()  # a new stack on the same var dir: the same lake
     try:
-        s3 = local_stack.s3_client(s3_port)
+        s3 = s3_client(s3_port)
         assert raw_zone(s3) == landed
         assert tasks.land(s3, "ses", [HOUR])["landed"] == len(SES_EVENTS)  # the replay
         assert raw_zone(s3) == landed
@@ -67,8 +67,8 @@ def test_the_lake_persists_across_restarts_and_a_replayed_hour_is_byte_identical
         with duckdb.connect(config={"extension_directory": os.environ["C360_DUCKDB_EXTENSION_DIR"]}) as con:
             con.execute("load httpfs")
             con.execute(
-                f"create secret (type s3, key_id '{local_stack.LOCAL_ACCESS_KEY}', "
-                f"secret '{local_stack.LOCAL_SECRET_KEY}', region '{local_stack.REGION}', "
+                f"create secret (type s3, key_id '{LOCAL_ACCESS_KEY}', "
+                f"secret '{LOCAL_SECRET_KEY}', region '{REGION}', "
                 f"endpoint '127.0.0.1:{s3_port}', url_style 'path', use_ssl false)"
             )
             rows = con.execute(

@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
+import local.run
 from include import settings
-from include.landing import land as landing
+from include.landing.land import discover_hours
+from include.landing.partitions import HOUR
+from include.landing.records import Quarantined, check_record
+from include.landing.sources import CUSTOMER_COLUMNS
 from include.sync import templates
-from local import run as run_local
 from local import sample_data
-from local import stack as local_stack
+from local.stack import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, PROFILES_PORT, REGION, S3_PORT, LocalStack, s3_client
 
 pytestmark = pytest.mark.e2e
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -32,7 +35,7 @@ PAIRWISE_PRECISION, PAIRWISE_RECALL = 0.95, 0.95
 def stack(var_dir, tmp_path_factory):
     # A lake of its own: the session's var/ is shared by every module.
     s3_dir = tmp_path_factory.mktemp("pipeline-s3")
-    running = local_stack.LocalStack(var_dir, local_stack.S3_PORT, local_stack.PROFILES_PORT, s3_dir=s3_dir).start()
+    running = LocalStack(var_dir, S3_PORT, PROFILES_PORT, s3_dir=s3_dir).start()
     yield running
     running.stop()
 
@@ -54,8 +57,8 @@ def sample(tmp_path_factory):
 
 def _lands(stream: str, line: str) -> bool:
     try:
-        landing.check_record(stream, line)
-    except landing.Quarantined:
+        check_record(stream, line)
+    except Quarantined:
         return False
     return True
 
@@ -111,7 +114,7 @@ def warehouse_objects() -> dict[str, list[dict]]:
 
 def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):
     input_dir, counts = sample
-    assert run_local.main(["--input", str(input_dir)]) == 0
+    assert local.run.main(["--input", str(input_dir)]) == 0
 
     # Every landed line is accounted for: canonical + re-deliveries collapsed + quarantined.
     event_streams = ("ses", "sms_voice", "whatsapp")
@@ -217,7 +220,7 @@ def test_second_run_gives_same_tables_and_sends_nothing(stack, sample, var_dir):
     objects_before = endpoint_objects(var_dir)
     # The same interval three times in all: runs 2 and 3 both equal run 1 and send nothing.
     for run in (2, 3):
-        assert run_local.main(["--input", str(input_dir)]) == 0
+        assert local.run.main(["--input", str(input_dir)]) == 0
         assert {t: table_digest(t) for t in before} == before, f"run {run}"
         assert endpoint_objects(var_dir) == objects_before, f"run {run}"
         last = {
@@ -260,11 +263,10 @@ def test_a_record_bridging_two_profiles_merges_them_and_keeps_other_ids(stack, s
     bridge = tmp_path / "customers" / "2026" / "11" / "20" / "03" / "bridge.csv"
     bridge.parent.mkdir(parents=True)
     bridge.write_text(
-        ",".join(landing.CUSTOMER_COLUMNS)
-        + f"\ncrm,C-BRIDGE,Bridget,Jones,{email},,,,,,,,,{loyalty_id},2026-11-20T03:30:00\n"
+        ",".join(CUSTOMER_COLUMNS) + f"\ncrm,C-BRIDGE,Bridget,Jones,{email},,,,,,,,,{loyalty_id},2026-11-20T03:30:00\n"
     )
     _copy_tree(input_dir, tmp_path)
-    assert run_local.main(["--input", str(tmp_path)]) == 0
+    assert local.run.main(["--input", str(tmp_path)]) == 0
 
     after = dict(warehouse_rows("select record_key, profile_id from profile_links"))
     merged = {after[key] for key, profile in before.items() if profile in (email_profile, loyalty_profile)}
@@ -306,7 +308,7 @@ AS_RECEIVED_SQL = " union ".join(
 
 
 def person_identifiers(profile_id: str, var_dir) -> set[str]:
-    """Everything that names the person, gathered here independently of include/erasure/erase.py."""
+    """Everything that names the person, gathered here independently of include/erasure/."""
     records = warehouse_rows(
         f"""
         select records.record_key, records.source_kind, records.source_system, records.source_record_id,
@@ -330,8 +332,8 @@ def person_identifiers(profile_id: str, var_dir) -> set[str]:
         # The staging views read the raw zone: the local S3 server, as dbt's profile points it.
         con.execute("load httpfs")
         con.execute(
-            f"create secret (type s3, key_id '{local_stack.LOCAL_ACCESS_KEY}', "
-            f"secret '{local_stack.LOCAL_SECRET_KEY}', region '{local_stack.REGION}', "
+            f"create secret (type s3, key_id '{LOCAL_ACCESS_KEY}', "
+            f"secret '{LOCAL_SECRET_KEY}', region '{REGION}', "
             f"endpoint '{os.environ['C360_S3_ENDPOINT']}', url_style 'path', use_ssl false)"
         )
         for email, phone in con.execute(AS_RECEIVED_SQL, {"ids": source_ids}).fetchall():
@@ -350,7 +352,7 @@ def traces(identifiers: set[str], var_dir) -> list[tuple[str, str]]:
         text = text.lower()
         found.extend((place, identifier) for identifier in identifiers if identifier in text)
 
-    s3 = local_stack.s3_client()
+    s3 = s3_client()
     for bucket in (settings.LANDING_BUCKET, settings.RAW_BUCKET):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for obj in page.get("Contents", []):
@@ -404,10 +406,10 @@ def test_erase_person_leaves_no_trace(stack, sample, var_dir):
     assert digest not in {hashlib.sha256(v.encode()).hexdigest() for v in (email, f"email:{email}")}
 
     # Rebuilding every hour from the erased raw zone passes the gate and brings nothing back.
-    hours = landing.discover_hours(local_stack.s3_client(), settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    hours = discover_hours(s3_client(), settings.LANDING_BUCKET, settings.RAW_STREAMS)
     rebuild = dagbag.dags["build_warehouse"].test(
         logical_date=None,
-        run_conf={"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + landing.HOUR).isoformat()},
+        run_conf={"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()},
     )
     assert rebuild.state == "success"
     assert traces(identifiers, var_dir) == []
@@ -436,7 +438,7 @@ def test_failed_quality_check_blocks_the_sync(stack, sample, var_dir, tmp_path):
     runs_before = warehouse_rows("select count(*) from customer_profiles_sync_runs")
 
     with pytest.raises(SystemExit, match="build_warehouse ended failed"):
-        run_local.main(["--input", str(tmp_path)])
+        local.run.main(["--input", str(tmp_path)])
 
     # dbt built the bad row (so the build ran); the gate after it failed, and nothing was pushed.
     assert warehouse_rows("select count(*) from engagement_events where message_id = 'future-1'") == [(1,)]

@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from include.quality import data_docs
-from include.quality import gate as quality
+from include.quality.expectations import CHANNELS, reconciliation_expectations
+from include.quality.gate import QualityGateFailed, Validation, gate
 from local import browser
 
 START, END = datetime(2026, 11, 20, 10, tzinfo=UTC), datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -88,7 +89,7 @@ def site(tmp_path_factory) -> Path:
     events = pd.DataFrame({"event_id": ["e1", "e2", "e3"], "channel": ["email", "fax", "carrier-pigeon"]})
     checkpoints = {
         "landing": [
-            quality.Validation(
+            Validation(
                 "landing_reconciliation",
                 pd.DataFrame(
                     {
@@ -100,22 +101,22 @@ def site(tmp_path_factory) -> Path:
                         "canonical_events": [3],
                     }
                 ),
-                quality.reconciliation_expectations(),
+                reconciliation_expectations(),
             )  # fmt: skip
         ],
         "canonical_events": [
-            quality.Validation(
+            Validation(
                 "engagement_events",
                 events,
                 [
                     gxe.ExpectColumnValuesToBeUnique(column="event_id"),
-                    gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=quality.CHANNELS),
+                    gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS),
                 ],
             )
         ],
     }
-    with pytest.raises(quality.QualityGateFailed):
-        quality.gate(checkpoints, START, END, data_docs.project_config(s3_prefix="", var_dir=var_dir))
+    with pytest.raises(QualityGateFailed):
+        gate(checkpoints, START, END, data_docs.project_config(s3_prefix="", var_dir=var_dir))
     return var_dir / "reports/data_docs"
 
 

@@ -7,8 +7,17 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from include.erasure import erase as erasure
-from include.landing import land as landing
+from include import settings
+from include.erasure.audit import AuditRow, already_done, ensure_audit_table, erase_warehouse
+from include.erasure.buckets import erase_landing, erase_raw_zone, rebuild_interval
+from include.erasure.customer_profiles import erase_customer_profiles, erase_suppressions
+from include.erasure.matching import Matcher, build_pattern
+from include.erasure.request import HASH_KEY_ENV, ErasureRequestError, Request, hash_key, identifier_hash, parse_request
+from include.erasure.resolution import Person, resolve
+from include.erasure.tasks import check_request
+from include.landing.land import land_hour
+from include.landing.partitions import PART_NAME, partition_prefix
+from include.landing.sources import CUSTOMER_COLUMNS
 from include.sync import templates
 from tests.unit.conftest import endpoint_client
 
@@ -17,37 +26,37 @@ EMAIL, PHONE = "ana.smith@example.com", "+12062478200"
 OTHER_EMAIL, OTHER_PHONE = "bo.chen@example.com", "+12065550188"
 
 
-def request(**params) -> erasure.Request:
-    return erasure.parse_request({"request_id": "DSAR-1"} | params)
+def request(**params) -> Request:
+    return parse_request({"request_id": "DSAR-1"} | params)
 
 
 # -- the request -----------------------------------------------------------------------------
 def test_a_request_names_exactly_one_identifier_and_is_normalised():
-    assert request(email=" Ana.Smith@Example.COM ") == erasure.Request("DSAR-1", "email", EMAIL)
+    assert request(email=" Ana.Smith@Example.COM ") == Request("DSAR-1", "email", EMAIL)
     assert request(phone="(206) 247-8200").value == PHONE  # national, in the default region (US)
     assert request(phone="07400 123456", phone_country="gb").value == "+447400123456"
     assert request(profile_id="p-1", email="").kind == "profile_id"
     for bad in ({}, {"email": EMAIL, "phone": PHONE}, {"phone": "12"}, {"email": "nobody"}):
-        with pytest.raises(erasure.ErasureRequestError):
+        with pytest.raises(ErasureRequestError):
             request(**bad)
-    with pytest.raises(erasure.ErasureRequestError, match="request_id"):
-        erasure.parse_request({"email": EMAIL})
+    with pytest.raises(ErasureRequestError, match="request_id"):
+        parse_request({"email": EMAIL})
 
 
 def test_the_audit_hash_is_keyed_and_the_local_key_is_kept(tmp_path, monkeypatch):
-    monkeypatch.delenv(erasure.HASH_KEY_ENV, raising=False)
-    monkeypatch.setattr(erasure.settings, "VAR_DIR", tmp_path)
-    key = erasure.hash_key()
-    assert erasure.hash_key() == key and (tmp_path / "erasure_hash.key").stat().st_mode & 0o077 == 0
+    monkeypatch.delenv(HASH_KEY_ENV, raising=False)
+    monkeypatch.setattr(settings, "VAR_DIR", tmp_path)
+    key = hash_key()
+    assert hash_key() == key and (tmp_path / "erasure_hash.key").stat().st_mode & 0o077 == 0
     asked = request(email=EMAIL)
-    assert erasure.identifier_hash(asked, key) != erasure.identifier_hash(asked, b"another key")
-    assert EMAIL not in erasure.identifier_hash(asked, key)
-    monkeypatch.setenv(erasure.HASH_KEY_ENV, "from-the-secrets-backend")
-    assert erasure.hash_key() == b"from-the-secrets-backend"
+    assert identifier_hash(asked, key) != identifier_hash(asked, b"another key")
+    assert EMAIL not in identifier_hash(asked, key)
+    monkeypatch.setenv(HASH_KEY_ENV, "from-the-secrets-backend")
+    assert hash_key() == b"from-the-secrets-backend"
 
 
 # -- matching --------------------------------------------------------------------------------
-MATCHER = erasure.Matcher(erasure.build_pattern({EMAIL}, {PHONE, "+447400123456"}, {"C00000042", "AIR-7F3A9C21"}))
+MATCHER = Matcher(build_pattern({EMAIL}, {PHONE, "+447400123456"}, {"C00000042", "AIR-7F3A9C21"}))
 MENTIONS = [
     '{"email":"Ana.Smith@EXAMPLE.com"}',
     "mailto:ana.smith@example.com.",
@@ -95,8 +104,8 @@ def test_duckdb_runs_the_same_pattern_to_the_same_answers():
 
 
 def test_no_identifiers_match_nothing():
-    assert erasure.build_pattern(set(), set(), set()) is None
-    assert not erasure.Matcher(None).mentions(EMAIL)
+    assert build_pattern(set(), set(), set()) is None
+    assert not Matcher(None).mentions(EMAIL)
 
 
 # -- resolution ------------------------------------------------------------------------------
@@ -141,7 +150,7 @@ def warehouse():
 
 
 def test_resolve_finds_every_profile_and_identifier_of_the_person(warehouse):
-    person = erasure.resolve(warehouse, request(email="ANA.SMITH@example.com"))
+    person = resolve(warehouse, request(email="ANA.SMITH@example.com"))
     assert person.profile_ids == {"p-ana", "p-old"}
     assert person.emails == {EMAIL, "old.ana@example.com"}
     assert person.phones == {PHONE}
@@ -149,43 +158,43 @@ def test_resolve_finds_every_profile_and_identifier_of_the_person(warehouse):
     assert not person.shared
     # Every way in gives the same person: another identifier, or the id merged away.
     for other in (request(phone="206-247-8200"), request(profile_id="p-old"), request(email="old.ana@example.com")):
-        assert erasure.resolve(warehouse, other) == person
+        assert resolve(warehouse, other) == person
 
 
 def test_an_identifier_other_profiles_hold_is_kept_and_counted(warehouse):
-    person = erasure.resolve(warehouse, request(profile_id="p-bo"))
+    person = resolve(warehouse, request(profile_id="p-bo"))
     assert person.profile_ids == {"p-bo"}  # a split is not the same person
     assert person.phones == set() and person.shared == {OTHER_PHONE}
     assert not person.matcher().mentions(f"cy.chen@example.com {OTHER_PHONE}")
     # Asked by that phone: two people hold it, so which one is meant must be said.
-    with pytest.raises(erasure.ErasureRequestError, match="2 profiles"):
-        erasure.resolve(warehouse, request(phone=OTHER_PHONE))
+    with pytest.raises(ErasureRequestError, match="2 profiles"):
+        resolve(warehouse, request(phone=OTHER_PHONE))
 
 
 def test_nothing_known_erases_the_given_identifier_alone(warehouse):
-    person = erasure.resolve(warehouse, request(email="stranger@example.com"))
+    person = resolve(warehouse, request(email="stranger@example.com"))
     assert person.profile_ids == set() and person.emails == {"stranger@example.com"}
     with duckdb.connect() as empty:
-        assert erasure.resolve(empty, request(profile_id="p-1")).ids == {"p-1"}
+        assert resolve(empty, request(profile_id="p-1")).ids == {"p-1"}
 
 
 def test_check_request_refuses_what_cannot_be_carried_out(tmp_path, monkeypatch):
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         build_warehouse(con)
-        erasure.ensure_audit_table(con)
+        ensure_audit_table(con)
         con.execute("insert into erasure_audit (request_id) values ('DSAR-done')")
-    monkeypatch.setattr(erasure.settings, "WAREHOUSE_PATH", path)
+    monkeypatch.setattr(settings, "WAREHOUSE_PATH", path)
 
-    found = erasure.check_request({"email": EMAIL, "request_id": "DSAR-1"})
+    found = check_request({"email": EMAIL, "request_id": "DSAR-1"})
     assert found == {"kind": "email", "profiles": 2, "identifiers": 13, "shared_identifiers_kept": 0}
     for params, reason in (
         ({"email": EMAIL, "request_id": "DSAR-done"}, "already carried out"),
         ({"email": EMAIL, "request_id": f"erase {EMAIL.upper()}"}, "names the person"),
         ({"phone": OTHER_PHONE, "request_id": "DSAR-2"}, "2 profiles"),
     ):
-        with pytest.raises(erasure.ErasureRequestError, match=reason):
-            erasure.check_request(params)
+        with pytest.raises(ErasureRequestError, match=reason):
+            check_request(params)
 
 
 # -- the warehouse ---------------------------------------------------------------------------
@@ -201,10 +210,10 @@ def test_the_warehouse_loses_every_row_naming_the_person_and_gains_an_audit_row(
         "as t (object_type, object_key, profile_id)"
     )
     warehouse.execute("create view ana_view as select * from engagement_events")  # views need no deletes
-    person = erasure.resolve(warehouse, request(email=EMAIL))
-    audit = erasure.AuditRow("DSAR-1", datetime(2026, 11, 21, 9), "email", "h" * 64, profiles=2, landing_lines=3)
+    person = resolve(warehouse, request(email=EMAIL))
+    audit = AuditRow("DSAR-1", datetime(2026, 11, 21, 9), "email", "h" * 64, profiles=2, landing_lines=3)
 
-    erasure.erase_warehouse(warehouse, person, audit)
+    erase_warehouse(warehouse, person, audit)
 
     assert json.loads(audit.warehouse_tables) == {
         "customer_profiles_sync_state": 2,
@@ -218,15 +227,15 @@ def test_the_warehouse_loses_every_row_naming_the_person_and_gains_an_audit_row(
     assert warehouse.execute("select event_id from engagement_events").fetchall() == [("e2",)]
     assert warehouse.execute("select profile_id from unified_profiles order by 1").fetchall() == [("p-bo",), ("p-cy",)]
     row = warehouse.execute("select * from erasure_audit").fetchall()
-    assert len(row) == 1 and not erasure.Matcher(person.matcher().pattern).mentions(repr(row))
-    assert erasure.already_done(warehouse, "DSAR-1") and not erasure.already_done(warehouse, "DSAR-2")
+    assert len(row) == 1 and not Matcher(person.matcher().pattern).mentions(repr(row))
+    assert already_done(warehouse, "DSAR-1") and not already_done(warehouse, "DSAR-2")
 
 
 def test_a_failed_warehouse_erasure_changes_nothing(warehouse):
-    person = erasure.resolve(warehouse, request(email=EMAIL))
+    person = resolve(warehouse, request(email=EMAIL))
     warehouse.execute("create table erasure_audit (request_id varchar primary key)")  # an incompatible audit table
     with pytest.raises(duckdb.Error):
-        erasure.erase_warehouse(warehouse, person, erasure.AuditRow("DSAR-1", datetime(2026, 11, 21), "email", "h"))
+        erase_warehouse(warehouse, person, AuditRow("DSAR-1", datetime(2026, 11, 21), "email", "h"))
     assert warehouse.execute("select count(*) from profile_links").fetchone() == (6,)
 
 
@@ -247,7 +256,7 @@ def whatsapp(statuses: list[dict]) -> str:
 
 
 CSV = (
-    ",".join(landing.CUSTOMER_COLUMNS) + "\r\n"
+    ",".join(CUSTOMER_COLUMNS) + "\r\n"
     'crm,C1,Ana,Smith,ANA.SMITH@example.com,(206) 247-8200,,"Flat 1\r\n2 High St",,,,,US,,2026-11-20T10:00:00\r\n'
     "crm,C2,Bo,Chen,bo.chen@example.com,,,,,,,,US,,2026-11-20T10:00:00\r\n"
     "crm,C3,Cy,Chen,cy.chen@example.com,,,,,,,,US,,not-a-time\r\n"
@@ -271,24 +280,23 @@ LANDING = {
 
 def land_all(s3) -> dict[str, dict]:
     return {
-        stream: landing.land_hour(s3, stream, HOUR, "landing", "raw").__dict__
-        for stream in ("ses", "whatsapp", "customers")
+        stream: land_hour(s3, stream, HOUR, "landing", "raw").__dict__ for stream in ("ses", "whatsapp", "customers")
     }
 
 
 def raw_rows(s3, stream: str) -> list[dict]:
     rows = []
     for prefix in (
-        landing.partition_prefix(stream, HOUR),
-        f"_quarantine/stream={landing.partition_prefix(stream, HOUR)}",
+        partition_prefix(stream, HOUR),
+        f"_quarantine/stream={partition_prefix(stream, HOUR)}",
     ):
-        body = s3.get_object(Bucket="raw", Key=prefix + landing.PART_NAME)["Body"].read()
+        body = s3.get_object(Bucket="raw", Key=prefix + PART_NAME)["Body"].read()
         rows += [json.loads(line) for line in gzip.decompress(body).splitlines()]
     return rows
 
 
 def manifest(s3, stream: str) -> dict:
-    key = f"_manifests/{landing.partition_prefix(stream, HOUR)}manifest.json"
+    key = f"_manifests/{partition_prefix(stream, HOUR)}manifest.json"
     return json.loads(s3.get_object(Bucket="raw", Key=key)["Body"].read())
 
 
@@ -296,11 +304,11 @@ def test_the_buckets_lose_every_line_naming_the_person_and_manifests_still_recon
     for key, text in LANDING.items():
         s3.put_object(Bucket="landing", Key=key, Body=gzip.compress(text.encode()) if key.endswith(".gz") else text)
     land_all(s3)
-    person = erasure.Person(emails=frozenset({EMAIL}), phones=frozenset({PHONE}), ids=frozenset({"C1"}))
+    person = Person(emails=frozenset({EMAIL}), phones=frozenset({PHONE}), ids=frozenset({"C1"}))
     matcher = person.matcher()
 
-    landed = erasure.erase_landing(s3, "landing", matcher)
-    raw = erasure.erase_raw_zone(s3, "raw", "landing", matcher)
+    landed = erase_landing(s3, "landing", matcher)
+    raw = erase_raw_zone(s3, "raw", "landing", matcher)
 
     # ses: m1 twice and the broken line naming her; whatsapp: the line with her item; customers: C1 (two
     # physical lines) and C4.
@@ -330,9 +338,9 @@ def test_objects_not_naming_the_person_are_not_rewritten(s3):
     s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f2", Body=ses("m2", OTHER_EMAIL).encode())
     land_all(s3)
     before = s3.list_objects_v2(Bucket="raw")["Contents"]
-    matcher = erasure.Person(emails=frozenset({EMAIL})).matcher()
-    assert erasure.erase_landing(s3, "landing", matcher) == {"objects": 0, "lines": 0}
-    assert erasure.erase_raw_zone(s3, "raw", "landing", matcher) == {
+    matcher = Person(emails=frozenset({EMAIL})).matcher()
+    assert erase_landing(s3, "landing", matcher) == {"objects": 0, "lines": 0}
+    assert erase_raw_zone(s3, "raw", "landing", matcher) == {
         "objects": 0,
         "rows": 0,
         "manifests": 0,
@@ -343,8 +351,8 @@ def test_objects_not_naming_the_person_are_not_rewritten(s3):
 
 
 def test_rebuild_interval_covers_the_changed_hours():
-    assert erasure.rebuild_interval([]) is None
-    assert erasure.rebuild_interval(["year=2026/month=11/day=20/hour=10/", "year=2026/month=11/day=20/hour=02/"]) == {
+    assert rebuild_interval([]) is None
+    assert rebuild_interval(["year=2026/month=11/day=20/hour=10/", "year=2026/month=11/day=20/hour=02/"]) == {
         "interval_start": "2026-11-20T02:00:00+00:00",
         "interval_end": "2026-11-20T11:00:00+00:00",
     }
@@ -361,12 +369,10 @@ def test_their_profiles_and_suppressions_are_deleted_and_nobody_elses(endpoint):
         )
     for address in (EMAIL, OTHER_EMAIL):
         ses_client.put_suppressed_destination(EmailAddress=address, Reason="BOUNCE")
-    person = erasure.Person(
-        profile_ids=frozenset({"p-ana", "p-never-pushed"}), emails=frozenset({EMAIL, "x@example.com"})
-    )
+    person = Person(profile_ids=frozenset({"p-ana", "p-never-pushed"}), emails=frozenset({EMAIL, "x@example.com"}))
 
-    assert erasure.erase_customer_profiles(client, "d", person) == 1
-    assert erasure.erase_suppressions(ses_client, person) == 1
+    assert erase_customer_profiles(client, "d", person) == 1
+    assert erase_suppressions(ses_client, person) == 1
 
     def found(profile_id: str) -> int:
         return len(client.search_profiles(DomainName="d", KeyName="profile_id", Values=[profile_id])["Items"])
@@ -374,4 +380,4 @@ def test_their_profiles_and_suppressions_are_deleted_and_nobody_elses(endpoint):
     assert (found("p-ana"), found("p-bo")) == (0, 1)
     listed = ses_client.list_suppressed_destinations()["SuppressedDestinationSummaries"]
     assert [x["EmailAddress"] for x in listed] == [OTHER_EMAIL]
-    assert erasure.erase_customer_profiles(client, "no-such-domain", person) == 0
+    assert erase_customer_profiles(client, "no-such-domain", person) == 0

@@ -9,28 +9,29 @@ import duckdb
 import pandas as pd
 import pytest
 
-from include.identity import model as im
+from include.identity import model
+from include.identity.evaluation import febrl_records
 
-SPEC = im.load_spec()
+SPEC = model.load_spec()
 
 
 def _gammas(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
     """Splink's comparison vectors of every blocked pair of `frame` (an untrained model
     scores too: the gammas do not depend on the weights)."""
-    linker = im.linker_for(im.prepare(frame, spec), im.splink_settings(spec))
+    linker = model.linker_for(model.prepare(frame, spec), model.splink_settings(spec))
     predictions = linker.inference.predict(warning_mode="never").as_pandas_dataframe()
     return predictions.set_index(["record_key_l", "record_key_r"])
 
 
 def _record(key: str, **fields) -> dict:
-    return {column: fields.get(column) for column in im.model_columns(SPEC)} | {"record_key": key}
+    return {column: fields.get(column) for column in model.model_columns(SPEC)} | {"record_key": key}
 
 
 def test_spec_levels_become_splink_levels_in_gamma_order():
     from splink.internals.settings_creator import SettingsCreator
 
-    model = SettingsCreator.from_path_or_dict(im.splink_settings(SPEC)).get_settings("duckdb")
-    by_name = {c.output_column_name: c for c in model.comparisons}
+    splink_model = SettingsCreator.from_path_or_dict(model.splink_settings(SPEC)).get_settings("duckdb")
+    by_name = {c.output_column_name: c for c in splink_model.comparisons}
     assert list(by_name) == [c["name"] for c in SPEC["comparisons"]]
     first_name = by_name["first_name"]
     assert [(level.comparison_vector_value, level.label_for_charts) for level in first_name.comparison_levels] == [
@@ -65,24 +66,24 @@ def test_gammas_follow_the_level_kinds():
 
 def test_rule_filters_apply_to_both_sides_and_blocked_values_link_nothing():
     rule = {"match": ["phone", "last_name"], "where": "phone_type in ('MOBILE')"}
-    assert im.rule_sql(rule) == (
+    assert model.rule_sql(rule) == (
         'l."phone" = r."phone" and l."last_name" = r."last_name"'
         " and l.\"phone_type\" IN ('MOBILE') and r.\"phone_type\" IN ('MOBILE')"
     )
     frame = pd.DataFrame([_record("a", email="test@test.com"), _record("b", email="ann@example.com")])
-    assert im.prepare(frame, SPEC)["email"].isna().tolist() == [True, False]
+    assert model.prepare(frame, SPEC)["email"].isna().tolist() == [True, False]
 
 
 def _weights(version: str, prior: float, first_name_exact: float) -> pd.DataFrame:
     rows = [(version, "_prior", 0, prior), (version, "first_name", 1, first_name_exact)]
     rows += [(version, "first_name", 0, -2.5), (version, "first_name", -1, 0.0)]
-    return pd.DataFrame(rows, columns=im.WEIGHT_COLUMNS)
+    return pd.DataFrame(rows, columns=model.WEIGHT_COLUMNS)
 
 
 def test_writing_a_version_replaces_only_its_rows(tmp_path):
     path = tmp_path / "weights.csv"
-    im.write_weights(_weights("b", -9.0, 7.25), path)
-    im.write_weights(_weights("a", -10.123456789, 8.0), path)
+    model.write_weights(_weights("b", -9.0, 7.25), path)
+    model.write_weights(_weights("a", -10.123456789, 8.0), path)
     first = path.read_bytes()
     assert first.decode().splitlines() == [
         "model_version,comparison,gamma,log2_bayes_factor",
@@ -95,9 +96,9 @@ def test_writing_a_version_replaces_only_its_rows(tmp_path):
         "b,first_name,0,-2.500000",
         "b,first_name,-1,0.000000",
     ]
-    im.write_weights(_weights("a", -10.123456789, 8.0), path)
+    model.write_weights(_weights("a", -10.123456789, 8.0), path)
     assert path.read_bytes() == first  # same model, same bytes
-    im.write_weights(_weights("a", -1e-9, 1.0), path)
+    model.write_weights(_weights("a", -1e-9, 1.0), path)
     lines = path.read_text().splitlines()
     assert "a,_prior,0,0.000000" in lines and "a,first_name,1,1.000000" in lines  # never -0.000000
     assert lines[5:] == first.decode().splitlines()[5:]  # b untouched
@@ -107,14 +108,14 @@ def test_score_is_the_logistic_of_prior_plus_level_weights():
     weights = pd.concat([_weights("a", -10.0, 8.0), _weights("b", 0.0, 0.0)])
     gammas = pd.DataFrame({"gamma_first_name": [1, 0, -1, 7]})
     expected = [2**-2 / (1 + 2**-2), 2**-12.5 / (1 + 2**-12.5), 2**-10 / (1 + 2**-10), 2**-10 / (1 + 2**-10)]
-    assert im.score(gammas, weights, "a").tolist() == pytest.approx(expected, rel=1e-12)
+    assert model.score(gammas, weights, "a").tolist() == pytest.approx(expected, rel=1e-12)
     with pytest.raises(ValueError, match="no weights for model version 'c'"):
-        im.score(gammas, weights, "c")
+        model.score(gammas, weights, "c")
 
 
 @pytest.fixture(scope="module")
 def febrl_subset() -> pd.DataFrame:
-    records = im.febrl_records(3)
+    records = febrl_records(3)
     return records[records["entity"] < 700].reset_index(drop=True)
 
 
@@ -123,12 +124,12 @@ def trained(febrl_subset, tmp_path_factory):
     root = tmp_path_factory.mktemp("identity")
     # As a DuckDB relation, the way a benchmark or the warehouse hands records over.
     records = duckdb.connect().from_df(febrl_subset.drop(columns="entity"))
-    return im.train(records, SPEC, "tiny", root / "models", root / "weights.csv")
+    return model.train(records, SPEC, "tiny", root / "models", root / "weights.csv")
 
 
 def test_training_on_febrl_gives_finite_sensible_weights(trained, febrl_subset):
     assert trained["records"] == len(febrl_subset)
-    weights = im.read_weights(trained["weights_path"])
+    weights = model.read_weights(trained["weights_path"])
     assert set(weights["model_version"]) == {"tiny"}
     assert weights["log2_bayes_factor"].map(math.isfinite).all()
     lookup = weights.set_index(["comparison", "gamma"])["log2_bayes_factor"]
@@ -153,19 +154,19 @@ def test_training_on_febrl_gives_finite_sensible_weights(trained, febrl_subset):
 
 
 def test_scoring_from_the_seed_agrees_with_splink(trained, febrl_subset):
-    linker = im.linker_for(im.prepare(febrl_subset, SPEC), trained["model"])
+    linker = model.linker_for(model.prepare(febrl_subset, SPEC), trained["model"])
     predictions = linker.inference.predict(warning_mode="never").as_pandas_dataframe()
     assert len(predictions) > 1000
-    from_seed = im.score(predictions, im.read_weights(trained["weights_path"]), "tiny")
+    from_seed = model.score(predictions, model.read_weights(trained["weights_path"]), "tiny")
     assert from_seed.to_numpy() == pytest.approx(predictions["match_probability"].to_numpy(), abs=1e-5)
 
 
 def test_shipped_seed_holds_the_shipped_models():
-    shipped = im.read_weights()
-    versions = sorted(path.stem for path in im.MODELS_DIR.glob("*.json"))
+    shipped = model.read_weights()
+    versions = sorted(path.stem for path in model.MODELS_DIR.glob("*.json"))
     assert {"default", "febrl3", "febrl4"} <= set(versions) == set(shipped["model_version"])
     for version in versions:
-        expected = im.match_weights(json.loads((im.MODELS_DIR / f"{version}.json").read_text()), version)
+        expected = model.match_weights(json.loads((model.MODELS_DIR / f"{version}.json").read_text()), version)
         actual = shipped[shipped["model_version"] == version]
         merged = expected.merge(actual, on=["model_version", "comparison", "gamma"], validate="one_to_one")
         assert len(merged) == len(expected) == len(actual)
@@ -180,11 +181,14 @@ def test_warehouse_sample_is_stable_and_leaves_out_contact_points(tmp_path):
             "create table main_intermediate.int_identity_records_normalised as select 'k' || i as record_key,"
             " 'ann' as first_name, i % 3 = 0 as is_contact_point from range(300) as t(i)"
         )
-    everything = im.warehouse_records(path, im.DEFAULT_RELATION, None)
+    everything = model.warehouse_records(path, model.DEFAULT_RELATION, None)
     assert len(everything) == 200 and not everything["is_contact_point"].any()
-    sample = im.warehouse_records(path, im.DEFAULT_RELATION, 50)
+    sample = model.warehouse_records(path, model.DEFAULT_RELATION, 50)
     assert len(sample) == 50 and set(sample["record_key"]) < set(everything["record_key"])
-    assert im.warehouse_records(path, im.DEFAULT_RELATION, 50)["record_key"].tolist() == sample["record_key"].tolist()
+    assert (
+        model.warehouse_records(path, model.DEFAULT_RELATION, 50)["record_key"].tolist()
+        == sample["record_key"].tolist()
+    )
 
 
 def _clean_colliding_people(people: int = 500) -> pd.DataFrame:
@@ -216,9 +220,9 @@ def _clean_colliding_people(people: int = 500) -> pd.DataFrame:
 
 
 def test_training_on_clean_data_with_colliding_names_keeps_a_sane_model(tmp_path):
-    result = im.train(_clean_colliding_people(), SPEC, "clean", tmp_path / "models", tmp_path / "weights.csv")
+    result = model.train(_clean_colliding_people(), SPEC, "clean", tmp_path / "models", tmp_path / "weights.csv")
     assert 0 < result["probability_two_random_records_match"] < 0.01
-    lookup = im.read_weights(result["weights_path"]).set_index(["comparison", "gamma"])["log2_bayes_factor"]
+    lookup = model.read_weights(result["weights_path"]).set_index(["comparison", "gamma"])["log2_bayes_factor"]
     # Every comparison exported, every level within a believable range.
     assert len(lookup) == 1 + sum(len(c["levels"]) + 2 for c in SPEC["comparisons"])
     assert lookup.abs().max() < 20
@@ -241,7 +245,7 @@ def test_a_failed_em_session_leaves_the_linker_as_it_was(monkeypatch):
         return real(**kwargs)
 
     monkeypatch.setattr(em_training_session, "expectation_maximisation", fail_first)
-    model = im.fit(_clean_colliding_people(), SPEC)
+    fitted = model.fit(_clean_colliding_people(), SPEC)
     assert len(calls) > 1
-    assert 0 < model["probability_two_random_records_match"] < 0.01
-    assert [c["output_column_name"] for c in model["comparisons"]] == [c["name"] for c in SPEC["comparisons"]]
+    assert 0 < fitted["probability_two_random_records_match"] < 0.01
+    assert [c["output_column_name"] for c in fitted["comparisons"]] == [c["name"] for c in SPEC["comparisons"]]

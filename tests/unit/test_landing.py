@@ -4,7 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from include.landing import land as landing
+from include.landing import sources
+from include.landing.land import discover_hours, land_hour, stream_hours
+from include.landing.partitions import hour_floor, hour_from_key
+from include.landing.records import Quarantined, check_file, check_record, route
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
 SES_DELIVERY = {
@@ -28,19 +31,19 @@ def line(record) -> str:
 
 @pytest.mark.parametrize("stream,record", [("ses", SES_DELIVERY), ("sms_voice", SMS_DELIVERED), ("whatsapp", WHATSAPP)])
 def test_good_records_land_with_their_own_event_time(stream, record):
-    landed = landing.check_record(stream, line(record))
+    landed = check_record(stream, line(record))
     assert landed.raw_event == line(record)
     assert json.loads(landed.body) == record
-    assert landing.hour_floor(landed.event_time) == HOUR
+    assert hour_floor(landed.event_time) == HOUR
 
 
 def test_ses_event_time_is_the_event_objects_not_the_mails():
-    assert landing.check_record("ses", line(SES_DELIVERY)).event_time == datetime(2026, 11, 20, 10, 2, 3, tzinfo=UTC)
+    assert check_record("ses", line(SES_DELIVERY)).event_time == datetime(2026, 11, 20, 10, 2, 3, tzinfo=UTC)
 
 
 def test_sns_envelope_is_unwrapped_but_raw_event_kept():
     envelope = line({"Type": "Notification", "MessageId": "n", "Message": line(SES_DELIVERY)})
-    landed = landing.check_record("ses", envelope)
+    landed = check_record("ses", envelope)
     assert json.loads(landed.body) == SES_DELIVERY
     assert landed.raw_event == envelope
 
@@ -71,8 +74,8 @@ def test_sns_envelope_is_unwrapped_but_raw_event_kept():
     ],
 )
 def test_bad_records_are_quarantined_with_a_reason(stream, text, reason):
-    with pytest.raises(landing.Quarantined) as caught:
-        landing.check_record(stream, text)
+    with pytest.raises(Quarantined) as caught:
+        check_record(stream, text)
     assert caught.value.reason == reason
 
 
@@ -85,7 +88,7 @@ def test_bad_records_are_quarantined_with_a_reason(stream, text, reason):
     ],
 )
 def test_hour_from_key(key, hour):
-    assert landing.hour_from_key(key) == hour
+    assert hour_from_key(key) == hour
 
 
 def read_gz_lines(s3, key):
@@ -97,7 +100,7 @@ def test_land_hour_partitions_quarantines_and_reconciles(s3):
     s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f1.gz", Body=gzip.compress(firehose))
     s3.put_object(Bucket="landing", Key="ses/2026/11/20/11/f2", Body=line(SES_DELIVERY).encode())
 
-    manifest = landing.land_hour(s3, "ses", HOUR, "landing", "raw")
+    manifest = land_hour(s3, "ses", HOUR, "landing", "raw")
 
     assert (manifest.lines_read, manifest.landed, manifest.quarantined) == (3, 2, 1)
     assert manifest.quarantine_reasons == {"invalid_json": 1}
@@ -125,9 +128,9 @@ def test_land_hour_partitions_quarantines_and_reconciles(s3):
 def test_landing_an_hour_twice_gives_identical_bytes(s3):
     s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f1", Body=line(SES_DELIVERY).encode())
     key = "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz"
-    landing.land_hour(s3, "ses", HOUR, "landing", "raw")
+    land_hour(s3, "ses", HOUR, "landing", "raw")
     first = s3.get_object(Bucket="raw", Key=key)["Body"].read()
-    landing.land_hour(s3, "ses", HOUR, "landing", "raw")
+    land_hour(s3, "ses", HOUR, "landing", "raw")
     assert s3.get_object(Bucket="raw", Key=key)["Body"].read() == first
     assert len(s3.list_objects_v2(Bucket="raw", Prefix="ses/")["Contents"]) == 1
 
@@ -137,14 +140,14 @@ def test_flat_drop_is_split_by_event_hour_and_broken_lines_counted_once(s3):
     body = "\n".join([line(SES_DELIVERY), "{oops", line(later)]).encode()
     s3.put_object(Bucket="landing", Key="ses/export.jsonl", Body=body)
 
-    assert landing.discover_hours(s3, "landing", ["ses"]) == [HOUR, HOUR.replace(hour=11)]
-    ten = landing.land_hour(s3, "ses", HOUR, "landing", "raw")
-    eleven = landing.land_hour(s3, "ses", HOUR.replace(hour=11), "landing", "raw")
+    assert discover_hours(s3, "landing", ["ses"]) == [HOUR, HOUR.replace(hour=11)]
+    ten = land_hour(s3, "ses", HOUR, "landing", "raw")
+    eleven = land_hour(s3, "ses", HOUR.replace(hour=11), "landing", "raw")
     assert (ten.landed, ten.quarantined, eleven.landed, eleven.quarantined) == (1, 1, 1, 0)
 
 
 def test_empty_hour_still_writes_a_readable_partition(s3):
-    manifest = landing.land_hour(s3, "ses", HOUR, "landing", "raw")
+    manifest = land_hour(s3, "ses", HOUR, "landing", "raw")
     assert manifest.lines_read == 0
     assert read_gz_lines(s3, "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz") == []
 
@@ -154,7 +157,7 @@ def test_whatsapp_item_without_id_is_quarantined_beside_its_landed_sibling(s3):
     record = WHATSAPP | {"whatsAppWebhookEntry": json.dumps(entry)}
     s3.put_object(Bucket="landing", Key="whatsapp/2026/11/20/10/f", Body=line(record).encode())
 
-    manifest = landing.land_hour(s3, "whatsapp", HOUR, "landing", "raw")
+    manifest = land_hour(s3, "whatsapp", HOUR, "landing", "raw")
 
     assert (manifest.lines_read, manifest.landed, manifest.quarantined, manifest.quarantined_items) == (1, 1, 1, 1)
     (kept,) = read_gz_lines(s3, "whatsapp/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
@@ -166,7 +169,7 @@ def test_whatsapp_item_without_id_is_quarantined_beside_its_landed_sibling(s3):
 
 
 # -- source-system batches -------------------------------------------------------------------
-HEADER = ",".join(landing.CUSTOMER_COLUMNS)
+HEADER = ",".join(sources.CUSTOMER_COLUMNS)
 CUSTOMER = {
     "source_system": "crm",
     "customer_id": "C1",
@@ -201,11 +204,11 @@ def csv_file(*rows: str, header: str = HEADER) -> bytes:
 
 
 def csv_row(**values: str) -> str:
-    return ",".join(values.get(name, "") for name in landing.CUSTOMER_COLUMNS)
+    return ",".join(values.get(name, "") for name in sources.CUSTOMER_COLUMNS)
 
 
 def checked(stream: str, key: str, data: bytes) -> list:
-    return list(landing._check_file(stream, key, data))
+    return list(check_file(stream, key, data))
 
 
 @pytest.mark.parametrize(
@@ -219,8 +222,8 @@ def checked(stream: str, key: str, data: bytes) -> list:
     ],
 )
 def test_source_records_land_with_their_own_time_and_a_normalised_phone(stream, record, normalised_status):
-    landed = landing.check_record(stream, line(record))
-    assert landing.hour_floor(landed.event_time) == HOUR
+    landed = check_record(stream, line(record))
+    assert hour_floor(landed.event_time) == HOUR
     assert landed.body == line(record)  # kept as received
     status = landed.normalised and json.loads(landed.normalised)["phone_status"]
     assert status == normalised_status
@@ -232,7 +235,7 @@ def test_a_csv_row_becomes_a_json_object_with_extra_columns_as_attributes():
     ((line_no, raw, landed),) = checked("customers", "customers/crm.csv", csv_file(row, header=header))
     assert (line_no, raw) == (2, row)  # the header is line 1; raw_event is the line as received
     body = json.loads(landed.body)
-    assert list(body) == [*landing.CUSTOMER_COLUMNS, "attributes"]
+    assert list(body) == [*sources.CUSTOMER_COLUMNS, "attributes"]
     assert body["address_line1"] == "Flat 3, 12 High St" and body["email"] == "ana@example.com"
     assert body["birth_date"] is None  # empty → null
     assert body["attributes"] == {"segment": "gold", "opt_in": None}
@@ -272,7 +275,7 @@ def test_csv_is_told_by_extension_or_by_its_header_and_quoted_fields_may_span_li
 def test_bad_csv_rows_are_quarantined_with_a_reason_and_bad_contacts_are_not(row, reason):
     ((_, raw, result),) = checked("customers", "customers/c.csv", csv_file(row))
     assert raw == row
-    assert (result.reason if isinstance(result, landing.Quarantined) else None) == reason
+    assert (result.reason if isinstance(result, Quarantined) else None) == reason
 
 
 def test_an_unclosed_quote_quarantines_the_rest_of_the_file_as_one_record():
@@ -304,27 +307,27 @@ def test_an_unclosed_quote_quarantines_the_rest_of_the_file_as_one_record():
     ],
 )
 def test_bad_source_records_are_quarantined_with_a_reason(stream, record, reason):
-    with pytest.raises(landing.Quarantined) as caught:
-        landing.check_record(stream, line(record))
+    with pytest.raises(Quarantined) as caught:
+        check_record(stream, line(record))
     assert caught.value.reason == reason
 
 
 def test_route_tells_engagement_and_source_shapes_apart():
     records = [SES_DELIVERY, SMS_DELIVERED, WHATSAPP, CUSTOMER, BOOKING, LOYALTY, CLICK, SERVICE, {"hello": 1}]
-    assert [landing.route(r) for r in records] == [
+    assert [route(r) for r in records] == [
         "ses", "sms_voice", "whatsapp", "customers", "bookings", "loyalty", "clickstream", "service_interactions", None,
     ]  # fmt: skip
 
 
 def test_json_customer_keys_beyond_the_format_move_under_attributes():
     record = CUSTOMER | {"newsletter": True, "attributes": {"tier": "gold"}}
-    body = json.loads(landing.check_record("customers", line(record)).body)
+    body = json.loads(check_record("customers", line(record)).body)
     assert body["attributes"] == {"tier": "gold", "newsletter": True}
     assert body["first_name"] == "Ana" and "newsletter" not in body
 
 
 def normalised(phone, country=None) -> dict:
-    return json.loads(landing.normalise_phone(phone, landing._phone_region(country)))
+    return json.loads(sources.normalise_phone(phone, sources.phone_region(country)))
 
 
 @pytest.mark.parametrize(
@@ -349,7 +352,7 @@ def test_phones_are_normalised_to_e164_with_type_and_country(phone, country, exp
 
 
 def test_the_default_phone_region_is_a_setting(monkeypatch):
-    monkeypatch.setattr(landing, "DEFAULT_PHONE_REGION", "GB")
+    monkeypatch.setattr(sources, "DEFAULT_PHONE_REGION", "GB")
     assert normalised("07400 123456")["phone_e164"] == "+447400123456"
     assert normalised("07400 123456", "DE")["phone_country"] == "DE"  # the record's own country wins
 
@@ -361,9 +364,9 @@ def test_source_stream_hour_reconciles_and_rows_carry_normalised(s3):
     flat = "\n".join([line(CUSTOMER | {"source_system": "web"}), "{broken", line(later)])
     s3.put_object(Bucket="landing", Key="customers/web.jsonl", Body=flat.encode())
 
-    assert landing.discover_hours(s3, "landing", ["customers"]) == [HOUR, HOUR.replace(hour=11)]
-    ten = landing.land_hour(s3, "customers", HOUR, "landing", "raw")
-    eleven = landing.land_hour(s3, "customers", HOUR.replace(hour=11), "landing", "raw")
+    assert discover_hours(s3, "landing", ["customers"]) == [HOUR, HOUR.replace(hour=11)]
+    ten = land_hour(s3, "customers", HOUR, "landing", "raw")
+    eleven = land_hour(s3, "customers", HOUR.replace(hour=11), "landing", "raw")
 
     assert (ten.lines_read, ten.landed, ten.quarantined) == (5, 2, 3)  # 3 CSV rows + 2 JSON lines
     assert ten.quarantine_reasons == {"invalid_csv": 1, "invalid_timestamp": 1, "invalid_json": 1}
@@ -385,7 +388,7 @@ def test_source_stream_hour_reconciles_and_rows_carry_normalised(s3):
 
 def test_engagement_rows_have_no_normalised_field(s3):
     s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f1", Body=line(SES_DELIVERY).encode())
-    landing.land_hour(s3, "ses", HOUR, "landing", "raw")
+    land_hour(s3, "ses", HOUR, "landing", "raw")
     (row,) = read_gz_lines(s3, "ses/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
     assert set(row) == {"source_key", "line_no", "body"}
 
@@ -395,7 +398,7 @@ def test_stream_hours_of_dropped_keys_only_and_a_missing_key_is_an_error(s3):
     s3.put_object(Bucket="landing", Key="ses/drop.jsonl", Body=line(later).encode())
     s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f1", Body=line(SES_DELIVERY).encode())
 
-    assert landing.stream_hours(s3, "landing", "ses", ["ses/drop.jsonl"]) == {HOUR.replace(hour=11)}
-    assert landing.stream_hours(s3, "landing", "ses") == {HOUR, HOUR.replace(hour=11)}
+    assert stream_hours(s3, "landing", "ses", ["ses/drop.jsonl"]) == {HOUR.replace(hour=11)}
+    assert stream_hours(s3, "landing", "ses") == {HOUR, HOUR.replace(hour=11)}
     with pytest.raises(ValueError, match="ses/gone.jsonl"):
-        landing.stream_hours(s3, "landing", "ses", ["ses/gone.jsonl"])
+        stream_hours(s3, "landing", "ses", ["ses/gone.jsonl"])

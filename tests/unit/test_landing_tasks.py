@@ -7,12 +7,12 @@ import pytest
 from moto import mock_aws
 
 from include import settings
-from include.landing import land as landing
 from include.landing import tasks
+from include.landing.sources import CUSTOMER_COLUMNS
 
 H10 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 CRM_ROW = "crm,C1,Ana,Smith,ana@example.com,,,,,,,,,,{updated_at}\n"
-HEADER = ",".join(landing.CUSTOMER_COLUMNS) + "\n"
+HEADER = ",".join(CUSTOMER_COLUMNS) + "\n"
 
 
 @pytest.fixture

@@ -10,14 +10,25 @@ import pandas as pd
 import pytest
 
 from include.quality import data_docs
-from include.quality import gate as quality
+from include.quality.expectations import (
+    ENGAGEMENT_EVENT_COLUMNS,
+    PHONE_CHANNELS,
+    destination_expectations,
+    destinations,
+    engagement_events_expectations,
+    profile_reconciliation_expectations,
+    profiles_expectations,
+    reconciliation_expectations,
+)
+from include.quality.gate import QualityGateFailed, Validation, gate, run_name
+from include.quality.reconciliation import reconciliation_frame
 
 START, END = datetime(2026, 11, 20, 10, tzinfo=UTC), datetime(2026, 11, 20, 12, tzinfo=UTC)
 IN_INTERVAL_MS = int(datetime(2026, 11, 20, 10, 30, tzinfo=UTC).timestamp() * 1000)
 
 
 def events(**overrides) -> pd.DataFrame:
-    row = {column: None for column in quality.ENGAGEMENT_EVENT_COLUMNS} | {
+    row = {column: None for column in ENGAGEMENT_EVENT_COLUMNS} | {
         "event_id": "e1", "message_id": "m1", "type": "Send", "channel": "email", "timestamp": IN_INTERVAL_MS,
         "ingest_hour": datetime(2026, 11, 20, 10), "destination_address": ["a@example.com"],
     }  # fmt: skip
@@ -32,8 +43,8 @@ def var_dir(tmp_path) -> Path:
 
 def check(var_dir: Path, suite: str, frame: pd.DataFrame, expectations: list, checkpoint: str = "checks") -> dict:
     """One suite as a one-suite checkpoint, docs under var_dir; returns its summary."""
-    (summary,) = quality.gate(
-        {checkpoint: [quality.Validation(suite, frame, expectations)]},
+    (summary,) = gate(
+        {checkpoint: [Validation(suite, frame, expectations)]},
         START,
         END,
         data_docs.project_config(s3_prefix="", var_dir=var_dir),
@@ -41,8 +52,8 @@ def check(var_dir: Path, suite: str, frame: pd.DataFrame, expectations: list, ch
     return summary
 
 
-def gate(var_dir: Path, frame: pd.DataFrame) -> dict:
-    return check(var_dir, "engagement_events", frame, quality.engagement_events_expectations(START, END))
+def gate_events(var_dir: Path, frame: pd.DataFrame) -> dict:
+    return check(var_dir, "engagement_events", frame, engagement_events_expectations(START, END))
 
 
 def page_text(url: str) -> str:
@@ -53,7 +64,7 @@ def page_text(url: str) -> str:
 
 
 def test_good_events_pass(var_dir):
-    summary = gate(var_dir, events())
+    summary = gate_events(var_dir, events())
     page = var_dir / "reports/data_docs/validations/engagement_events/20261120T10-20261120T12"
     assert summary == {
         "checkpoint": "checks", "suite": "engagement_events", "rows": 2, "expectations": 9, "failed": 0,
@@ -73,23 +84,23 @@ def test_good_events_pass(var_dir):
     ],
 )
 def test_bad_events_fail_naming_the_expectation(var_dir, overrides, named):
-    with pytest.raises(quality.QualityGateFailed, match=named):
-        gate(var_dir, events(**overrides))
+    with pytest.raises(QualityGateFailed, match=named):
+        gate_events(var_dir, events(**overrides))
 
 
 def test_a_missing_column_fails_the_schema_check(var_dir):
-    with pytest.raises(quality.QualityGateFailed, match="expect_table_columns_to_match_set"):
-        gate(var_dir, events().drop(columns=["iso_country_code"]))
+    with pytest.raises(QualityGateFailed, match="expect_table_columns_to_match_set"):
+        gate_events(var_dir, events().drop(columns=["iso_country_code"]))
 
 
 @pytest.mark.parametrize("address,ok", [("+447700900123", True), ("07700 900123", False), ("+0123", False)])
 def test_phone_destinations_must_be_e164(var_dir, address, ok):
-    frame = quality.destinations(events(channel="text", destination_address=[address]), quality.PHONE_CHANNELS)
+    frame = destinations(events(channel="text", destination_address=[address]), PHONE_CHANNELS)
     if ok:
-        check(var_dir, "phone_destinations", frame.iloc[:1], quality.destination_expectations("phone"))
+        check(var_dir, "phone_destinations", frame.iloc[:1], destination_expectations("phone"))
     else:
-        with pytest.raises(quality.QualityGateFailed, match="match_regex"):
-            check(var_dir, "phone_destinations", frame, quality.destination_expectations("phone"))
+        with pytest.raises(QualityGateFailed, match="match_regex"):
+            check(var_dir, "phone_destinations", frame, destination_expectations("phone"))
 
 
 def test_reconciliation_fails_when_counts_differ(var_dir):
@@ -98,15 +109,15 @@ def test_reconciliation_fails_when_counts_differ(var_dir):
     warehouse = pd.DataFrame([{"stream": "ses", "ingest_hour": datetime(2026, 11, 20, 10), "raw_records": 10,
                                "events": 10, "distinct_events": 9, "new_events": 9, "canonical_events": 9,
                                "quarantined_records": 1}])  # fmt: skip
-    frame = quality.reconciliation_frame(manifests, warehouse)
-    assert check(var_dir, "landing_reconciliation", frame, quality.reconciliation_expectations())["failed"] == 0
-    lost = quality.reconciliation_frame(manifests, warehouse.assign(canonical_events=8))
-    with pytest.raises(quality.QualityGateFailed, match="column_pair_values_to_be_equal"):
-        check(var_dir, "landing_reconciliation", lost, quality.reconciliation_expectations())
+    frame = reconciliation_frame(manifests, warehouse)
+    assert check(var_dir, "landing_reconciliation", frame, reconciliation_expectations())["failed"] == 0
+    lost = reconciliation_frame(manifests, warehouse.assign(canonical_events=8))
+    with pytest.raises(QualityGateFailed, match="column_pair_values_to_be_equal"):
+        check(var_dir, "landing_reconciliation", lost, reconciliation_expectations())
     # A manifest with no warehouse rows at all (the build lost an hour) fails too.
-    missing = quality.reconciliation_frame(manifests, warehouse.iloc[0:0])
-    with pytest.raises(quality.QualityGateFailed):
-        check(var_dir, "landing_reconciliation", missing, quality.reconciliation_expectations())
+    missing = reconciliation_frame(manifests, warehouse.iloc[0:0])
+    with pytest.raises(QualityGateFailed):
+        check(var_dir, "landing_reconciliation", missing, reconciliation_expectations())
 
 
 def _profiles(**overrides) -> pd.DataFrame:
@@ -124,7 +135,7 @@ def _profiles(**overrides) -> pd.DataFrame:
 
 
 def test_good_profiles_pass(var_dir):
-    assert check(var_dir, "unified_profiles", _profiles(), quality.profiles_expectations(50))["failed"] == 0
+    assert check(var_dir, "unified_profiles", _profiles(), profiles_expectations(50))["failed"] == 0
 
 
 @pytest.mark.parametrize(
@@ -137,39 +148,33 @@ def test_good_profiles_pass(var_dir):
     ],
 )
 def test_bad_profiles_fail_naming_the_expectation(var_dir, overrides, named):
-    with pytest.raises(quality.QualityGateFailed, match=named):
-        check(var_dir, "unified_profiles", _profiles(**overrides), quality.profiles_expectations(50))
+    with pytest.raises(QualityGateFailed, match=named):
+        check(var_dir, "unified_profiles", _profiles(**overrides), profiles_expectations(50))
 
 
 def test_profile_reconciliation_fails_when_a_record_is_not_linked(var_dir):
     counts = pd.DataFrame({"source_records": [10], "linked_records": [9], "links_to_missing_profiles": [0]})
-    with pytest.raises(quality.QualityGateFailed, match="expect_column_pair_values_to_be_equal"):
-        check(var_dir, "profile_reconciliation", counts, quality.profile_reconciliation_expectations())
+    with pytest.raises(QualityGateFailed, match="expect_column_pair_values_to_be_equal"):
+        check(var_dir, "profile_reconciliation", counts, profile_reconciliation_expectations())
     counts["linked_records"] = 10
-    assert (
-        check(var_dir, "profile_reconciliation", counts, quality.profile_reconciliation_expectations())["failed"] == 0
-    )
+    assert check(var_dir, "profile_reconciliation", counts, profile_reconciliation_expectations())["failed"] == 0
 
 
 def test_a_failing_frame_fails_its_checkpoint_and_its_page_shows_the_failure(var_dir):
     checkpoints = {
         "canonical_events": [
-            quality.Validation(
-                "engagement_events", events(channel="fax"), quality.engagement_events_expectations(START, END)
-            ),
-            quality.Validation(
+            Validation("engagement_events", events(channel="fax"), engagement_events_expectations(START, END)),
+            Validation(
                 "email_destinations",
-                quality.destinations(events(), ["email"]),
-                quality.destination_expectations("email"),
+                destinations(events(), ["email"]),
+                destination_expectations("email"),
             ),
         ],
         # Validated although canonical_events failed: the docs show every failure of the run at once.
-        "profiles": [
-            quality.Validation("unified_profiles", _profiles(phone="07700900123"), quality.profiles_expectations(50))
-        ],
+        "profiles": [Validation("unified_profiles", _profiles(phone="07700900123"), profiles_expectations(50))],
     }
-    with pytest.raises(quality.QualityGateFailed) as failed:
-        quality.gate(checkpoints, START, END, data_docs.project_config(s3_prefix="", var_dir=var_dir))
+    with pytest.raises(QualityGateFailed) as failed:
+        gate(checkpoints, START, END, data_docs.project_config(s3_prefix="", var_dir=var_dir))
 
     message = str(failed.value)
     site = var_dir / "reports/data_docs"
@@ -203,10 +208,10 @@ def test_re_running_an_interval_replaces_its_results_and_pages(var_dir):
     def files() -> set[Path]:
         return {path.relative_to(var_dir) for path in var_dir.rglob("*") if path.is_file()}
 
-    with pytest.raises(quality.QualityGateFailed):
-        gate(var_dir, events(channel="fax"))
+    with pytest.raises(QualityGateFailed):
+        gate_events(var_dir, events(channel="fax"))
     first = files()
-    gate(var_dir, events())  # fixed data, same interval
+    gate_events(var_dir, events())  # fixed data, same interval
     assert files() == first
     (result,) = (var_dir / "gx/validation_results/engagement_events").rglob("*.json")
     assert '"success": true' in result.read_text()
@@ -216,16 +221,16 @@ def test_results_past_the_retention_leave_with_their_pages(var_dir, monkeypatch)
     monkeypatch.setenv(data_docs.RETENTION_DAYS_ENV, "30")
 
     def run(end: datetime) -> None:
-        validation = quality.Validation("unified_profiles", _profiles(), quality.profiles_expectations(50))
+        validation = Validation("unified_profiles", _profiles(), profiles_expectations(50))
         config = data_docs.project_config(s3_prefix="", var_dir=var_dir)
-        quality.gate({"profiles": [validation]}, end - timedelta(hours=1), end, config)
+        gate({"profiles": [validation]}, end - timedelta(hours=1), end, config)
 
     def run_names(folder: str, suffix: str) -> list[str]:
         """The run names of the results (json) or pages (html) under folder: <suite>/<run name>/<run time>/<batch>."""
         return sorted(path.parent.parent.name for path in (var_dir / folder / "unified_profiles").rglob(f"*{suffix}"))
 
     first, second, third = END, END + timedelta(days=30), END + timedelta(days=31)
-    names = [quality.run_name(end - timedelta(hours=1), end) for end in (first, second, third)]
+    names = [run_name(end - timedelta(hours=1), end) for end in (first, second, third)]
     run(first)
     run(second)  # exactly 30 days later: the first is kept
     assert run_names("gx/validation_results", ".json") == names[:2]

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 import pytest
 
-from include.landing import land as landing
+from include.landing.partitions import hour_floor, hour_from_key
+from include.landing.records import LandedRecord, Quarantined, check_file, check_record
+from include.landing.sources import CUSTOMER_COLUMNS
 from local import sample_data
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
@@ -24,7 +26,7 @@ def read(root, stream) -> list[tuple[datetime, str]]:
     """Every line of a stream's files, with the hour of the file it is in."""
     lines = []
     for path in sorted((root / stream).rglob("*.gz")):
-        hour = landing.hour_from_key(path.relative_to(root).as_posix())
+        hour = hour_from_key(path.relative_to(root).as_posix())
         lines += [(hour, line) for line in gzip.decompress(path.read_bytes()).decode().split("\n") if line]
     return lines
 
@@ -52,8 +54,8 @@ def landed(sample):
         good, bad = [], []
         for hour, line in read(root, stream):
             try:
-                good.append((hour, line, landing.check_record(stream, line)))
-            except landing.Quarantined as caught:
+                good.append((hour, line, check_record(stream, line)))
+            except Quarantined as caught:
                 bad.append((line, caught.reason))
         result[stream] = good, bad
     return result
@@ -99,7 +101,7 @@ def test_good_lines_land_under_the_hour_of_their_own_time(landed, stream):
     good, _ = landed[stream]
     assert good
     for hour, _, record in good:
-        assert landing.hour_floor(record.event_time) == hour
+        assert hour_floor(record.event_time) == hour
         assert DAY <= record.event_time < END
 
 
@@ -114,7 +116,7 @@ def test_only_the_malformed_lines_are_quarantined_each_for_its_reason(landed, st
 def test_a_whatsapp_status_without_id_beside_a_good_one_lands_without_it():
     (line,) = sample_data.partly_rejected_lines("whatsapp", DAY)
     assert [bool(s.get("id")) for s in items(json.loads(line))] == [True, False]
-    landed = landing.check_record("whatsapp", line)
+    landed = check_record("whatsapp", line)
     assert [s["status"] for s in items(json.loads(landed.body))] == ["delivered"]
     assert [(reason, json.loads(item)) for reason, _, item in landed.rejected_items] == [
         ("missing_message_id", {"status": "read"})
@@ -211,7 +213,7 @@ def read_source(root, stream) -> list[tuple[str, int, str, object]]:
         (key, line_no, raw, result)
         for path in sorted((root / stream).rglob("*.gz"))
         for key in [path.relative_to(root).as_posix()]
-        for line_no, raw, result in landing._check_file(stream, key, path.read_bytes())
+        for line_no, raw, result in check_file(stream, key, path.read_bytes())
     ]
 
 
@@ -228,7 +230,7 @@ def sources(tmp_path_factory):
 
 
 def good(checked, stream) -> list[dict]:
-    return [json.loads(r.body) for *_, r in checked[stream] if isinstance(r, landing.LandedRecord)]
+    return [json.loads(r.body) for *_, r in checked[stream] if isinstance(r, LandedRecord)]
 
 
 def record_key(stream: str, record: dict) -> tuple[str, str]:
@@ -245,7 +247,7 @@ def record_key(stream: str, record: dict) -> tuple[str, str]:
 @pytest.mark.parametrize("stream", sample_data.SOURCE_STREAMS)
 def test_source_counts_reconcile_with_what_landing_finds(sources, stream):
     _, counts, checked, _ = sources
-    bad = sorted((r.reason, raw) for *_, raw, r in checked[stream] if isinstance(r, landing.Quarantined))
+    bad = sorted((r.reason, raw) for *_, raw, r in checked[stream] if isinstance(r, Quarantined))
     expected = sample_data.malformed_lines(stream, DAY)
     if stream == "customers":
         expected += sample_data.malformed_csv_lines(DAY)
@@ -328,8 +330,8 @@ def test_bookings_name_crm_ids_of_the_same_person_and_itineraries_fit_their_syst
 def test_event_like_sources_are_filed_under_the_hour_of_their_own_time(sources, stream):
     _, _, checked, _ = sources
     for key, _, _, result in checked[stream]:
-        if isinstance(result, landing.LandedRecord):
-            assert landing.hour_from_key(key) == landing.hour_floor(result.event_time)
+        if isinstance(result, LandedRecord):
+            assert hour_from_key(key) == hour_floor(result.event_time)
             assert DAY <= result.event_time < END
 
 
@@ -364,7 +366,7 @@ def test_synthetic_customers_are_deterministic_with_the_asked_share_of_duplicate
     assert rows != list(sample_data.synthetic_customers(3000, duplicate_share=0.3, seed=2))
     people = Counter(p for p, _ in rows)
     assert len(rows) - len(people) == 900 and sorted(people) == list(range(2100))
-    assert all(len(row) == len(landing.CUSTOMER_COLUMNS) for _, row in rows)
+    assert all(len(row) == len(CUSTOMER_COLUMNS) for _, row in rows)
     assert len({row[1] for _, row in rows}) == 3000  # customer ids unique
     # A duplicate always differs from its person's original; originals share no email.
     records: dict[int, set] = {}
@@ -378,10 +380,10 @@ def test_synthetic_customers_are_deterministic_with_the_asked_share_of_duplicate
 def test_synthetic_customers_land_as_a_csv_without_a_refusal():
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(landing.CUSTOMER_COLUMNS)
+    writer.writerow(CUSTOMER_COLUMNS)
     writer.writerows(row for _, row in sample_data.synthetic_customers(2000, seed=3))
-    results = [r for *_, r in landing._check_file("customers", "customers/synthetic.csv", text.getvalue().encode())]
-    assert len(results) == 2000 and all(isinstance(r, landing.LandedRecord) for r in results)
+    results = [r for *_, r in check_file("customers", "customers/synthetic.csv", text.getvalue().encode())]
+    assert len(results) == 2000 and all(isinstance(r, LandedRecord) for r in results)
     statuses = Counter(json.loads(r.normalised)["phone_status"] for r in results)
     assert statuses["valid"] > 0.8 * 2000 and statuses["invalid"] == 0
 
