@@ -2,7 +2,7 @@
 
 Streams: the engagement events (``ses``, ``sms_voice``, ``whatsapp``, ``conversations``) and
 the source-system batches (``customers`` as CSV or JSON lines; ``bookings``, ``loyalty``,
-``clickstream``, ``service_interactions`` as JSON lines; formats in the README).
+``clickstream``, ``service_interactions`` as JSON lines; formats in docs/input-formats.md).
 
 Each line of each landed file (each row of a CSV) is checked (``records.py``). Good records are
 written to the raw zone's Hive partition ``<stream>/year=/month=/day=/hour=/`` as

@@ -1,7 +1,7 @@
 """Source-system records: their shapes, the customer columns, and phone normalisation.
 
 The batches (``customers`` as CSV or JSON lines; ``bookings``, ``loyalty``, ``clickstream``,
-``service_interactions`` as JSON lines; formats in the README) each have ids that name a
+``service_interactions`` as JSON lines; formats in docs/input-formats.md) each have ids that name a
 record, a time of its own and, but for clickstream, an object holding the person. Source
 records get ``normalised``: their phone in E.164 with its type and country (``phonenumbers``,
 offline), which SQL engines cannot compute. Checking a record against its shape is
