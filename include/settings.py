@@ -12,6 +12,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("C360_VAR_DIR", PROJECT_ROOT / "var"))
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+# Compiled by `make dbt-manifest` (or the deployment, for its target): Cosmos renders the build
+# from it and Python finds each model's relation in it.
+DBT_MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 LANDING_BUCKET = os.environ.get("C360_LANDING_BUCKET", "c360-landing")
 RAW_BUCKET = os.environ.get("C360_RAW_BUCKET", "c360-raw")

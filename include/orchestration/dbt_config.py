@@ -11,11 +11,9 @@ from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, Invocation
 
 from include import settings
 
-MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
-
 project_config = ProjectConfig(
     dbt_project_path=settings.DBT_PROJECT_DIR,
-    manifest_path=MANIFEST_PATH,
+    manifest_path=settings.DBT_MANIFEST_PATH,
     install_dbt_deps=False,  # the project has no packages: nothing to download at run time
 )
 
