@@ -47,7 +47,7 @@ from botocore.config import Config
 from bench import EXIT_TARGET_MISSED
 from include import settings
 from include.sync import config, customer_profiles, engine, rate_limit, templates
-from local import stack as local_stack
+from local import stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
 DOMAIN = "bench"
@@ -96,12 +96,12 @@ from range(?) as t (i)
 @contextlib.contextmanager
 def _endpoint(work: Path, throttle_rate: float) -> Iterator[tuple[str, Path, psutil.Process]]:
     """``python -m local.stack serve --no-s3``: the same server ``make run`` starts."""
-    port = local_stack.free_port()
+    port = stack.free_port()
     var_dir = work / f"endpoint-{port}"
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
         "C360_PROFILES_PORT": str(port),
-        "C360_S3_PORT": str(local_stack.free_port()),
+        "C360_S3_PORT": str(stack.free_port()),
     }
     command = [sys.executable, "-m", "local.stack", "serve", "--no-s3", "--throttle-rate", str(throttle_rate)]
     process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -122,9 +122,9 @@ def _client(url: str, mode: str = "standard", concurrency: int = 32):
     return boto3.client(
         "customer-profiles",
         endpoint_url=url,
-        region_name=local_stack.REGION,
-        aws_access_key_id=local_stack.LOCAL_ACCESS_KEY,
-        aws_secret_access_key=local_stack.LOCAL_SECRET_KEY,
+        region_name=stack.REGION,
+        aws_access_key_id=stack.LOCAL_ACCESS_KEY,
+        aws_secret_access_key=stack.LOCAL_SECRET_KEY,
         config=Config(retries={"mode": mode, "max_attempts": 10}, max_pool_connections=2 * concurrency),
     )
 

@@ -268,10 +268,7 @@ def warehouse(stack, sample, tmp_path_factory):
 
 def warehouse_items() -> dict[str, list[Item]]:
     with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
-        return {
-            name: templates.load_object_type(name).items(con)
-            for name in config.OBJECT_TYPES
-        }
+        return {name: templates.load_object_type(name).items(con) for name in config.OBJECT_TYPES}
 
 
 def endpoint_rows(stack, sql: str) -> list[tuple]:
