@@ -27,9 +27,12 @@ from pathlib import Path
 
 from include import settings
 
+# The local-only variables, read here and nowhere else in local/ (the pipeline's: include/settings.py).
 S3_PORT = int(os.environ.get("C360_S3_PORT", "5566"))
 PROFILES_PORT = int(os.environ.get("C360_PROFILES_PORT", "5567"))
 AWS_PORT = int(os.environ.get("C360_AWS_PORT", "5568"))  # moto: SNS and SQS
+# `serve`'s default: the share of Customer Profiles requests the endpoint answers with a throttle.
+PROFILES_THROTTLE_RATE = float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0"))
 LOCAL_ACCESS_KEY = "local"  # the local key pair the S3 server is configured with; not secrets
 LOCAL_SECRET_KEY = "local-secret"
 REGION = "us-east-1"
@@ -413,9 +416,7 @@ def wait_until_ready(timeout: float = 60.0) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["serve", "ready", "env", "alerts"])
-    parser.add_argument(
-        "--throttle-rate", type=float, default=float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0"))
-    )
+    parser.add_argument("--throttle-rate", type=float, default=PROFILES_THROTTLE_RATE)
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (0.0.0.0 inside compose)")
     parser.add_argument("--no-s3", action="store_true", help="only the Customer Profiles endpoint")
     args = parser.parse_args(argv)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ from include import settings
 from include.landing import sources
 
 IDENTIFIER_KINDS = ("email", "phone", "profile_id")
-HASH_KEY_ENV = "C360_ERASURE_HASH_KEY"
 
 
 class ErasureRequestError(ValueError):
@@ -47,7 +45,7 @@ def parse_request(params: dict) -> Request:
         if "@" not in value:
             raise ErasureRequestError("email is not an email address")
     elif kind == "phone":
-        region = str(params.get("phone_country") or sources.DEFAULT_PHONE_REGION).upper()
+        region = str(params.get("phone_country") or settings.DEFAULT_PHONE_REGION).upper()
         normalised = json.loads(sources.normalise_phone(value, region))
         if normalised["phone_status"] != "valid":
             raise ErasureRequestError(f"phone is not a valid number (national numbers are read in {region})")
@@ -58,8 +56,8 @@ def parse_request(params: dict) -> Request:
 def hash_key() -> bytes:
     """The audit hash's key: ``C360_ERASURE_HASH_KEY`` (production: from the secrets backend), else
     a random key kept in ``var/`` beside the local warehouse, created on first use."""
-    if os.environ.get(HASH_KEY_ENV):
-        return os.environ[HASH_KEY_ENV].encode()
+    if key := settings.erasure_hash_key():
+        return key.encode()
     path = settings.VAR_DIR / "erasure_hash.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import phonenumbers
 
+from include import settings
 from include.landing.partitions import compact_json
 
 CUSTOMER_COLUMNS = (
@@ -56,7 +56,6 @@ SOURCES = {
     ),
 }  # fmt: skip
 
-DEFAULT_PHONE_REGION = os.environ.get("C360_DEFAULT_PHONE_REGION", "US")
 _PHONE_TYPE_NAMES = {value: name for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()}
 
 
@@ -87,10 +86,11 @@ def normalise_phone(phone: str | None, region: str) -> str:
 
 
 def phone_region(country: Any) -> str:
-    """The record's country when it is an ISO-3166 alpha-2 code phonenumbers knows, else the default."""
+    """The record's country when it is an ISO-3166 alpha-2 code phonenumbers knows, else the default
+    (``settings.DEFAULT_PHONE_REGION``)."""
     if isinstance(country, str) and len(country) == 2 and country.upper() in phonenumbers.SUPPORTED_REGIONS:
         return country.upper()
-    return DEFAULT_PHONE_REGION
+    return settings.DEFAULT_PHONE_REGION
 
 
 def undocumented(key: str, value: Any) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 from include import settings
 
@@ -58,7 +57,7 @@ def publish_failure(context) -> None:
     A new notifier for every failure: a notifier renders its templates in place, for good, and
     the tasks of a DAG share the callbacks of their default_args.
     """
-    if topic_arn := os.environ.get("C360_ALERTS_TOPIC_ARN"):
+    if topic_arn := settings.alerts_topic_arn():
         sns_notifier(topic_arn)(context)
 
 

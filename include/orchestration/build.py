@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
-from include import intervals
+from include import intervals, settings
 
 # Airflow 3.3 can drop Asset events that arrive while a triggered build waits behind a running
 # one (apache/airflow#56050, fixed in 3.4). So a build also covers every raw-zone event of the
 # CATCH_UP before it was triggered: a dropped landing is built by the next build.
-CATCH_UP = timedelta(hours=float(os.environ.get("C360_BUILD_CATCH_UP_HOURS", "2")))
+CATCH_UP = timedelta(hours=settings.BUILD_CATCH_UP_HOURS)
 
 
 def build_events(triggering_asset_events, inlet_events, raw_assets, triggered_at: datetime) -> list:

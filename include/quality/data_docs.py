@@ -15,7 +15,6 @@ to render rather than reach out.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,10 +30,6 @@ from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJin
 from include import settings
 
 SITE_NAME = "customer360"
-S3_PREFIX_ENV = "C360_DATA_DOCS_S3_PREFIX"
-# Each gate removes the results (and so pages) of runs timed more than this many days before its interval.
-RETENTION_DAYS_ENV = "C360_DATA_DOCS_RETENTION_DAYS"
-DEFAULT_RETENTION_DAYS = 90
 S3_RESULTS_FOLDER = "_validation_results"
 # The index lists the newest results only (it reads each one it lists); older pages stay on the site.
 INDEX_LIMIT = 500
@@ -195,7 +190,7 @@ class OfflineSiteBuilder(SiteBuilder):
 
 def _s3_location(prefix: str) -> tuple[str, str]:
     if not prefix.startswith("s3://"):
-        raise ValueError(f"{S3_PREFIX_ENV} must look like s3://bucket/prefix, not {prefix!r}")
+        raise ValueError(f"{settings.DATA_DOCS_S3_PREFIX_ENV} must look like s3://bucket/prefix, not {prefix!r}")
     bucket, _, key = prefix.removeprefix("s3://").partition("/")
     return bucket, key.strip("/")
 
@@ -239,7 +234,7 @@ def project_config(s3_prefix: str | None = None, var_dir: Path | None = None) ->
     s3_prefix None reads C360_DATA_DOCS_S3_PREFIX ("" or unset: local); var_dir defaults to settings.VAR_DIR.
     On S3 the store uses boto3's default credentials (the worker's role).
     """
-    s3_prefix = s3_prefix if s3_prefix is not None else os.environ.get(S3_PREFIX_ENV)
+    s3_prefix = s3_prefix if s3_prefix is not None else settings.data_docs_s3_prefix()
     var_dir = var_dir or settings.VAR_DIR
     defaults = InMemoryStoreBackendDefaults()
     stores = defaults.stores
@@ -259,7 +254,7 @@ def prune_results(context, run_time: datetime) -> int:
     The next site build drops their pages (GX removes a page whose result its store no longer
     holds). Timed by the data interval, not the clock: a replay of an old interval prunes nothing newer.
     """
-    keep_from = run_time - timedelta(days=int(os.environ.get(RETENTION_DAYS_ENV, DEFAULT_RETENTION_DAYS)))
+    keep_from = run_time - timedelta(days=settings.data_docs_retention_days())
     store = context.validation_results_store
     expired = [key for key in store.list_keys() if key.run_id.run_time < keep_from]
     for key in expired:

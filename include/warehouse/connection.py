@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from include import settings
 
 
 def extension_directory() -> Path:
-    return Path(os.environ.get("C360_DUCKDB_EXTENSION_DIR", settings.PROJECT_ROOT / ".venv" / "duckdb_extensions"))
+    return settings.duckdb_extension_dir()
 
 
 def install_httpfs() -> Path:

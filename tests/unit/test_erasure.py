@@ -12,7 +12,7 @@ from include.erasure.audit import AuditRow, already_done, ensure_audit_table, er
 from include.erasure.buckets import erase_landing, erase_raw_zone, rebuild_interval
 from include.erasure.customer_profiles import erase_customer_profiles, erase_suppressions
 from include.erasure.matching import Matcher, build_pattern
-from include.erasure.request import HASH_KEY_ENV, ErasureRequestError, Request, hash_key, identifier_hash, parse_request
+from include.erasure.request import ErasureRequestError, Request, hash_key, identifier_hash, parse_request
 from include.erasure.resolution import Person, resolve
 from include.erasure.tasks import check_request
 from include.landing.land import land_hour
@@ -44,14 +44,14 @@ def test_a_request_names_exactly_one_identifier_and_is_normalised():
 
 
 def test_the_audit_hash_is_keyed_and_the_local_key_is_kept(tmp_path, monkeypatch):
-    monkeypatch.delenv(HASH_KEY_ENV, raising=False)
+    monkeypatch.delenv(settings.ERASURE_HASH_KEY_ENV, raising=False)
     monkeypatch.setattr(settings, "VAR_DIR", tmp_path)
     key = hash_key()
     assert hash_key() == key and (tmp_path / "erasure_hash.key").stat().st_mode & 0o077 == 0
     asked = request(email=EMAIL)
     assert identifier_hash(asked, key) != identifier_hash(asked, b"another key")
     assert EMAIL not in identifier_hash(asked, key)
-    monkeypatch.setenv(HASH_KEY_ENV, "from-the-secrets-backend")
+    monkeypatch.setenv(settings.ERASURE_HASH_KEY_ENV, "from-the-secrets-backend")
     assert hash_key() == b"from-the-secrets-backend"
 
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from include import settings
 from include.landing import sources
 from include.landing.land import discover_hours, land_hour, stream_hours
 from include.landing.partitions import hour_floor, hour_from_key
@@ -352,7 +353,7 @@ def test_phones_are_normalised_to_e164_with_type_and_country(phone, country, exp
 
 
 def test_the_default_phone_region_is_a_setting(monkeypatch):
-    monkeypatch.setattr(sources, "DEFAULT_PHONE_REGION", "GB")
+    monkeypatch.setattr(settings, "DEFAULT_PHONE_REGION", "GB")
     assert normalised("07400 123456")["phone_e164"] == "+447400123456"
     assert normalised("07400 123456", "DE")["phone_country"] == "DE"  # the record's own country wins
 

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import pytest
 
+from include import settings
 from include.quality import data_docs
 from include.quality.expectations import (
     ENGAGEMENT_EVENT_COLUMNS,
@@ -218,7 +219,7 @@ def test_re_running_an_interval_replaces_its_results_and_pages(var_dir):
 
 
 def test_results_past_the_retention_leave_with_their_pages(var_dir, monkeypatch):
-    monkeypatch.setenv(data_docs.RETENTION_DAYS_ENV, "30")
+    monkeypatch.setenv(settings.DATA_DOCS_RETENTION_DAYS_ENV, "30")
 
     def run(end: datetime) -> None:
         validation = Validation("unified_profiles", _profiles(), profiles_expectations(50))
