@@ -43,7 +43,7 @@ import duckdb
 import psutil
 
 from bench import EXIT_TARGET_MISSED
-from include import settings
+from include import settings, streams
 from include.landing.land import land_hour
 from include.landing.partitions import hour_from_key
 from include.landing.records import read_lines
@@ -52,7 +52,7 @@ from local import sample_data
 from local.run import upload_input
 from local.stack import LocalStack, free_port, local_environment, s3_client
 
-STREAMS = ("ses", "sms_voice", "whatsapp")  # what engagement_events is built from
+STREAMS = streams.feeding("engagement_events")  # ses, sms_voice, whatsapp
 DAY = sample_data.DEFAULT_DAY
 HOURS = 24
 SEED = 7
@@ -209,13 +209,13 @@ def _land_other_streams(s3) -> dict:
     """
     started = time.perf_counter()
     landed = 0
-    for stream in settings.RAW_STREAMS:
+    for stream in streams.RAW_STREAMS:
         if stream not in STREAMS:
             for h in range(HOURS):
                 landed += land_hour(s3, stream, DAY + h * HOUR, settings.LANDING_BUCKET, settings.RAW_BUCKET).landed
     if landed:
         raise SystemExit(f"landing the streams without sample data landed {landed} records")
-    return {"streams": [s for s in settings.RAW_STREAMS if s not in STREAMS], "seconds": time.perf_counter() - started}
+    return {"streams": [s for s in streams.RAW_STREAMS if s not in STREAMS], "seconds": time.perf_counter() - started}
 
 
 def _dbt(args: list[str], env: dict[str, str], work: Path) -> float:

@@ -45,7 +45,7 @@ import duckdb
 import pandas as pd
 
 from bench import EXIT_TARGET_MISSED, canonicalisation
-from include import settings
+from include import settings, streams
 from include.landing.land import discover_hours, land_hour
 from include.landing.sources import CUSTOMER_COLUMNS
 from local import sample_data, stack
@@ -175,7 +175,7 @@ def load_with_dbt(input_dir: Path, var_dir: Path, model_version: str, work: Path
         env["C360_IDENTITY_MODEL_VERSION"] = model_version
         s3 = stack.s3_client(s3_port)
         upload_input(s3, input_dir)
-        hours = discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
+        hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS)
         for hour in hours:
             _land_customers(s3, hour)
         _build_profiles(env, work, hours[-1] + HOUR, monitor)
@@ -255,7 +255,7 @@ def _land_customers(s3, hour: datetime) -> dict:
     started = time.perf_counter()
     manifests = {
         stream: land_hour(s3, stream, hour, settings.LANDING_BUCKET, settings.RAW_BUCKET)
-        for stream in settings.RAW_STREAMS
+        for stream in streams.RAW_STREAMS
     }
     return {"seconds": time.perf_counter() - started, "landed": manifests["customers"].landed}
 

@@ -9,7 +9,7 @@ In one run, on a private local stack (free ports, a temp var dir; nothing under 
    starts — against that stack. Its stage times come from ``var/logs/make-run-stages.json``,
    and from its log the time dbt reported for every node it built (``… [OK in 0.12s]``).
 2. **The work alone**, on the same data, right after: every stream landed over the same
-   hours by calling ``include.tasks.land`` directly (re-landing replaces the same partitions),
+   hours by calling ``include.landing.tasks.land`` directly (re-landing replaces the same partitions),
    and one ``dbt build`` over the same interval from the command line.
 
 Ratios (orchestration overhead; target <= 2x each, judged from 1,000 people up):
@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import EXIT_TARGET_MISSED
-from local.sample_data import ALL_STREAMS
+from include import streams
 
 RESULTS_DIR = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ def measure(people: int, work: Path) -> dict:
         sample = work / "sample"
         run_in(
             env, python, "-m", "local.sample_data", str(sample), "--people", str(people),
-            "--streams", ",".join(ALL_STREAMS), log=work / "gen.log",
+            "--streams", ",".join(streams.RAW_STREAMS), log=work / "gen.log",
         )  # fmt: skip
         run_in(env, python, "-m", "local.run", "--input", str(sample), log=work / "make-run.out")
         stages = json.loads((var_dir / "logs" / "make-run-stages.json").read_text())
@@ -127,7 +127,7 @@ def dag_landing_counts(var_dir: Path) -> dict[str, int]:
 
 
 def land_directly(out: Path) -> None:
-    """Every stream over every hour of the landing bucket, with include.tasks.land (no Airflow)."""
+    """Every stream over every hour of the landing bucket, with include.landing.tasks.land (no Airflow)."""
     from include import settings
     from include.landing import tasks
     from include.landing.land import discover_hours
@@ -135,9 +135,9 @@ def land_directly(out: Path) -> None:
     from local.stack import s3_client
 
     s3 = s3_client()
-    hours = discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS)
     started = time.monotonic()
-    landed = {stream: tasks.land(s3, stream, hours)["landed"] for stream in settings.RAW_STREAMS}
+    landed = {stream: tasks.land(s3, stream, hours)["landed"] for stream in streams.RAW_STREAMS}
     seconds = time.monotonic() - started
     interval = [hours[0].isoformat(), (hours[-1] + HOUR).isoformat()]
     out.write_text(json.dumps({"seconds": seconds, "landed": landed, "interval": interval}))

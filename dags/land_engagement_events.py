@@ -33,7 +33,7 @@ from functools import reduce
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from include import settings
+from include import settings, streams
 from include.orchestration.assets import LANDING_DROPS, RAW_ZONE, RAW_ZONE_LANDED
 from include.orchestration.defaults import DEFAULT_ARGS
 
@@ -81,7 +81,7 @@ def land_stream(stream: str):
     },
 )
 def land_engagement_events():
-    landed = [land_stream(stream) for stream in settings.RAW_STREAMS]
+    landed = [land_stream(stream) for stream in streams.RAW_STREAMS]
 
     # After every stream, whatever each one's outcome: a failed stream must not hold back the
     # build of the others (its failure alerts; clearing it re-runs this task too).
@@ -89,7 +89,7 @@ def land_engagement_events():
     def report_landed(ti=None, outlet_events=None) -> dict:
         from include.landing import tasks
 
-        report = tasks.landing_report(ti.xcom_pull(task_ids=[f"land_{stream}" for stream in settings.RAW_STREAMS]))
+        report = tasks.landing_report(ti.xcom_pull(task_ids=[f"land_{stream}" for stream in streams.RAW_STREAMS]))
         if report is None:
             raise AirflowSkipException("no stream landed a line: no build")
         outlet_events[RAW_ZONE_LANDED].extra = report

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from include import streams as _streams
+
 # -- Where things are ------------------------------------------------------------------------
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Local state: the DuckDB warehouse, Airflow's home, reports, logs (tests and benchmarks use private ones).
@@ -40,6 +42,16 @@ ALERTS_CONN_ID = os.environ.get("C360_ALERTS_CONN_ID", "c360_alerts")
 DBT_TARGET = os.environ.get("C360_DBT_TARGET", "local")
 # The DuckDB warehouse file (dbt/profiles.yml reads the same variable).
 WAREHOUSE_PATH = Path(os.environ.get("C360_WAREHOUSE_PATH", VAR_DIR / "warehouse.duckdb"))
+# Athena, where the Python tasks read the warehouse when DBT_TARGET is "athena"
+# (include/warehouse/athena.py): the AWS connection (its extra's service_config may point s3
+# elsewhere), the Glue database dbt builds in, the workgroup, the query results' S3 prefix ("":
+# the workgroup's), and how long a query may run before it is stopped. Each defaults to the dbt
+# athena target's variable, so one set of variables serves dbt and Python.
+ATHENA_CONN_ID = os.environ.get("C360_ATHENA_CONN_ID", "c360_athena")
+ATHENA_DATABASE = os.environ.get("C360_ATHENA_DATABASE", os.environ.get("C360_ATHENA_SCHEMA", "customer360"))
+ATHENA_WORKGROUP = os.environ.get("C360_ATHENA_WORKGROUP", os.environ.get("C360_ATHENA_WORK_GROUP", "primary"))
+ATHENA_RESULTS_S3 = os.environ.get("C360_ATHENA_RESULTS_S3", os.environ.get("C360_ATHENA_S3_STAGING_DIR", ""))
+ATHENA_QUERY_TIMEOUT_SECONDS = float(os.environ.get("C360_ATHENA_QUERY_TIMEOUT_SECONDS", "1800"))
 
 
 def duckdb_extension_dir() -> Path:
@@ -55,11 +67,9 @@ def duckdb_extension_dir() -> Path:
 # The region a national phone number (no country code) is read in, when its record names no
 # country: landing's phone normalisation and erasure requests.
 DEFAULT_PHONE_REGION = os.environ.get("C360_DEFAULT_PHONE_REGION", "US")
-
-ENGAGEMENT_STREAMS = ("ses", "sms_voice", "whatsapp", "conversations")
-# Source-system batches: CRM customers, bookings, loyalty members, web clickstream, service interactions.
-SOURCE_STREAMS = ("customers", "bookings", "loyalty", "clickstream", "service_interactions")
-RAW_STREAMS = ENGAGEMENT_STREAMS + SOURCE_STREAMS
+# The raw streams are include/streams.py's. This name stays only for include/quality/tasks.py
+# (reworked on the warehouse seam) until it imports include.streams; nothing else may use it.
+RAW_STREAMS = _streams.RAW_STREAMS
 
 # -- Orchestration ----------------------------------------------------------------------------
 # The wait before a failed task's first retry (then exponential); local runs set 2.

@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from include import settings
+from include import settings, streams
 from local import progress, stack
 
 HOUR = timedelta(hours=1)
@@ -32,7 +32,7 @@ def upload_input(s3, input_dir: Path) -> int:
     stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
     files = sorted(
         p
-        for stream in settings.RAW_STREAMS
+        for stream in streams.RAW_STREAMS
         for p in (input_dir / stream).rglob("*")
         if p.is_file() and not p.name.startswith(".")
     )
@@ -108,7 +108,7 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
 
     if input_dir is None:
         input_dir = settings.VAR_DIR / "sample"
-        counts = sample_data.generate(input_dir, people=people, streams=sample_data.ALL_STREAMS)
+        counts = sample_data.generate(input_dir, people=people, streams=streams.RAW_STREAMS)
         console.write(
             f"generated sample data in {input_dir}: "
             + ", ".join(
@@ -130,9 +130,9 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     pipeline_started = time.monotonic()
     s3 = stack.s3_client()
     console.write(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}\n")
-    hours = discover_hours(s3, settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS)
     if not hours:
-        raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {settings.RAW_STREAMS}")
+        raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {streams.RAW_STREAMS}")
     stages["upload"] = time.monotonic() - pipeline_started
     console.write(f"covering {len(hours)} hours: {hours[0]:%Y-%m-%d %H:00} … {hours[-1]:%Y-%m-%d %H:00} UTC\n")
     covered = {"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()}

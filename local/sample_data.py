@@ -43,11 +43,11 @@ from typing import Any, NamedTuple
 from tqdm import tqdm
 
 from include.landing.sources import CUSTOMER_COLUMNS
+from include.streams import ENGAGEMENT_STREAMS, RAW_STREAMS, SOURCE_STREAMS
 
 ACCOUNT_ID = "111122223333"
 ORGANIZATION_ID = "org-retail"
 DEFAULT_DAY = datetime(2026, 11, 20, tzinfo=UTC)
-STREAMS = ("ses", "sms_voice", "whatsapp", "conversations")
 HOUR_MS = 3_600_000
 REDELIVERY_SHARE = 0.01
 SNS_SHARE = 0.1  # of SES lines
@@ -868,8 +868,6 @@ def _write_stream(out_dir: Path, stream: str, population: Population, day: datet
 
 
 # -- source systems --------------------------------------------------------------------------
-SOURCE_STREAMS = ("customers", "bookings", "loyalty", "clickstream", "service_interactions")
-ALL_STREAMS = STREAMS + SOURCE_STREAMS
 CRM_EXTRA_COLUMNS = ("customer_since", "marketing_opt_in")  # not in the documented header: landed as attributes
 JUNK_EMAIL, JUNK_PHONE = "test@test.com", "0000000000"  # placeholders clerks type when a customer gives none
 # The offers of the AWS offer write-back sample.
@@ -1447,13 +1445,13 @@ def generate(
     day: datetime = DEFAULT_DAY,
     hours: int = 24,
     seed: int = 7,
-    streams: tuple[str, ...] | list[str] = STREAMS,
+    streams: tuple[str, ...] | list[str] = ENGAGEMENT_STREAMS,
 ) -> dict[str, dict[str, int]]:
     """Write ``hours`` of traffic from ``day`` under ``out_dir/<stream>/``; returns counts per stream.
 
     ``day`` must start an hour. Volume is linear in ``people``: per person about 1.5 emails,
     1 SMS/MMS/voice message, 0.5 WhatsApp messages and 0.3 chatbot sessions (~10 events in all).
-    The default is the engagement streams; ``ALL_STREAMS`` adds the source systems (what
+    The default is the engagement streams; ``include.streams.RAW_STREAMS`` adds the source systems (what
     ``make run`` generates). Each engagement stream's counts:
 
     - ``events``: distinct canonical events (a WhatsApp record counts each message and status in it)
@@ -1476,9 +1474,9 @@ def generate(
     ``offer_views``. Which person each source record belongs to is written to
     ``out_dir/_truth/source_records.csv`` (source_system, source_record_id, person_id).
     """
-    unknown = sorted(set(streams) - set(ALL_STREAMS))
+    unknown = sorted(set(streams) - set(RAW_STREAMS))
     if unknown:
-        raise ValueError(f"unknown streams {unknown}; known: {', '.join(ALL_STREAMS)}")
+        raise ValueError(f"unknown streams {unknown}; known: {', '.join(RAW_STREAMS)}")
     day = day.astimezone(UTC) if day.tzinfo else day.replace(tzinfo=UTC)
     if day != day.replace(minute=0, second=0, microsecond=0) or hours < 1:
         raise ValueError(f"the window must be whole hours from the start of an hour: {day.isoformat()} + {hours}h")
@@ -1510,8 +1508,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--streams",
         type=lambda s: tuple(s.split(",")),
-        default=STREAMS,
-        help=f"comma-separated, of: {','.join(ALL_STREAMS)} (default: the engagement streams)",
+        default=ENGAGEMENT_STREAMS,
+        help=f"comma-separated, of: {','.join(RAW_STREAMS)} (default: the engagement streams)",
     )
     args = parser.parse_args(argv)
     counts = generate(

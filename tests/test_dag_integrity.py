@@ -3,7 +3,7 @@
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from include import settings
+from include import settings, streams
 
 EXPECTED_DAGS = {"land_engagement_events", "build_warehouse", "sync_customer_profiles", "erase_person"}
 # Tasks that must not retry: a failed expectation (or a bad erasure request) fails identically on every try.
@@ -53,7 +53,7 @@ def test_build_renders_every_dbt_model_as_a_task(dagbag):
 
 def test_landing_has_one_task_per_stream_each_updating_its_asset(dagbag):
     dag = dagbag.dags["land_engagement_events"]
-    for stream in settings.RAW_STREAMS:
+    for stream in streams.RAW_STREAMS:
         task = dag.get_task(f"land_{stream}")
         assert [asset.name for asset in task.outlets] == [f"raw_{stream}"]
 
@@ -65,7 +65,7 @@ def test_landing_runs_hourly_and_on_source_system_file_drops(dagbag):
     assert isinstance(schedule, AssetOrTimeSchedule)
     assert isinstance(schedule.timetable, CronDataIntervalTimetable) and schedule.timetable.expression == "0 * * * *"
     assert {asset.name for asset in schedule.asset_condition.objects} == {
-        f"landing_{stream}" for stream in settings.SOURCE_STREAMS
+        f"landing_{stream}" for stream in streams.SOURCE_STREAMS
     }
 
 
@@ -76,7 +76,7 @@ def test_build_runs_once_per_landing_run_and_sync_on_validated_marts(dagbag):
     report = dagbag.dags["land_engagement_events"].get_task("report_landed")
     assert [asset.name for asset in report.outlets] == ["raw_zone_landed"]
     assert report.trigger_rule == "all_done"
-    assert report.upstream_task_ids == {f"land_{stream}" for stream in settings.RAW_STREAMS}
+    assert report.upstream_task_ids == {f"land_{stream}" for stream in streams.RAW_STREAMS}
     sync = dagbag.dags["sync_customer_profiles"].timetable.asset_condition
     assert [asset.name for asset in sync.objects] == ["validated_marts"]
 

@@ -9,12 +9,12 @@
   {% set schema = env_var('C360_RAW_SCHEMA', 'raw') %}
   {% set bucket = env_var('C360_RAW_BUCKET', 'c360-raw') %}
   {% do run_query(adapter.dispatch('create_raw_schema', 'customer360')(schema)) %}
-  {% for stream in var('raw_streams') %}
+  {% for stream in var('c360__raw_streams') %}
     {% do run_query(adapter.dispatch('raw_relation_ddl', 'customer360')(
         schema ~ '.' ~ stream, 's3://' ~ bucket ~ '/' ~ stream, var('raw_record_columns'), none)) %}
   {% endfor %}
   {% do run_query(adapter.dispatch('raw_relation_ddl', 'customer360')(
-      schema ~ '.quarantine', 's3://' ~ bucket ~ '/_quarantine', var('quarantine_columns'), var('raw_streams'))) %}
+      schema ~ '.quarantine', 's3://' ~ bucket ~ '/_quarantine', var('quarantine_columns'), var('c360__raw_streams') | list)) %}
   {% do log('raw relations ready in schema ' ~ schema, info=true) %}
 {% endmacro %}
 

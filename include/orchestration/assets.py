@@ -2,7 +2,7 @@
 
 from airflow.sdk import Asset
 
-from include import settings
+from include import settings, streams
 
 
 def _raw(stream: str) -> Asset:
@@ -16,8 +16,8 @@ def _drop(stream: str) -> Asset:
 # Source systems drop batches whenever their exports finish; the drop's Asset event (extra
 # {"keys": [...]}, posted by the exporter or an S3-notification watcher) lands them at once.
 # Engagement streams arrive continuously through Firehose: the hourly schedule lands them.
-LANDING_DROPS = {stream: _drop(stream) for stream in settings.SOURCE_STREAMS}
-RAW_ZONE = {stream: _raw(stream) for stream in settings.RAW_STREAMS}
+LANDING_DROPS = {stream.name: _drop(stream.name) for stream in streams.STREAMS if stream.dropped}
+RAW_ZONE = {stream: _raw(stream) for stream in streams.RAW_STREAMS}
 # One event per landing run that landed anything (extra: the streams and the hours with lines),
 # after all its streams: the build it triggers covers them all. Per-stream events come and go at
 # each task's end, and a build triggered by the first would leave the rest to a second build.

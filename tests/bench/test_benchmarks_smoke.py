@@ -41,7 +41,7 @@ def test_canonicalisation(tmp_path):
     assert all(run["checks"].values()), run["checks"]
     # Every raw stream was landed (an empty partition for each hour of those without data).
     assert set(run["landing"]["by_stream"]) | set(run["landing"]["other_streams"]["streams"]) == set(
-        canonicalisation.settings.RAW_STREAMS
+        canonicalisation.streams.RAW_STREAMS
     )
     baseline = run["baseline"]
     assert baseline["distinct_event_ids"] == baseline["distinct_event_ids_matching_engagement_events"] > 0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from include import settings
+from include import settings, streams
 from include.landing import tasks
 from local import sample_data
 from local.run import upload_input
@@ -44,10 +44,10 @@ def dbt_env(tmp_path_factory) -> dict[str, str]:
     stack = LocalStack(var_dir, s3_port, profiles_port, aws_port=aws_port).start()
     try:
         sample = var_dir / "sample"
-        sample_data.generate(sample, people=5, day=HOUR, hours=1, seed=3, streams=sample_data.ALL_STREAMS)
+        sample_data.generate(sample, people=5, day=HOUR, hours=1, seed=3, streams=streams.RAW_STREAMS)
         s3 = s3_client(s3_port)
         upload_input(s3, sample)
-        for stream in settings.RAW_STREAMS:
+        for stream in streams.RAW_STREAMS:
             tasks.land(s3, stream, [HOUR])
         env = os.environ | local_environment(s3_port, profiles_port, var_dir, aws_port)
         env["C360_WAREHOUSE_PATH"] = str(var_dir / "warehouse.duckdb")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from include import streams
 from local.stack import PROFILES_PORT, S3_PORT, LocalStack, received_alerts
 
 pytestmark = pytest.mark.e2e
@@ -35,8 +36,6 @@ def stack(var_dir, tmp_path_factory):
 def test_a_failed_task_is_published_to_the_alerts_topic(stack):
     from airflow.dag_processing.dagbag import DagBag
 
-    from include import settings
-
     # The stack was started without buckets: every landing task fails, after its retries.
     land = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["land_engagement_events"]
     run = land.test(logical_date=datetime(2026, 11, 20, 11, tzinfo=UTC))
@@ -44,7 +43,7 @@ def test_a_failed_task_is_published_to_the_alerts_topic(stack):
     assert run.state == "failed"
     alerts = received_alerts()
     assert sorted((a["dag_id"], a["task_id"], a["run_id"], a["try_number"]) for a in alerts) == [
-        ("land_engagement_events", f"land_{stream}", run.run_id, 3) for stream in sorted(settings.RAW_STREAMS)
+        ("land_engagement_events", f"land_{stream}", run.run_id, 3) for stream in sorted(streams.RAW_STREAMS)
     ]
     assert all("NoSuchBucket" in a["error"] for a in alerts), alerts[0]["error"]
     # Each alert links the log of its own task's last try.

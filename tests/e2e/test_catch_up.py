@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include import intervals, settings
+from include import intervals, settings, streams
 from include.landing.partitions import hour_from_key
 from local import airflow_services, sample_data, stack
 from local.run import upload_input
@@ -57,7 +57,7 @@ CATCH_UP_TIMEOUT_S = 1800
 def input_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("catch-up-input")
     for hour in DATA_HOURS:
-        sample_data.generate(out, people=PEOPLE, day=hour, hours=1, seed=5, streams=sample_data.ALL_STREAMS)
+        sample_data.generate(out, people=PEOPLE, day=hour, hours=1, seed=5, streams=streams.RAW_STREAMS)
     return out
 
 
@@ -228,7 +228,7 @@ def test_catching_up_two_days_in_one_run_equals_the_hourly_runs(input_dir, tmp_p
     assert {k: v for k, v in catch_up_raw.items() if in_window(k)} == hourly_raw
     assert sum(1 for key in hourly_raw if key.startswith("ses/year=")) == HOURS
     data_manifests = [key for key in hourly_raw if key.endswith("manifest.json") and hour_from_key(key) in DATA_HOURS]
-    assert len(data_manifests) == len(DATA_HOURS) * len(settings.RAW_STREAMS)
+    assert len(data_manifests) == len(DATA_HOURS) * len(streams.RAW_STREAMS)
 
     hourly_tables, catch_up_tables = warehouse(hourly_var), warehouse(catch_up_var)
     assert hourly_tables.keys() == catch_up_tables.keys()

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include import settings
+from include import settings, streams
 from include.landing import tasks
 from include.landing.partitions import MANIFEST_PREFIX, PART_NAME, QUARANTINE_PREFIX, hour_from_key, partition_prefix
 from include.sync import config, templates
@@ -73,7 +73,7 @@ def object_keys(s3, bucket: str, prefix: str = "") -> list[str]:
 @pytest.fixture(scope="module")
 def sample(stack, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("faults-input")
-    sample_data.generate(out, people=80, day=DAY, hours=2, seed=23, streams=sample_data.ALL_STREAMS)
+    sample_data.generate(out, people=80, day=DAY, hours=2, seed=23, streams=streams.RAW_STREAMS)
     upload_input(s3_client(), out)
     return out
 
@@ -108,9 +108,9 @@ def wipe_raw_hour(s3, hour: datetime) -> None:
     assert not raw_hour(s3, hour)
 
 
-def land_clean(s3, hour: datetime, streams: tuple[str, ...] = settings.RAW_STREAMS) -> dict[str, bytes]:
+def land_clean(s3, hour: datetime, names: tuple[str, ...] = streams.RAW_STREAMS) -> dict[str, bytes]:
     """What an undisturbed landing of ``hour`` writes."""
-    for stream in streams:
+    for stream in names:
         tasks.land(s3, stream, [hour])
     return raw_hour(s3, hour)
 
@@ -168,7 +168,7 @@ def test_an_s3_error_on_one_file_fails_the_attempt_and_the_retry_lands_the_hour_
     assert run.state == "success"
     assert (proxy.served, proxy.gets) == ([INTERNAL_ERROR, TRUNCATED], 3)
     tries = {ti.task_id: ti.try_number for ti in run.get_task_instances() if ti.task_id.startswith("land_")}
-    assert tries == {f"land_{s}": 2 if s == "customers" else 1 for s in settings.RAW_STREAMS}
+    assert tries == {f"land_{s}": 2 if s == "customers" else 1 for s in streams.RAW_STREAMS}
     # One report for the build, after the retried stream.
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert (states["report_landed"], states["fail_if_a_stream_failed"]) == ("success", "skipped")
@@ -242,7 +242,7 @@ def test_a_landing_killed_mid_way_is_made_whole_by_the_next_run(stack, sample):
 def warehouse(stack, sample, tmp_path_factory):
     """The sample landed and built by dbt into the marts the sync reads (one dbt process, no tests)."""
     s3 = s3_client()
-    for stream in settings.RAW_STREAMS:
+    for stream in streams.RAW_STREAMS:
         tasks.land(s3, stream, [FIRST_HOUR, LAST_HOUR])
     work = tmp_path_factory.mktemp("faults-dbt")
     interval = {

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 import local.run
-from include import settings
+from include import settings, streams
 from include.landing.land import discover_hours
 from include.landing.partitions import HOUR
 from include.landing.records import Quarantined, check_record
@@ -43,7 +43,7 @@ def stack(var_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("input")
-    counts = sample_data.generate(out, people=150, day=DAY, hours=3, seed=11, streams=sample_data.ALL_STREAMS)
+    counts = sample_data.generate(out, people=150, day=DAY, hours=3, seed=11, streams=streams.RAW_STREAMS)
     # An at-least-once re-delivery that arrives two hours after the first: it lands, and collapses.
     first_hour = min((out / "ses").rglob("*.gz"))
     redelivered = next(
@@ -66,7 +66,7 @@ def _lands(stream: str, line: str) -> bool:
 def _expected_quarantine_reasons() -> Counter:
     """What the generator broke on purpose: every malformed line, and the WhatsApp items without an id."""
     reasons = Counter({"invalid_json": 4, "not_an_object": 4, "unknown_shape": 4, "missing_message_id": 5})
-    for stream in sample_data.SOURCE_STREAMS:
+    for stream in streams.SOURCE_STREAMS:
         reasons.update(reason for reason, _ in sample_data.malformed_lines(stream, DAY))
     reasons.update(reason for reason, _ in sample_data.malformed_csv_lines(DAY))
     return reasons
@@ -117,7 +117,7 @@ def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):
     assert local.run.main(["--input", str(input_dir)]) == 0
 
     # Every landed line is accounted for: canonical + re-deliveries collapsed + quarantined.
-    event_streams = ("ses", "sms_voice", "whatsapp")
+    event_streams = streams.feeding("engagement_events")
     assert warehouse_rows("select count(*) from engagement_events") == [
         (sum(counts[s]["events"] for s in event_streams),)
     ]
@@ -406,7 +406,7 @@ def test_erase_person_leaves_no_trace(stack, sample, var_dir):
     assert digest not in {hashlib.sha256(v.encode()).hexdigest() for v in (email, f"email:{email}")}
 
     # Rebuilding every hour from the erased raw zone passes the gate and brings nothing back.
-    hours = discover_hours(s3_client(), settings.LANDING_BUCKET, settings.RAW_STREAMS)
+    hours = discover_hours(s3_client(), settings.LANDING_BUCKET, streams.RAW_STREAMS)
     rebuild = dagbag.dags["build_warehouse"].test(
         logical_date=None,
         run_conf={"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()},

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 import pytest
 
+from include import streams
 from include.landing.partitions import hour_floor, hour_from_key
 from include.landing.records import LandedRecord, Quarantined, check_file, check_record
 from include.landing.sources import CUSTOMER_COLUMNS
@@ -50,7 +51,7 @@ def landed(sample):
     """Per stream: the good lines as (file hour, line, record) and the quarantined ones as (line, reason)."""
     root, _ = sample
     result = {}
-    for stream in sample_data.STREAMS:
+    for stream in streams.ENGAGEMENT_STREAMS:
         good, bad = [], []
         for hour, line in read(root, stream):
             try:
@@ -96,7 +97,7 @@ def test_bad_arguments_are_refused(tmp_path, kwargs):
         sample_data.generate(tmp_path, people=10, **kwargs)
 
 
-@pytest.mark.parametrize("stream", sample_data.STREAMS)
+@pytest.mark.parametrize("stream", streams.ENGAGEMENT_STREAMS)
 def test_good_lines_land_under_the_hour_of_their_own_time(landed, stream):
     good, _ = landed[stream]
     assert good
@@ -105,7 +106,7 @@ def test_good_lines_land_under_the_hour_of_their_own_time(landed, stream):
         assert DAY <= record.event_time < END
 
 
-@pytest.mark.parametrize("stream", sample_data.STREAMS)
+@pytest.mark.parametrize("stream", streams.ENGAGEMENT_STREAMS)
 def test_only_the_malformed_lines_are_quarantined_each_for_its_reason(landed, stream):
     _, bad = landed[stream]
     expected = [(line, reason) for reason, line in sample_data.malformed_lines(stream, DAY)]
@@ -123,7 +124,7 @@ def test_a_whatsapp_status_without_id_beside_a_good_one_lands_without_it():
     ]
 
 
-@pytest.mark.parametrize("stream", sample_data.STREAMS)
+@pytest.mark.parametrize("stream", streams.ENGAGEMENT_STREAMS)
 def test_counts_match_the_files(sample, landed, stream):
     _, all_counts = sample
     counts = all_counts[stream]
@@ -143,7 +144,7 @@ def test_counts_match_the_files(sample, landed, stream):
 def test_volume_is_linear_in_people(sample, tmp_path):
     _, counts = sample
     half = sample_data.generate(tmp_path, people=PEOPLE // 2, day=DAY, hours=HOURS, seed=SEED)
-    for stream in sample_data.STREAMS:
+    for stream in streams.ENGAGEMENT_STREAMS:
         assert 0.4 < half[stream]["events"] / counts[stream]["events"] < 0.6
 
 
@@ -220,10 +221,8 @@ def read_source(root, stream) -> list[tuple[str, int, str, object]]:
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
     root = tmp_path_factory.mktemp("sources")
-    counts = sample_data.generate(
-        root, people=PEOPLE, day=DAY, hours=HOURS, seed=SEED, streams=sample_data.SOURCE_STREAMS
-    )
-    checked = {stream: read_source(root, stream) for stream in sample_data.SOURCE_STREAMS}
+    counts = sample_data.generate(root, people=PEOPLE, day=DAY, hours=HOURS, seed=SEED, streams=streams.SOURCE_STREAMS)
+    checked = {stream: read_source(root, stream) for stream in streams.SOURCE_STREAMS}
     with open(root / sample_data.TRUTH_FILE) as f:
         truth = {(r["source_system"], r["source_record_id"]): int(r["person_id"]) for r in csv.DictReader(f)}
     return root, counts, checked, truth
@@ -244,7 +243,7 @@ def record_key(stream: str, record: dict) -> tuple[str, str]:
     }[stream](record)
 
 
-@pytest.mark.parametrize("stream", sample_data.SOURCE_STREAMS)
+@pytest.mark.parametrize("stream", streams.SOURCE_STREAMS)
 def test_source_counts_reconcile_with_what_landing_finds(sources, stream):
     _, counts, checked, _ = sources
     bad = sorted((r.reason, raw) for *_, raw, r in checked[stream] if isinstance(r, Quarantined))
@@ -256,7 +255,7 @@ def test_source_counts_reconcile_with_what_landing_finds(sources, stream):
     assert counts[stream]["malformed"] == len(expected)
 
 
-@pytest.mark.parametrize("stream", sample_data.SOURCE_STREAMS)
+@pytest.mark.parametrize("stream", streams.SOURCE_STREAMS)
 def test_every_source_record_belongs_to_one_person_of_the_population(sources, stream):
     _, _, checked, truth = sources
     keys = [record_key(stream, r) for r in good(checked, stream)]
@@ -266,7 +265,7 @@ def test_every_source_record_belongs_to_one_person_of_the_population(sources, st
 
 def test_truth_lists_exactly_the_good_source_records(sources):
     _, _, checked, truth = sources
-    keys = {record_key(s, r) for s in sample_data.SOURCE_STREAMS for r in good(checked, s)}
+    keys = {record_key(s, r) for s in streams.SOURCE_STREAMS for r in good(checked, s)}
     assert keys == set(truth)
 
 
@@ -354,8 +353,8 @@ def test_sources_are_deterministic_and_independent_of_the_other_streams(sources,
     for path in (tmp_path / "loyalty").rglob("*.gz"):
         assert path.read_bytes() == (root / path.relative_to(tmp_path)).read_bytes()
     whole = sample_data.generate(tmp_path / "all", people=PEOPLE, day=DAY, hours=HOURS, seed=SEED,
-                                 streams=sample_data.ALL_STREAMS)  # fmt: skip
-    assert {s: whole[s] for s in sample_data.SOURCE_STREAMS} == counts
+                                 streams=streams.RAW_STREAMS)  # fmt: skip
+    assert {s: whole[s] for s in streams.SOURCE_STREAMS} == counts
     files = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
     assert all((root / f).read_bytes() == (tmp_path / "all" / f).read_bytes() for f in files)
 

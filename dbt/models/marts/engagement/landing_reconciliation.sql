@@ -8,14 +8,7 @@ with
 
 raw_records as (
 
-    {% for stream, model in [('ses', 'stg_ses__events'), ('sms_voice', 'stg_sms_voice__events'),
-                             ('whatsapp', 'stg_whatsapp__events'),
-                             ('conversations', 'stg_conversations__messages'),
-                             ('customers', 'stg_source_systems__customers'),
-                             ('bookings', 'stg_source_systems__bookings'),
-                             ('loyalty', 'stg_source_systems__loyalty_members'),
-                             ('clickstream', 'stg_source_systems__clickstream_events'),
-                             ('service_interactions', 'stg_source_systems__service_interactions')] %}
+    {% for stream, model in var('c360__raw_streams').items() %}
         select
             '{{ stream }}' as stream,
             ingest_hour,
