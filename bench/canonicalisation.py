@@ -43,7 +43,7 @@ import duckdb
 import psutil
 
 from bench import EXIT_TARGET_MISSED
-from include import settings, streams
+from include import intervals, settings, streams
 from include.landing.land import land_hour
 from include.landing.partitions import hour_from_key
 from include.landing.records import read_lines
@@ -234,7 +234,7 @@ def _dbt(args: list[str], env: dict[str, str], work: Path) -> float:
 
 def _build(s3_port: int, profiles_port: int, var_dir: Path, work: Path, monitor: Monitor) -> dict:
     env = os.environ | local_environment(s3_port, profiles_port, var_dir)
-    interval = {"interval_start": f"{DAY:%Y-%m-%d %H:%M:%S}", "interval_end": f"{DAY + HOURS * HOUR:%Y-%m-%d %H:%M:%S}"}
+    interval = intervals.dbt_vars(DAY, DAY + HOURS * HOUR)
     with monitor.phase() as usage:
         declare = _dbt(["run-operation", "create_raw_relations"], env, work)
         build = _dbt(

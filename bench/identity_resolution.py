@@ -45,7 +45,7 @@ import duckdb
 import pandas as pd
 
 from bench import EXIT_TARGET_MISSED, canonicalisation
-from include import settings, streams
+from include import intervals, settings, streams
 from include.landing.land import discover_hours, land_hour
 from include.landing.sources import CUSTOMER_COLUMNS
 from local import sample_data, stack
@@ -261,7 +261,7 @@ def _land_customers(s3, hour: datetime) -> dict:
 
 
 def _build_profiles(env: dict, work: Path, interval_end: datetime, monitor) -> dict:
-    variables = json.dumps({"interval_end": f"{interval_end:%Y-%m-%d %H:%M:%S}"})
+    variables = json.dumps({intervals.END_VAR: f"{interval_end:%Y-%m-%d %H:%M:%S}"})
     with monitor.phase() as usage:
         seconds = canonicalisation._dbt(["run-operation", "create_raw_relations"], env, work)
         seconds += canonicalisation._dbt(["seed"], env, work)

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import EXIT_TARGET_MISSED
-from include import streams
+from include import intervals, streams
 
 RESULTS_DIR = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ def measure(people: int, work: Path) -> dict:
         run_in(env, python, "-m", "bench.local_loop", "--land-directly", str(landing_json), log=work / "land.log")
         landing = json.loads(landing_json.read_text())
         interval = landing.pop("interval")
-        dbt_vars = json.dumps({"interval_start": interval[0], "interval_end": interval[1]})
+        dbt_vars = json.dumps({intervals.START_VAR: interval[0], intervals.END_VAR: interval[1]})
         dbt_alone = run_in(
             env, str(Path(python).parent / "dbt"), "build", "--profiles-dir", ".",
             "--target-path", str(work / "dbt-target"), "--vars", dbt_vars, log=work / "dbt-build.log", cwd=ROOT / "dbt",

@@ -91,8 +91,8 @@ def build_warehouse():
     dbt = dbt_config.dbt_task_group(
         "dbt",
         {
-            "interval_start": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_start'] }}",
-            "interval_end": "{{ ti.xcom_pull(task_ids='resolve_interval')['interval_end'] }}",
+            "c360__interval_start": "{{ ti.xcom_pull(task_ids='resolve_interval')['c360__interval_start'] }}",
+            "c360__interval_end": "{{ ti.xcom_pull(task_ids='resolve_interval')['c360__interval_end'] }}",
         },
     )
     interval >> dbt >> validate(interval) >> write_dashboard(interval)

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 HOUR = timedelta(hours=1)
+# The dbt project's interval vars (dbt/dbt_project.yml: every var is c360__<name>).
+START_VAR, END_VAR = "c360__interval_start", "c360__interval_end"
 
 
 def _as_utc(value: str | datetime) -> datetime:
@@ -59,9 +61,9 @@ def hours_of(start: datetime, end: datetime) -> list[datetime]:
 
 def dbt_vars(start: datetime, end: datetime) -> dict[str, str]:
     """The interval as the dbt project's vars (naive UTC timestamps, portable to Trino and DuckDB)."""
-    return {"interval_start": f"{start:%Y-%m-%d %H:%M:%S}", "interval_end": f"{end:%Y-%m-%d %H:%M:%S}"}
+    return {START_VAR: f"{start:%Y-%m-%d %H:%M:%S}", END_VAR: f"{end:%Y-%m-%d %H:%M:%S}"}
 
 
 def from_dbt_vars(interval: dict[str, str]) -> tuple[datetime, datetime]:
     """The inverse of dbt_vars."""
-    return _as_utc(interval["interval_start"]), _as_utc(interval["interval_end"])
+    return _as_utc(interval[START_VAR]), _as_utc(interval[END_VAR])

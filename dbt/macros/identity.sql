@@ -1,4 +1,4 @@
-{#- Identity resolution, rendered from the `identity_resolution` var (dbt_project.yml). -#}
+{#- Identity resolution, rendered from the `c360__identity_resolution` var (dbt_project.yml). -#}
 
 {#- The SQL condition under which a pair (aliases l, r) is at one comparison level. -#}
 {% macro comparison_level_condition(column, level) -%}
@@ -27,8 +27,8 @@
 
 {#- The data interval's end, or "all data" for a full rebuild (no wall-clock time). -#}
 {% macro identity_as_of() -%}
-  {%- if var('interval_end') -%}
-    cast('{{ var("interval_end") }}' as timestamp)
+  {%- if var('c360__interval_end') -%}
+    cast('{{ var("c360__interval_end") }}' as timestamp)
   {%- else -%}
     cast(null as timestamp)
   {%- endif -%}
@@ -39,10 +39,10 @@
   ({%- for value in values -%}'{{ value }}'{{ ', ' if not loop.last }}{%- endfor -%})
 {%- endmacro %}
 
-{#- A source kind's survivorship priority (identity_resolution.source_priority). -#}
+{#- A source kind's survivorship priority (c360__identity_resolution.source_priority). -#}
 {% macro source_priority(column) -%}
   case {{ column }}
-  {%- for kind, priority in var('identity_resolution').source_priority.items() %}
+  {%- for kind, priority in var('c360__identity_resolution').source_priority.items() %}
       when '{{ kind }}' then {{ priority }}
   {%- endfor %}
   end

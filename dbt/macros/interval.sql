@@ -1,8 +1,8 @@
-{#- Restricts a model to the run's data interval (vars interval_start / interval_end). -#}
+{#- Restricts a model to the run's data interval (vars c360__interval_start / c360__interval_end). -#}
 {% macro in_run_interval(column) -%}
-  {%- if var('interval_start') and var('interval_end') -%}
-    {{ column }} >= cast('{{ var("interval_start") }}' as timestamp)
-    and {{ column }} < cast('{{ var("interval_end") }}' as timestamp)
+  {%- if var('c360__interval_start') and var('c360__interval_end') -%}
+    {{ column }} >= cast('{{ var("c360__interval_start") }}' as timestamp)
+    and {{ column }} < cast('{{ var("c360__interval_end") }}' as timestamp)
   {%- else -%}
     1 = 1
   {%- endif -%}
@@ -23,12 +23,12 @@
 {#- Ids of ``relation`` already delivered in the lookback window before the run's interval:
     re-deliveries that arrive in a later hour collapse into the first delivery. -#}
 {% macro delivered_before_interval(relation, id_column) -%}
-  {%- if var('interval_start') -%}
+  {%- if var('c360__interval_start') -%}
     select {{ id_column }} from {{ relation }}
     where
-        ingest_hour < cast('{{ var("interval_start") }}' as timestamp)
-        and ingest_hour >= cast('{{ var("interval_start") }}' as timestamp)
-        - interval '{{ var("redelivery_lookback_hours") }}' hour
+        ingest_hour < cast('{{ var("c360__interval_start") }}' as timestamp)
+        and ingest_hour >= cast('{{ var("c360__interval_start") }}' as timestamp)
+        - interval '{{ var("c360__redelivery_lookback_hours") }}' hour
   {%- else -%}
     select {{ id_column }} from {{ relation }} where 1 = 0
   {%- endif -%}
@@ -37,8 +37,8 @@
 {#- Rows ingested before the run's interval ends: what a state-of-the-world model may see, so
     a backfilled hour sees exactly what it saw when it first ran. -#}
 {% macro ingested_by_interval_end(column) -%}
-  {%- if var('interval_end') -%}
-    {{ column }} < cast('{{ var("interval_end") }}' as timestamp)
+  {%- if var('c360__interval_end') -%}
+    {{ column }} < cast('{{ var("c360__interval_end") }}' as timestamp)
   {%- else -%}
     1 = 1
   {%- endif -%}

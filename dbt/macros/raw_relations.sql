@@ -11,10 +11,10 @@
   {% do run_query(adapter.dispatch('create_raw_schema', 'customer360')(schema)) %}
   {% for stream in var('c360__raw_streams') %}
     {% do run_query(adapter.dispatch('raw_relation_ddl', 'customer360')(
-        schema ~ '.' ~ stream, 's3://' ~ bucket ~ '/' ~ stream, var('raw_record_columns'), none)) %}
+        schema ~ '.' ~ stream, 's3://' ~ bucket ~ '/' ~ stream, var('c360__raw_record_columns'), none)) %}
   {% endfor %}
   {% do run_query(adapter.dispatch('raw_relation_ddl', 'customer360')(
-      schema ~ '.quarantine', 's3://' ~ bucket ~ '/_quarantine', var('quarantine_columns'), var('c360__raw_streams') | list)) %}
+      schema ~ '.quarantine', 's3://' ~ bucket ~ '/_quarantine', var('c360__quarantine_columns'), var('c360__raw_streams') | list)) %}
   {% do log('raw relations ready in schema ' ~ schema, info=true) %}
 {% endmacro %}
 

@@ -12,7 +12,7 @@ links as (
     select record_key as key_a, anchor_key as key_b from {{ ref('int_record_pairs_ruled') }}
     union all
     select record_key_l as key_a, record_key_r as key_b from {{ ref('int_record_pairs_scored') }}
-    where match_probability >= {{ var('identity_resolution').match_threshold }}
+    where match_probability >= {{ var('c360__identity_resolution').match_threshold }}
 
 )
 

@@ -1,6 +1,6 @@
 """Probabilistic identity model: Splink 5 trained on DuckDB, exported as match weights for dbt.
 
-The spec is the ``identity_resolution`` vars block of ``dbt/dbt_project.yml``: comparisons
+The spec is the ``c360__identity_resolution`` vars block of ``dbt/dbt_project.yml``: comparisons
 (levels, most similar first), blocking rules and deterministic rules. Training runs here, on
 DuckDB; scoring runs as dbt SQL in the warehouse (Splink has no Athena backend) from the seed
 ``identity_match_weights``: one log2 Bayes factor per (comparison, gamma) and a ``_prior`` row.
@@ -63,7 +63,7 @@ WEIGHT_DECIMALS = 6
 
 
 def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())["vars"]["identity_resolution"]
+    return yaml.safe_load(path.read_text())["vars"]["c360__identity_resolution"]
 
 
 def _q(column: str, side: str) -> str:

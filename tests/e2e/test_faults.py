@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include import settings, streams
+from include import intervals, settings, streams
 from include.landing import tasks
 from include.landing.partitions import MANIFEST_PREFIX, PART_NAME, QUARANTINE_PREFIX, hour_from_key, partition_prefix
 from include.sync import config, templates
@@ -245,10 +245,7 @@ def warehouse(stack, sample, tmp_path_factory):
     for stream in streams.RAW_STREAMS:
         tasks.land(s3, stream, [FIRST_HOUR, LAST_HOUR])
     work = tmp_path_factory.mktemp("faults-dbt")
-    interval = {
-        "interval_start": f"{FIRST_HOUR:%Y-%m-%d %H:%M:%S}",
-        "interval_end": f"{LAST_HOUR + HOUR:%Y-%m-%d %H:%M:%S}",
-    }
+    interval = intervals.dbt_vars(FIRST_HOUR, LAST_HOUR + HOUR)
     marts = ["+unified_profiles", "+profile_offers", "+profile_merges", "+message_last_status", "+suppression_list"]
     for args in (
         ["run-operation", "create_raw_relations"],

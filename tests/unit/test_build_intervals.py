@@ -13,8 +13,8 @@ def _event(*hours):
 def test_a_build_covers_every_hour_its_events_report():
     events = [_event("2026-11-20T10:00:00+00:00"), _event("2026-11-20T12:00:00+00:00", "2026-11-20T03:00:00+00:00")]
     assert build.interval_for_run({}, [*events, _event()], (None, None)) == {
-        "interval_start": "2026-11-20 03:00:00",
-        "interval_end": "2026-11-20 13:00:00",
+        "c360__interval_start": "2026-11-20 03:00:00",
+        "c360__interval_end": "2026-11-20 13:00:00",
     }
 
 
@@ -50,6 +50,6 @@ def test_a_build_also_covers_the_events_of_the_catch_up_window_before_it_was_tri
 
     assert events == [triggering["raw_ses"][0], dropped]
     assert build.interval_for_run({}, events, (None, None)) == {
-        "interval_start": "2026-11-20 05:00:00",
-        "interval_end": "2026-11-20 11:00:00",
+        "c360__interval_start": "2026-11-20 05:00:00",
+        "c360__interval_end": "2026-11-20 11:00:00",
     }

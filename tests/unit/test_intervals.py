@@ -39,7 +39,10 @@ def test_missing_or_empty_interval_is_an_error(params, hours, interval):
 
 
 def test_dbt_vars_are_naive_utc_timestamps():
-    assert dbt_vars(H10, H12) == {"interval_start": "2026-11-20 10:00:00", "interval_end": "2026-11-20 12:00:00"}
+    assert dbt_vars(H10, H12) == {
+        "c360__interval_start": "2026-11-20 10:00:00",
+        "c360__interval_end": "2026-11-20 12:00:00",
+    }
 
 
 def test_from_dbt_vars_round_trips():

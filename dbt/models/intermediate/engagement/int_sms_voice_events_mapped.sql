@@ -1,8 +1,9 @@
 -- SMS, MMS and voice events (and inbound SMS) in the canonical event shape
 -- (docs/canonical-events.md, SMS / MMS / voice column).
+{%- set default_account_id = var("c360__default_account_id") %}
 select
     'sms_voice' as stream,
-    coalesce(account_id, nullif('{{ var("default_account_id") }}', '')) as account_id,
+    coalesce(account_id, nullif('{{ default_account_id }}', '')) as account_id,
     organization_id,
     origination_phone_number as sending_id,
     origination_phone_number as sending_address,

@@ -8,7 +8,7 @@
 -- Contact points (engagement addresses) are then attached to the cluster of the
 -- best-ranked record holding their email or phone, so a shared address never bridges two
 -- people; one that matches nobody forms a cluster with the contact points sharing it.
-{%- set rounds = var('identity_resolution').clustering_rounds %}
+{%- set rounds = var('c360__identity_resolution').clustering_rounds %}
 
 with
 
@@ -45,7 +45,7 @@ model_links as (
         record_key_r,
         match_probability
     from {{ ref('int_record_pairs_scored') }}
-    where match_probability >= {{ var('identity_resolution').match_threshold }}
+    where match_probability >= {{ var('c360__identity_resolution').match_threshold }}
 
 ),
 
@@ -208,7 +208,7 @@ select
     cluster_key,
     case
         when link_order = 0 then 'model'
-        {%- for rule in var('identity_resolution').rules %}
+        {%- for rule in var('c360__identity_resolution').rules %}
             when link_order = {{ loop.index }} then '{{ rule.name }}'
         {%- endfor %}
         else 'unmatched'

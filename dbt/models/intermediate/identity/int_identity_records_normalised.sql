@@ -2,8 +2,8 @@
 
 -- One row per source record (its latest version), with every identifying field normalised
 -- the same way whatever its source. A value that cannot be read becomes null and its
--- *_status says why; blocked junk values (var identity_resolution.blocked_values) too.
-{%- set config = var('identity_resolution') %}
+-- *_status says why; blocked junk values (var c360__identity_resolution.blocked_values) too.
+{%- set config = var('c360__identity_resolution') %}
 
 with
 

@@ -10,6 +10,7 @@
 {%- set previous_links = adapter.get_relation(
     database=target.database, schema=target.schema, identifier='profile_links'
 ) if execute and flags.WHICH in ('run', 'build') else none %}
+{%- set id_seed = var('c360__interval_end') or 'full' %}
 
 with
 
@@ -88,7 +89,7 @@ select
     coalesce(
         kept.profile_id,
         -- Seeded with the interval so an id given up in a split is never minted again.
-        'p-' || substr({{ dbt.hash("members.cluster_key || '|' || '" ~ (var('interval_end') or 'full') ~ "'") }}, 1, 24)
+        'p-' || substr({{ dbt.hash("members.cluster_key || '|' || '" ~ id_seed ~ "'") }}, 1, 24)
     ) as profile_id,
     members.previous_profile_id,
     members.cluster_key,

@@ -1,10 +1,10 @@
 {{ config(materialized='table') }}
 
--- Links made by the deterministic rules (var identity_resolution.rules). Records equal on
+-- Links made by the deterministic rules (var c360__identity_resolution.rules). Records equal on
 -- every field of a rule form a group; each member is linked to the group's smallest key
 -- (a star: as good as all pairs for clustering, and linear in the group's size). Identifier
 -- values shared by more than max_records_per_identifier records link nothing.
-{%- set config = var('identity_resolution') %}
+{%- set config = var('c360__identity_resolution') %}
 {%- set capped = ['email', 'phone', 'loyalty_id'] %}
 
 with

@@ -5,7 +5,7 @@
 -- (include/identity/model.py → seed identity_match_weights). Scoring is plain SQL so it
 -- runs on Athena too. A blocking value held by more than max_block_size records is
 -- skipped: it would compare every pair of them.
-{%- set config = var('identity_resolution') %}
+{%- set config = var('c360__identity_resolution') %}
 {%- set compared = config.comparisons | map(attribute='name') | list %}
 {%- set swapped = [] %}
 {%- for comparison in config.comparisons %}
@@ -79,7 +79,7 @@ weights as (
         gamma,
         log2_bayes_factor
     from {{ ref('identity_match_weights') }}
-    where model_version = '{{ var("identity_model_version") }}'
+    where model_version = '{{ var("c360__identity_model_version") }}'
 
 ),
 

@@ -17,7 +17,7 @@ deduplicated as (
 delivered_earlier as (
 
     {#- The interval check comes first: is_incremental() looks the table up in the catalog. #}
-    {% if var('interval_start') and is_incremental() -%}
+    {% if var('c360__interval_start') and is_incremental() -%}
         {{ delivered_before_interval(this, 'conversation_message_id') }}
     {%- else -%}
         select conversation_message_id

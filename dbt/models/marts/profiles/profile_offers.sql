@@ -1,5 +1,5 @@
 -- Offers each profile received and whether they viewed them (the AWS offer write-back sample's
--- MarketingAssignedOffers): an offer is a campaign in var offer_campaigns sent to one of
+-- MarketingAssignedOffers): an offer is a campaign in var c360__offer_campaigns sent to one of
 -- the profile's addresses; it is viewed when that message was opened, clicked or read, or
 -- when the profile's web-shop account viewed the offer's page (clickstream offer_view).
 with
@@ -15,7 +15,7 @@ received as (
     inner join {{ ref('int_profile_ids_assigned') }} as ids
         on ids.record_key = 'engagement:' || events.address_kind || ':' || events.address
     where
-        events.campaign in {{ sql_list(var('offer_campaigns')) }}
+        events.campaign in {{ sql_list(var('c360__offer_campaigns')) }}
         and {{ ingested_by_interval_end('events.ingest_hour') }}
     group by ids.profile_id, events.campaign
 

@@ -1,5 +1,5 @@
 -- Phone numbers that replied with an opt-out keyword (the AWS engagement reference
--- architectures; var sms_opt_out_keywords)
+-- architectures; var c360__sms_opt_out_keywords)
 -- as a whole word of the reply, in any case ("stop please" opts out; "weekend" does not).
 -- Deliberately every reply landed so far, not bounded by the interval's end: replaying an
 -- old interval must never undo an opt-out.
@@ -24,7 +24,7 @@ opt_outs as (
         row_number() over (partition by phone_number order by event_timestamp_ms, message_id) as reply_rank
     from replies
     where
-        {{ regex_matches('reply', '(^|[^A-Z-])(' ~ var('sms_opt_out_keywords') | join('|') ~ ')([^A-Z-]|$)') }}
+        {{ regex_matches('reply', '(^|[^A-Z-])(' ~ var('c360__sms_opt_out_keywords') | join('|') ~ ')([^A-Z-]|$)') }}
 
 )
 
