@@ -304,6 +304,7 @@ class AthenaEndpoint:
         self._model = botocore.session.get_session().get_service_model("athena")
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -311,11 +312,13 @@ class AthenaEndpoint:
         return f"http://{host}:{port}"
 
     def start(self) -> AthenaEndpoint:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever: only once it was started
+            self._server.shutdown()
         self._server.server_close()
         with self._lock:
             if self._running is not None:

@@ -1,5 +1,6 @@
 """The embedded local stack on 127.0.0.1: an S3-compatible server (SeaweedFS, persistent under
-``<var>/s3``), SNS/SQS for failure alerts (moto) and the Customer Profiles endpoint.
+``<var>/s3``), SNS/SQS for failure alerts (moto), the Athena endpoint over the DuckDB
+warehouse (``C360_DBT_TARGET=athena`` reads through it) and the Customer Profiles endpoint.
 
 ``python -m local.stack serve`` runs them in the foreground until stopped (the
 Makefile starts it in the background and waits for ``ready``). ``local_environment()`` is
@@ -31,6 +32,7 @@ from include import settings
 S3_PORT = int(os.environ.get("C360_S3_PORT", "5566"))
 PROFILES_PORT = int(os.environ.get("C360_PROFILES_PORT", "5567"))
 AWS_PORT = int(os.environ.get("C360_AWS_PORT", "5568"))  # moto: SNS and SQS
+ATHENA_PORT = int(os.environ.get("C360_ATHENA_PORT", "5569"))  # the Athena endpoint over the DuckDB warehouse
 # `serve`'s default: the share of Customer Profiles requests the endpoint answers with a throttle.
 PROFILES_THROTTLE_RATE = float(os.environ.get("C360_PROFILES_THROTTLE_RATE", "0"))
 LOCAL_ACCESS_KEY = "local"  # the local key pair the S3 server is configured with; not secrets
@@ -44,6 +46,8 @@ S3_STOP_TIMEOUT_S = 20
 # keeps them for `python -m local.stack alerts`.
 ALERTS_TOPIC_ARN = f"arn:aws:sns:{REGION}:123456789012:c360-alerts"
 ALERTS_QUEUE = "c360-alerts"
+# The local Athena endpoint's results (its "primary" workgroup's result location).
+ATHENA_RESULTS_BUCKET = "c360-athena-results"
 # Airflow's SQLite metadata has one writer at a time: scheduler, dag-processor, api-server and
 # the CLI wait up to a minute for the lock instead of sqlite3's 5 s ("database is locked").
 # A transaction whose read snapshot went stale fails at once all the same (SQLite does not
@@ -58,7 +62,7 @@ def free_ports(count: int) -> list[int]:
         while len(held) < count:
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
-            if sock.getsockname()[1] in (S3_PORT, PROFILES_PORT, AWS_PORT):
+            if sock.getsockname()[1] in (S3_PORT, PROFILES_PORT, AWS_PORT, ATHENA_PORT):
                 sock.close()
                 continue
             held.append(sock)  # kept bound until all are chosen: no port comes out twice
@@ -78,20 +82,22 @@ def local_environment(
     profiles_port: int = PROFILES_PORT,
     var_dir: Path = settings.VAR_DIR,
     aws_port: int = AWS_PORT,
+    athena_port: int = ATHENA_PORT,
 ) -> dict[str, str]:
     """Environment for Airflow, dbt and tasks running against the local stack."""
     root = settings.PROJECT_ROOT
     s3_url = f"http://127.0.0.1:{s3_port}"
     profiles_url = f"http://127.0.0.1:{profiles_port}"
     aws_url = f"http://127.0.0.1:{aws_port}"
+    athena_url = f"http://127.0.0.1:{athena_port}"
 
-    def aws_conn(endpoint: str) -> str:
+    def aws_conn(endpoint: str, **extra) -> str:
         return json.dumps(
             {
                 "conn_type": "aws",
                 "login": LOCAL_ACCESS_KEY,
                 "password": LOCAL_SECRET_KEY,
-                "extra": {"region_name": REGION, "endpoint_url": endpoint},
+                "extra": {"region_name": REGION, "endpoint_url": endpoint, **extra},
             }
         )
 
@@ -100,6 +106,7 @@ def local_environment(
         "C360_S3_PORT": str(s3_port),
         "C360_PROFILES_PORT": str(profiles_port),
         "C360_AWS_PORT": str(aws_port),
+        "C360_ATHENA_PORT": str(athena_port),
         "C360_RETRY_DELAY_SECONDS": "2",  # a local run fails fast; production keeps the default
         # The local endpoint is ours, not an AWS account's quota: it sustains ~300 requests/s on 2
         # cores (bench/results/customer_profiles_sync.md), so the sync's ceilings are set near that.
@@ -116,6 +123,10 @@ def local_environment(
         f"AIRFLOW_CONN_{settings.S3_CONN_ID.upper()}": aws_conn(s3_url),
         f"AIRFLOW_CONN_{settings.CUSTOMER_PROFILES_CONN_ID.upper()}": aws_conn(profiles_url),
         f"AIRFLOW_CONN_{settings.ALERTS_CONN_ID.upper()}": aws_conn(aws_url),
+        # Athena queries to the local endpoint; their result CSVs are read from the local S3.
+        f"AIRFLOW_CONN_{settings.ATHENA_CONN_ID.upper()}": aws_conn(
+            athena_url, service_config={"s3": {"endpoint_url": s3_url}}
+        ),
         "C360_ALERTS_TOPIC_ARN": ALERTS_TOPIC_ARN,
         "AIRFLOW_HOME": str(var_dir / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
@@ -165,7 +176,9 @@ def received_alerts(port: int = AWS_PORT) -> list[dict]:
     return alerts
 
 
-def create_buckets(s3, buckets: tuple[str, ...] = (settings.LANDING_BUCKET, settings.RAW_BUCKET)) -> None:
+def create_buckets(
+    s3, buckets: tuple[str, ...] = (settings.LANDING_BUCKET, settings.RAW_BUCKET, ATHENA_RESULTS_BUCKET)
+) -> None:
     """Create ``buckets`` where missing (S3 answers BucketAlreadyOwnedByYou for one we have)."""
     for bucket in buckets:
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
@@ -331,12 +344,13 @@ def _free(port: int) -> bool:
 
 
 class LocalStack:
-    """The S3 server (a ``weed`` subprocess), SNS/SQS (moto) and the Customer Profiles endpoint
-    (threads of this process). Start and stop it from the main thread: the S3 server is told to
-    stop when the thread that started it ends.
+    """The S3 server (a ``weed`` subprocess), SNS/SQS (moto), the Athena endpoint over
+    ``var_dir/warehouse.duckdb`` and the Customer Profiles endpoint (threads of this process).
+    Start and stop it from the main thread: the S3 server is told to stop when the thread that
+    started it ends.
 
     S3 data lives in ``s3_dir`` (default ``var_dir/s3``) and survives a restart; ``start()``
-    creates the landing and raw buckets where missing (``create_buckets=False``: none).
+    creates the landing, raw and Athena results buckets where missing (``create_buckets=False``: none).
     """
 
     def __init__(
@@ -351,9 +365,11 @@ class LocalStack:
         aws_port: int = AWS_PORT,
         s3_dir: Path | None = None,
         create_buckets: bool = True,
+        athena_port: int = ATHENA_PORT,
     ):
         from moto.server import ThreadedMotoServer
 
+        from local.athena_endpoint import AthenaEndpoint
         from local.profiles_endpoint import ProfilesEndpoint
 
         var_dir.mkdir(parents=True, exist_ok=True)
@@ -361,6 +377,12 @@ class LocalStack:
         self.aws = ThreadedMotoServer(ip_address=bind, port=aws_port, verbose=False) if with_s3 else None
         self.s3_port, self.aws_port = s3_port, aws_port
         self.create_buckets = create_buckets
+        self.athena = (
+            AthenaEndpoint(var_dir / "warehouse.duckdb", s3_client(s3_port), settings.ATHENA_DATABASE,
+                           f"s3://{ATHENA_RESULTS_BUCKET}/", host=bind, port=athena_port)
+            if with_s3
+            else None
+        )  # fmt: skip
         self.profiles = ProfilesEndpoint(
             var_dir / "customer_profiles.sqlite", host=bind, port=profiles_port, throttle_rate=throttle_rate
         )
@@ -378,9 +400,11 @@ class LocalStack:
                 queue_url = sqs.create_queue(QueueName=ALERTS_QUEUE)["QueueUrl"]
                 queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
                 sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn["QueueArn"])
+            if self.athena:
+                self.athena.start()
             self.profiles.start()  # last: `ready` waits for its port
         except BaseException:
-            for server in (self.aws, self.s3):
+            for server in (self.athena, self.aws, self.s3):
                 with contextlib.suppress(Exception):
                     server and server.stop()
             raise
@@ -388,6 +412,8 @@ class LocalStack:
 
     def stop(self) -> None:
         self.profiles.stop()
+        if self.athena:
+            self.athena.stop()
         if self.aws:
             self.aws.stop()
         if self.s3:
@@ -399,6 +425,7 @@ def wait_until_ready(timeout: float = 60.0) -> None:
     urls = [
         f"http://127.0.0.1:{S3_PORT}/",
         f"http://127.0.0.1:{AWS_PORT}/",
+        f"http://127.0.0.1:{ATHENA_PORT}/",
         f"http://127.0.0.1:{PROFILES_PORT}/domains/ready-check",
     ]
     while True:
@@ -409,7 +436,9 @@ def wait_until_ready(timeout: float = 60.0) -> None:
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise SystemExit(f"local stack did not come up on ports {S3_PORT}/{AWS_PORT}/{PROFILES_PORT}") from None
+                raise SystemExit(
+                    f"local stack did not come up on ports {S3_PORT}/{AWS_PORT}/{ATHENA_PORT}/{PROFILES_PORT}"
+                ) from None
             time.sleep(0.3)
 
 
@@ -434,7 +463,7 @@ def main(argv: list[str] | None = None) -> None:
         ).start()
         print(
             f"local stack: S3 (SeaweedFS, data in {stack.s3.data_dir if stack.s3 else '-'}) on :{S3_PORT}, "
-            f"SNS/SQS on :{AWS_PORT}, Customer Profiles/SESv2 on :{PROFILES_PORT}",
+            f"SNS/SQS on :{AWS_PORT}, Athena on :{ATHENA_PORT}, Customer Profiles/SESv2 on :{PROFILES_PORT}",
             flush=True,
         )
         stopped = threading.Event()

@@ -22,9 +22,9 @@ def _free_ports(count: int) -> list[int]:
 
 
 TEST_VAR_DIR = Path(tempfile.mkdtemp(prefix="c360-test-"))
-S3_PORT, PROFILES_PORT, AWS_PORT = _free_ports(3)
+S3_PORT, PROFILES_PORT, AWS_PORT, ATHENA_PORT = _free_ports(4)
 os.environ["C360_S3_PORT"], os.environ["C360_PROFILES_PORT"] = str(S3_PORT), str(PROFILES_PORT)
-os.environ["C360_AWS_PORT"] = str(AWS_PORT)
+os.environ["C360_AWS_PORT"], os.environ["C360_ATHENA_PORT"] = str(AWS_PORT), str(ATHENA_PORT)
 os.environ["C360_VAR_DIR"] = str(TEST_VAR_DIR)
 os.environ["C360_WAREHOUSE_PATH"] = str(TEST_VAR_DIR / "warehouse.duckdb")
 

@@ -64,13 +64,14 @@ def input_dir(tmp_path_factory) -> Path:
 @contextlib.contextmanager
 def private_stack(var_dir: Path):
     """The local stack on free ports for var_dir (its S3 data in var_dir/s3), in its own process
-    group; yields (s3_port, profiles_port, aws_port)."""
-    ports = tuple(stack.free_ports(3))
+    group; yields (s3_port, profiles_port, aws_port, athena_port)."""
+    ports = tuple(stack.free_ports(4))
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
         "C360_S3_PORT": str(ports[0]),
         "C360_PROFILES_PORT": str(ports[1]),
         "C360_AWS_PORT": str(ports[2]),
+        "C360_ATHENA_PORT": str(ports[3]),  # two stacks run at once: each its own Athena endpoint
     }
     var_dir.mkdir(parents=True, exist_ok=True)
     with open(var_dir / "local_stack.log", "wb") as log:
