@@ -70,9 +70,9 @@ airflow: $(STAMP) $(MANIFEST)
 	@$(MAKE) --no-print-directory stack-start
 	@# standalone starts its components as `airflow …` subprocesses: the venv must be on PATH.
 	@# The UI listens on this machine only unless AIRFLOW__API__HOST says otherwise.
-	@# The sync tasks run in one pool (include/sync/engine.py SYNC_POOL): create it first.
+	@# The DAGs' pools (include/orchestration/pools.py; the sync's is include/sync/config.py SYNC_POOL): create them first.
 	@$(LOCAL_ENV) && PATH="$(abspath $(BIN)):$$PATH" && airflow db migrate > /dev/null \
-	  && airflow pools set customer_profiles_api 1 "Customer Profiles and SES API calls" > /dev/null \
+	  && $(PY) -m include.orchestration.pools > /dev/null \
 	  && AIRFLOW__API__HOST="$${AIRFLOW__API__HOST:-127.0.0.1}" airflow standalone; $(MAKE) --no-print-directory stack-stop
 
 lint: $(STAMP) $(MANIFEST)

@@ -48,24 +48,28 @@ def environment(
 
 def airflow(env: Mapping[str, str], *args: str, capture: bool = False) -> str:
     """Run one ``airflow`` CLI command in ``env``; raises with its output if it fails."""
+    return _python(env, "airflow", *args, capture=capture)
+
+
+def _python(env: Mapping[str, str], module: str, *args: str, capture: bool = False) -> str:
+    """Run ``python -m <module> <args>`` in ``env``; raises with its output if it fails."""
     done = subprocess.run(
-        [sys.executable, "-m", "airflow", *args],
+        [sys.executable, "-m", module, *args],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     if done.returncode:
-        raise RuntimeError(f"airflow {' '.join(args)} exited {done.returncode}:\n{done.stdout[-4000:]}")
+        raise RuntimeError(f"{module} {' '.join(args)} exited {done.returncode}:\n{done.stdout[-4000:]}")
     return done.stdout if capture else ""
 
 
 def prepare(env: Mapping[str, str]) -> None:
-    """Create or migrate the metadata database and the pool the sync tasks run in."""
+    """Create or migrate the metadata database and the pools the DAGs' tasks run in."""
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     airflow(env, "db", "migrate")
-    # One slot: the sync tasks' API rate ceiling holds for the account (include/sync/engine.py).
-    airflow(env, "pools", "set", "customer_profiles_api", "1", "Customer Profiles and SES API calls")
+    _python(env, "include.orchestration.pools")
 
 
 class AirflowServices:

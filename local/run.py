@@ -96,12 +96,9 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     started = time.monotonic()
     Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
-    from airflow.models.pool import Pool
+    from include.orchestration.pools import create_pools
 
-    from include.sync.config import SYNC_POOL
-
-    # One slot: the sync tasks' API rate ceiling holds for the account (include/sync/rate_limit.py).
-    Pool.create_or_update_pool(SYNC_POOL, 1, "Customer Profiles and SES API calls", include_deferred=False)
+    create_pools()
 
     from include.landing.land import discover_hours
     from local import sample_data

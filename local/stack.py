@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 from include import settings
+from include.orchestration import connections
 
 # The local-only variables, read here and nowhere else in local/ (the pipeline's: include/settings.py).
 S3_PORT = int(os.environ.get("C360_S3_PORT", "5566"))
@@ -90,16 +91,7 @@ def local_environment(
     profiles_url = f"http://127.0.0.1:{profiles_port}"
     aws_url = f"http://127.0.0.1:{aws_port}"
     athena_url = f"http://127.0.0.1:{athena_port}"
-
-    def aws_conn(endpoint: str, **extra) -> str:
-        return json.dumps(
-            {
-                "conn_type": "aws",
-                "login": LOCAL_ACCESS_KEY,
-                "password": LOCAL_SECRET_KEY,
-                "extra": {"region_name": REGION, "endpoint_url": endpoint, **extra},
-            }
-        )
+    endpoints = {"s3": s3_url, "customer_profiles": profiles_url, "sns": aws_url, "athena": athena_url}
 
     return {
         "C360_VAR_DIR": str(var_dir),
@@ -120,13 +112,9 @@ def local_environment(
         "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
         "AWS_DEFAULT_REGION": REGION,
-        f"AIRFLOW_CONN_{settings.S3_CONN_ID.upper()}": aws_conn(s3_url),
-        f"AIRFLOW_CONN_{settings.CUSTOMER_PROFILES_CONN_ID.upper()}": aws_conn(profiles_url),
-        f"AIRFLOW_CONN_{settings.ALERTS_CONN_ID.upper()}": aws_conn(aws_url),
-        # Athena queries to the local endpoint; their result CSVs are read from the local S3.
-        f"AIRFLOW_CONN_{settings.ATHENA_CONN_ID.upper()}": aws_conn(
-            athena_url, service_config={"s3": {"endpoint_url": s3_url}}
-        ),
+        # Every connection the pipeline uses (include/orchestration/connections.py), pointed at the
+        # local stack: Athena queries to the local endpoint, their result CSVs read from the local S3.
+        **connections.environment(endpoints, LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, REGION),
         "C360_ALERTS_TOPIC_ARN": ALERTS_TOPIC_ARN,
         "AIRFLOW_HOME": str(var_dir / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),

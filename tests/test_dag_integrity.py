@@ -51,6 +51,13 @@ def test_build_renders_every_dbt_model_as_a_task(dagbag):
         assert any(model in task_id for task_id in task_ids), model
 
 
+def test_every_task_runs_in_the_default_pool_or_a_declared_one(dagbag):
+    from include.orchestration.pools import POOLS
+
+    pools = {task.pool for dag in dagbag.dags.values() for task in dag.tasks}
+    assert pools - {"default_pool"} == set(POOLS)
+
+
 def test_landing_has_one_task_per_stream_each_updating_its_asset(dagbag):
     dag = dagbag.dags["land_engagement_events"]
     for stream in streams.RAW_STREAMS:

@@ -22,6 +22,7 @@ import pytest
 from include import intervals, settings, streams
 from include.landing import tasks
 from include.landing.partitions import MANIFEST_PREFIX, PART_NAME, QUARANTINE_PREFIX, hour_from_key, partition_prefix
+from include.orchestration import connections
 from include.sync import config, templates
 from include.sync.engine import Item
 from local import sample_data
@@ -36,7 +37,7 @@ FIRST_HOUR, LAST_HOUR = DAY, DAY + HOUR  # the sample's two hours
 # The killed sync: slow enough to be killed mid-way, checkpointing often enough to have recorded some.
 KILLED_SYNC_ENV = {"C360_SYNC_REQUESTS_PER_SECOND": "10", "C360_SYNC_CHECKPOINT_SECONDS": "0.2"}
 THROTTLE_RATE = 0.2
-S3_CONN_VAR = f"AIRFLOW_CONN_{settings.S3_CONN_ID.upper()}"
+S3_CONN_VAR = connections.variable(settings.S3_CONN_ID)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,10 @@ def dagbag(var_dir):
     (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.models.pool import Pool
 
-    Pool.create_or_update_pool(config.SYNC_POOL, 1, "Customer Profiles API", include_deferred=False)
+    from include.orchestration.pools import create_pools
+
+    create_pools()
     dags = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     assert not dags.import_errors
     return dags
