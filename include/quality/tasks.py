@@ -1,31 +1,47 @@
-"""The build DAG's validate task: the checkpoints it runs, each a table read from the warehouse."""
+"""The build DAG's validate task: the checkpoints it runs, each a table read from the warehouse.
+
+The tables are read through the warehouse seam (include/warehouse/seam.py): DuckDB locally,
+Athena when dbt's target is, with the same SQL.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from include import intervals, settings
+from include import intervals, settings, streams
 from include.identity.model import load_spec
 from include.quality import expectations
 from include.quality.gate import Validation, gate
 from include.quality.reconciliation import manifest_counts, reconciliation_frame
-from include.warehouse.connection import query_df
+from include.warehouse.seam import Warehouse, warehouse
+
+INTERVAL_SQL = "ingest_hour >= ? and ingest_hour < ?"
+# engagement_events' arrays and maps, read as JSON (either engine gives them back as lists and dicts).
+EVENT_JSON_COLUMNS = ("destination_address", "tags", "channel_data")
 
 
-def validate_engagement(s3, interval: dict[str, str]) -> dict[str, list[Validation]]:
+def engagement_events(wh: Warehouse, bounds: list) -> pd.DataFrame:
+    """The interval's engagement_events with every column the mart has: the suite checks the set."""
+    relation = wh.relation("engagement_events")
+    columns = wh.query_df(f"select * from {relation} where 1 = 0").columns
+    select = ", ".join(f'cast("{c}" as json) as "{c}"' if c in EVENT_JSON_COLUMNS else f'"{c}"' for c in columns)
+    return wh.query_df(f"select {select} from {relation} where {INTERVAL_SQL}", bounds)
+
+
+def validate_engagement(s3, interval: dict[str, str], wh: Warehouse | None = None) -> dict[str, list[Validation]]:
     """The landing and canonical_events checkpoints of the interval, for the gate."""
+    wh = wh or warehouse()
     start, end = intervals.from_dbt_vars(interval)
-    interval_sql = "ingest_hour >= ? and ingest_hour < ?"
     bounds = [start.replace(tzinfo=None), end.replace(tzinfo=None)]
-    events = query_df(f"select * from engagement_events where {interval_sql}", bounds)
+    events = engagement_events(wh, bounds)
     reconciled = reconciliation_frame(
         manifest_counts(
             s3,
             settings.RAW_BUCKET,
-            list(settings.RAW_STREAMS),
+            list(streams.RAW_STREAMS),
             list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime()),
         ),
-        query_df(f"select * from landing_reconciliation where {interval_sql}", bounds),
+        wh.query_df(f"select * from {wh.relation('landing_reconciliation')} where {INTERVAL_SQL}", bounds),
     )
     return {
         "landing": [Validation("landing_reconciliation", reconciled, expectations.reconciliation_expectations())],
@@ -45,34 +61,39 @@ def validate_engagement(s3, interval: dict[str, str]) -> dict[str, list[Validati
     }
 
 
+# {model}: each model's relation.
 PROFILE_RECONCILIATION_SQL = """
 select
-    (select count(*) from main_intermediate.int_identity_records_normalised) as source_records,
-    (select count(distinct record_key) from profile_links) as linked_records,
-    (select count(*) from profile_links as links
-     where not exists (select 1 from unified_profiles as p where p.profile_id = links.profile_id))
+    (select count(*) from {int_identity_records_normalised}) as source_records,
+    (select count(distinct record_key) from {profile_links}) as linked_records,
+    (select count(*) from {profile_links} as links
+     where not exists (select 1 from {unified_profiles} as p where p.profile_id = links.profile_id))
         as links_to_missing_profiles
 """
 
 
-def validate_profiles() -> dict[str, list[Validation]]:
+def validate_profiles(wh: Warehouse | None = None) -> dict[str, list[Validation]]:
     """The profiles checkpoint: ids, identifier formats, profile sizes, every record linked once."""
+    wh = wh or warehouse()
     max_size = load_spec()["max_profile_size"]
+    models = ("int_identity_records_normalised", "profile_links", "unified_profiles")
     return {
         "profiles": [
             Validation(
                 "unified_profiles",
-                query_df("select profile_id, email, phone, source_record_count from unified_profiles"),
+                wh.query_df(
+                    f"select profile_id, email, phone, source_record_count from {wh.relation('unified_profiles')}"
+                ),
                 expectations.profiles_expectations(max_size),
             ),
             Validation(
                 "profile_links",
-                query_df("select record_key, profile_id, matched_by from profile_links"),
+                wh.query_df(f"select record_key, profile_id, matched_by from {wh.relation('profile_links')}"),
                 expectations.profile_links_expectations(),
             ),
             Validation(
                 "profile_reconciliation",
-                query_df(PROFILE_RECONCILIATION_SQL),
+                wh.query_df(PROFILE_RECONCILIATION_SQL.format(**{m: wh.relation(m) for m in models})),
                 expectations.profile_reconciliation_expectations(),
             ),
         ]
@@ -81,5 +102,6 @@ def validate_profiles() -> dict[str, list[Validation]]:
 
 def validate(s3, interval: dict[str, str]) -> list[dict]:
     """Every checkpoint of the interval through the gate: raises QualityGateFailed on a failed expectation."""
-    checkpoints = {**validate_engagement(s3, interval), **validate_profiles()}
+    wh = warehouse()
+    checkpoints = {**validate_engagement(s3, interval, wh), **validate_profiles(wh)}
     return gate(checkpoints, *intervals.from_dbt_vars(interval))

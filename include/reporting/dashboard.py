@@ -3,6 +3,8 @@
 Charts are inline SVG (charts.py), so the file renders offline with nothing fetched. Every data
 mark is a ``<rect class="bar" data-value=…>``, one per non-null value in the mart. The page
 depends only on the warehouse and the interval, never on the clock: same data, same bytes.
+The marts are read through the warehouse seam (include/warehouse/seam.py) with plain SQL that
+DuckDB and Athena both run.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from html import escape
 from pathlib import Path
 
-import duckdb
-
 from include.reporting.charts import CHART_WIDTH, COUNT, PERCENT, USD, BarChart, ChartFrame, Series, format_value
+from include.warehouse.seam import MissingRelation, Warehouse, records
 
 HOUR = timedelta(hours=1)
 LATEST_NAME = "engagement-latest.html"
@@ -98,28 +98,24 @@ class Section:
         return None
 
 
-def write_report(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, interval_start: datetime, interval_end: datetime
-) -> Path:
+def write_report(wh: Warehouse, out_dir: Path, interval_start: datetime, interval_end: datetime) -> Path:
     """Write the dashboard for [interval_start, interval_end) and refresh engagement-latest.html beside it."""
     start, end = _naive_utc(interval_start), _naive_utc(interval_end)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"engagement-{start:%Y%m%dT%H}-{end:%Y%m%dT%H}.html"
-    path.write_text(render_report(con, start, end), encoding="utf-8")
+    path.write_text(render_report(wh, start, end), encoding="utf-8")
     shutil.copyfile(path, out_dir / LATEST_NAME)
     return path
 
 
-def render_report(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> str:
+def render_report(wh: Warehouse, start: datetime, end: datetime) -> str:
     """The page for [start, end), naive UTC."""
-    volume = _fetch(con, "engagement_volume_by_hour", "event_hour, channel, events", "event_hour, channel")
-    conversion = _fetch(con, "channel_conversion", "channel, sent, delivered, engaged", "channel")
+    volume = _fetch(wh, "engagement_volume_by_hour", "event_hour, channel, events", "event_hour, channel")
+    conversion = _fetch(wh, "channel_conversion", "channel, sent, delivered, engaged", "channel")
     # Worst bounce rate first: those campaigns put the sending reputation at risk.
-    campaigns = _fetch(
-        con, "campaign_performance", ", ".join(CAMPAIGN_COLUMNS), "bounce_rate desc nulls last, campaign"
-    )
+    campaigns = _fetch(wh, "campaign_performance", ", ".join(CAMPAIGN_COLUMNS), "bounce_rate desc nulls last, campaign")
     sms_costs = _fetch(
-        con,
+        wh,
         "sms_cost_by_country",
         "iso_country_code, messages, total_price, total_carrier_fee, total_cost",
         "total_cost desc, iso_country_code",
@@ -137,7 +133,7 @@ def render_report(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
             "<body><main>",
             "<h1>Customer engagement</h1>",
             f'<p class="interval">Generated for interval {interval} (UTC)</p>',
-            _headlines(con, volume, channel_colours, start, end),
+            _headlines(wh, volume, channel_colours, start, end),
             "<h2>Engagement</h2>",
             _volume_chart(volume, channel_colours, start, end),
             _funnel_chart(conversion),
@@ -157,21 +153,18 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, table: str, columns: str, order_by: str) -> Section:
+def _fetch(wh: Warehouse, table: str, columns: str, order_by: str) -> Section:
     try:
-        cursor = con.execute(f"select {columns} from {table} order by {order_by}")
-    except duckdb.CatalogException:
+        frame = wh.query_df(f"select {columns} from {wh.relation(table)} order by {order_by}")
+    except MissingRelation:
         return Section(table, None)
-    names = [column[0] for column in cursor.description]
-    # DECIMAL sums come back as Decimal, which does not mix with the float arithmetic of the charts.
-    rows = [[float(value) if isinstance(value, Decimal) else value for value in row] for row in cursor.fetchall()]
-    return Section(table, [dict(zip(names, row, strict=True)) for row in rows])
+    return Section(table, records(frame))  # DECIMAL is float64 already: it mixes with the charts' arithmetic
 
 
-def _count(con: duckdb.DuckDBPyConnection, table: str, where: str = "", params: Sequence = ()) -> int | None:
+def _count(wh: Warehouse, table: str, where: str = "", params: Sequence = ()) -> int | None:
     try:
-        return con.execute(f"select count(*) from {table} {where}", list(params)).fetchone()[0]
-    except duckdb.CatalogException:
+        return int(wh.query_df(f"select count(*) as n from {wh.relation(table)} {where}", params)["n"].iloc[0])
+    except MissingRelation:
         return None
 
 
@@ -182,18 +175,16 @@ def _label(value: object) -> str:
 # Headline numbers
 
 
-def _headlines(
-    con: duckdb.DuckDBPyConnection, volume: Section, channel_colours: dict[str, str], start: datetime, end: datetime
-) -> str:
+def _headlines(wh: Warehouse, volume: Section, channel_colours: dict[str, str], start: datetime, end: datetime) -> str:
     per_channel = {channel: 0 for channel in channel_colours}
     for row in volume.rows or []:
         per_channel[_label(row["channel"])] += row["events"] or 0
-    quarantined = _count(con, "quarantined_records", "where ingest_hour >= ? and ingest_hour < ?", [start, end])
+    quarantined = _count(wh, "quarantined_records", "where ingest_hour >= ? and ingest_hour < ?", [start, end])
     totals = [
         _card("Events", None if volume.rows is None else sum(per_channel.values())),
         _card("Quarantined in interval", quarantined),
-        _card("Suppressed addresses", _count(con, "suppression_list")),
-        _card("SMS opt-outs", _count(con, "sms_opt_outs")),
+        _card("Suppressed addresses", _count(wh, "suppression_list")),
+        _card("SMS opt-outs", _count(wh, "sms_opt_outs")),
     ]
     channels = [_card(channel, events, channel_colours[channel]) for channel, events in per_channel.items()]
     return f'<section class="cards">{"".join(totals)}</section><section class="cards">{"".join(channels)}</section>'

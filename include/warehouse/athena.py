@@ -160,11 +160,6 @@ def frame_from_csv(body: bytes, columns: list[dict]) -> pd.DataFrame:
     """A SELECT's result CSV (header row, every value quoted, NULL an empty unquoted field) as a
     DataFrame with DuckDB's ``.df()`` dtypes, given the query's ColumnInfo."""
     kinds = [info["Type"].lower() for info in columns]
-    for info, kind in zip(columns, kinds, strict=True):
-        if kind in NESTED:
-            raise WarehouseError(
-                f"column {info['Name']} is an Athena {kind}: select it as cast({info['Name']} as json)"
-            )
     positional = [f"c{i}" for i in range(len(columns))]  # names may repeat; positions do not
     table = pa_csv.read_csv(
         pa.py_buffer(body or b"\n"),
@@ -179,6 +174,11 @@ def frame_from_csv(body: bytes, columns: list[dict]) -> pd.DataFrame:
             false_values=["false"],
         ),
     )
+    for info, kind in zip(columns, kinds, strict=True):
+        if kind in NESTED and table.num_rows:  # no rows, no text to misread: `select … where 1 = 0` names columns
+            raise WarehouseError(
+                f"column {info['Name']} is an Athena {kind}: select it as cast({info['Name']} as json)"
+            )
     return pd.DataFrame(
         {i: _series(table.column(i), kind) for i, kind in enumerate(kinds)}, index=pd.RangeIndex(table.num_rows)
     ).set_axis([info["Name"] for info in columns], axis=1)

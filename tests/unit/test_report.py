@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from include.reporting.dashboard import LATEST_NAME, write_report
+from include.warehouse.seam import DuckDBWarehouse
 from local import browser
 
 START, END = datetime(2026, 11, 20, 4, tzinfo=UTC), datetime(2026, 11, 20, 7, tzinfo=UTC)
@@ -63,13 +64,14 @@ MARTS = {
 }
 
 
-def make_warehouse(skip: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    for table, (columns, rows) in MARTS.items():
-        if table not in skip:
-            con.execute(f"create table {table} ({columns})")
-            con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
-    return con
+def make_warehouse(path: Path, skip: tuple[str, ...] = ()) -> DuckDBWarehouse:
+    """The marts in a DuckDB file, read through the warehouse seam as the dashboard task reads them."""
+    with duckdb.connect(str(path)) as con:
+        for table, (columns, rows) in MARTS.items():
+            if table not in skip:
+                con.execute(f"create table {table} ({columns})")
+                con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
+    return DuckDBWarehouse(path)
 
 
 class Dashboard(HTMLParser):
@@ -122,10 +124,8 @@ class Dashboard(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    con = make_warehouse()
-    path = write_report(con, tmp_path_factory.mktemp("report"), START, END)
-    con.close()
-    return path
+    out = tmp_path_factory.mktemp("report")
+    return write_report(make_warehouse(out / "warehouse.duckdb"), out, START, END)
 
 
 def require_chromium() -> None:
@@ -144,7 +144,7 @@ def test_written_per_interval_and_as_latest(report: Path) -> None:
 
 
 def test_same_data_gives_the_same_bytes(report: Path, tmp_path: Path) -> None:
-    again = write_report(make_warehouse(), tmp_path, START, END)
+    again = write_report(make_warehouse(tmp_path / "warehouse.duckdb"), tmp_path, START, END)
     assert again.read_bytes() == report.read_bytes()
 
 
@@ -173,9 +173,9 @@ def test_campaign_names_are_escaped(report: Path) -> None:
 
 
 def test_missing_and_empty_tables_leave_a_note(tmp_path: Path) -> None:
-    con = make_warehouse(skip=("sms_cost_by_country", "sms_opt_outs"))
-    con.execute("delete from channel_conversion")
-    page = Dashboard(write_report(con, tmp_path, START, END).read_text())
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", skip=("sms_cost_by_country", "sms_opt_outs"))
+    warehouse.execute(f"delete from {warehouse.relation('channel_conversion')}")
+    page = Dashboard(write_report(warehouse, tmp_path, START, END).read_text())
     assert page.no_data == {
         "delivery-funnel": "No data: table channel_conversion has no rows.",
         "sms-cost-by-country": "No data: table sms_cost_by_country is not in the warehouse.",

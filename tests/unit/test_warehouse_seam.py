@@ -124,6 +124,7 @@ QUERIES = {
         (),
     ),
     "no rows": (f"select {COLUMNS} from {{people}} where id > ?", [100]),
+    "a table's columns": ("select * from {people} where 1 = 0", ()),
     "a string with a quote": ("select id from {people} where name = ?", ["O'Brien"]),
 }
 
