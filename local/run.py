@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import string
 import subprocess
 import sys
 import time
@@ -154,44 +155,47 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
 
 def print_summary(console: TextIO, stages: dict[str, float]) -> None:
     from include.warehouse.connection import connect
+    from include.warehouse.seam import records, warehouse
+
+    wh = warehouse()  # the marts, on dbt's target; the sync's own tables stay in DuckDB
 
     def say(line: str) -> None:
         console.write(line + "\n")
 
+    def rows(sql: str) -> list[tuple]:
+        """A query over dbt models named {model}, through the warehouse seam."""
+        models = {name: wh.relation(name) for _, name, _, _ in string.Formatter().parse(sql) if name}
+        return [tuple(row.values()) for row in records(wh.query_df(sql.format(**models)))]
+
+    say("\n== customer360 run summary ==")
+    say(
+        f"pipeline time: {stages['pipeline']:.1f}s: upload {stages['upload']:.1f}s, "
+        f"landing {stages['landing']:.1f}s, build {stages['build']:.1f}s "
+        f"(dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), sync {stages['sync']:.1f}s; "
+        f"before it, setup {stages['setup']:.1f}s (Airflow's DB, sample data, DAGs)"
+    )
+    where = settings.WAREHOUSE_PATH if wh.engine == "duckdb" else f"Athena database {settings.ATHENA_DATABASE}"
+    say(f"warehouse: {where}   task logs: {log_path()}")
+    reports = settings.VAR_DIR / "reports"
+    say(f"dashboard: {reports / 'engagement-latest.html'}   data docs: {reports / 'data_docs' / 'index.html'}")
+    for stream, raw, canonical, quarantined in rows(
+        "select stream, cast(sum(raw_records) as bigint), cast(sum(canonical_events) as bigint), "
+        "cast(sum(quarantined_records) as bigint) from {landing_reconciliation} group by stream order by stream"
+    ):
+        say(f"  {stream:<20} landed {raw:>8}  canonical events {canonical:>8}  quarantined {quarantined:>5}")
+    for reason, n in rows("select reason, count(*) from {quarantined_records} group by reason order by reason"):
+        say(f"    quarantined: {reason:<22} {n}")
+    ((profiles,),) = rows("select count(*) from {unified_profiles}")
+    links = rows("select matched_by, count(*) from {profile_links} group by 1 order by 2 desc, 1")
+    matched = ", ".join(f"{how} {n}" for how, n in links)
+    ((merges,),) = rows("select count(*) from {profile_merges}")
+    say(f"  unified profiles {profiles}; source records linked by {matched}; id changes recorded {merges}")
     with connect(read_only=True) as con:
-
-        def rows(sql: str) -> list[tuple]:
-            return con.execute(sql).fetchall()
-
-        say("\n== customer360 run summary ==")
-        say(
-            f"pipeline time: {stages['pipeline']:.1f}s: upload {stages['upload']:.1f}s, "
-            f"landing {stages['landing']:.1f}s, build {stages['build']:.1f}s "
-            f"(dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), sync {stages['sync']:.1f}s; "
-            f"before it, setup {stages['setup']:.1f}s (Airflow's DB, sample data, DAGs)"
-        )
-        say(f"warehouse: {settings.WAREHOUSE_PATH}   task logs: {log_path()}")
-        reports = settings.VAR_DIR / "reports"
-        say(f"dashboard: {reports / 'engagement-latest.html'}   data docs: {reports / 'data_docs' / 'index.html'}")
-        for stream, raw, canonical, quarantined in rows(
-            "select stream, sum(raw_records), sum(canonical_events), sum(quarantined_records) "
-            "from landing_reconciliation group by stream order by stream"
-        ):
-            say(f"  {stream:<20} landed {raw:>8}  canonical events {canonical:>8}  quarantined {quarantined:>5}")
-        for reason, n in rows("select reason, count(*) from quarantined_records group by reason order by reason"):
-            say(f"    quarantined: {reason:<22} {n}")
-        ((profiles,),) = rows("select count(*) from unified_profiles")
-        matched = ", ".join(
-            f"{how} {n}"
-            for how, n in rows("select matched_by, count(*) from profile_links group by 1 order by 2 desc, 1")
-        )
-        ((merges,),) = rows("select count(*) from profile_merges")
-        say(f"  unified profiles {profiles}; source records linked by {matched}; id changes recorded {merges}")
-        for object_type, sent, unchanged, failed, dead in rows(
+        for object_type, sent, unchanged, failed, dead in con.execute(
             "select object_type, sent, unchanged, failed, dead_lettered from customer_profiles_sync_runs "
             "where split_part(run_id, '#', 1) = (select split_part(run_id, '#', 1) from customer_profiles_sync_runs "
             "order by started_at desc limit 1) order by started_at"
-        ):
+        ).fetchall():
             say(
                 f"  Customer Profiles {object_type}: sent {sent}, unchanged {unchanged}, failed {failed}, "
                 f"dead-lettered {dead}"
