@@ -11,7 +11,7 @@ records get their phone normalised on the way (E.164, type, country).
 **When it runs**
 - every hour, for the hour before;
 - triggered with **interval_start** and **interval_end**: every hour of that range in one run
-  (catch-up after an outage, re-landing a day: see the README's runbook);
+  (catch-up after an outage, re-landing a day: see the on-call runbook, docs/operations.md);
 - when a source system drops a batch: an event on the Asset `landing_<stream>` (extra
   `{"keys": ["customers/…/export.csv"]}`) lands the hours those files hold, at once.
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from include import streams as _streams
-
 # -- Where things are ------------------------------------------------------------------------
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Local state: the DuckDB warehouse, Airflow's home, reports, logs (tests and benchmarks use private ones).
@@ -67,9 +65,6 @@ def duckdb_extension_dir() -> Path:
 # The region a national phone number (no country code) is read in, when its record names no
 # country: landing's phone normalisation and erasure requests.
 DEFAULT_PHONE_REGION = os.environ.get("C360_DEFAULT_PHONE_REGION", "US")
-# The raw streams are include/streams.py's. This name stays only for include/quality/tasks.py
-# (reworked on the warehouse seam) until it imports include.streams; nothing else may use it.
-RAW_STREAMS = _streams.RAW_STREAMS
 
 # -- Orchestration ----------------------------------------------------------------------------
 # The wait before a failed task's first retry (then exponential); local runs set 2.

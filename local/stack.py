@@ -52,7 +52,7 @@ ATHENA_RESULTS_BUCKET = "c360-athena-results"
 # Airflow's SQLite metadata has one writer at a time: scheduler, dag-processor, api-server and
 # the CLI wait up to a minute for the lock instead of sqlite3's 5 s ("database is locked").
 # A transaction whose read snapshot went stale fails at once all the same (SQLite does not
-# wait where waiting cannot help): hence `backfill create` with the scheduler stopped (README).
+# wait where waiting cannot help): hence, locally, `airflow backfill create` with the scheduler stopped.
 SQLITE_CONNECT_ARGS = {"timeout": 60}
 
 

@@ -1,4 +1,4 @@
-"""The team stack's docker-compose.yaml: the services the README promises, the project mounted,
+"""The team stack's docker-compose.yaml: the services docs/local-stack.md promises, the project mounted,
 the locked Airflow image, and no secret written into the file."""
 
 from __future__ import annotations

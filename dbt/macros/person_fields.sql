@@ -1,7 +1,7 @@
 {#- The person an identity-bearing source record names — the staging contract that
     int_identity_records_unioned reads. Fields sit at a JSON path of the body (customers:
     the record itself, bookings: the traveller, loyalty: the member, service: the customer);
-    the phone as landing normalised it (include/landing/land.py) is in the row's `normalised`. -#}
+    the phone as landing normalised it (include/landing/sources.py) is in the row's `normalised`. -#}
 
 {% macro person_columns() -%}
   {{ return(['first_name', 'last_name', 'email', 'phone', 'phone_e164', 'phone_type', 'phone_country',

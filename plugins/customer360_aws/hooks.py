@@ -3,10 +3,10 @@
 Both are the Amazon provider's AwsBaseHook with a service name: region, credentials and
 ``endpoint_url`` come from the Airflow connection (so the local stack and AWS differ only
 by connection). Throttled requests are retried by botocore's standard mode (exponential
-backoff with jitter); the send rate is governed by the sync's AdaptiveRateLimiter, attached
-to the client. botocore's "adaptive" mode is not used: its rate drops by 30 % on every
-throttle, and under 10 % throttled requests it sank to a few percent of the ceiling
-(include/sync/engine.py, bench/README.md).
+backoff with jitter); the send rate is governed by the sync's AdaptiveRateLimiter
+(include/sync/rate_limit.py), attached to the client. botocore's "adaptive" mode is not used:
+its rate drops by 30 % on every throttle, and under 10 % throttled requests it sank to a few
+percent of the ceiling (include/sync/rate_limit.py, bench/README.md).
 """
 
 from __future__ import annotations

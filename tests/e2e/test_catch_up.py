@@ -42,7 +42,7 @@ HOURS = 18
 DATA_HOURS = (START + timedelta(hours=1), START + timedelta(hours=17))
 PEOPLE = 60
 LANDING_DAG, BUILD_DAG = "land_engagement_events", "build_warehouse"
-# The exact command the on-call engineer runs (README runbook): the end is exclusive.
+# The exact command the on-call engineer runs (the runbook, docs/operations.md): the end is exclusive.
 CATCH_UP = [
     "dags", "trigger", LANDING_DAG, "--conf",
     json.dumps({"interval_start": START.isoformat(), "interval_end": (START + timedelta(hours=HOURS)).isoformat()}),
