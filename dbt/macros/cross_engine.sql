@@ -225,3 +225,25 @@
       rows between unbounded preceding and unbounded following
   )
 {%- endmacro %}
+
+{# A date as ISO-8601 text: YYYY-MM-DD. #}
+{% macro iso_date_text(expression) -%}
+  {{ return(adapter.dispatch('iso_date_text', 'customer360')(expression)) }}
+{%- endmacro %}
+{% macro default__iso_date_text(expression) -%}
+  to_iso8601({{ expression }})
+{%- endmacro %}
+{% macro duckdb__iso_date_text(expression) -%}
+  strftime({{ expression }}, '%Y-%m-%d')
+{%- endmacro %}
+
+{# A timestamp (UTC, no zone) as ISO-8601 text with milliseconds and Z: YYYY-MM-DDTHH:MM:SS.mmmZ. #}
+{% macro iso_timestamp_text(expression) -%}
+  {{ return(adapter.dispatch('iso_timestamp_text', 'customer360')(expression)) }}
+{%- endmacro %}
+{% macro default__iso_timestamp_text(expression) -%}
+  to_iso8601(cast({{ expression }} as timestamp(3))) || 'Z'
+{%- endmacro %}
+{% macro duckdb__iso_timestamp_text(expression) -%}
+  strftime({{ expression }}, '%Y-%m-%dT%H:%M:%S.%gZ')
+{%- endmacro %}
