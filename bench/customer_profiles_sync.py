@@ -8,7 +8,7 @@ port under a temp dir (nothing under var/):
 
 1. capacity: the endpoint's unthrottled maximum for BatchPutProfileObject (10 objects per
    request), no rate limit, ``--concurrency`` threads;
-2. sync: ``sync_object_type("UnifiedProfile")`` over N synthetic ``unified_profiles`` rows,
+2. sync: ``sync_object_type("UnifiedProfile")`` over N synthetic objects (its model's rows),
    10 % of data requests answered ThrottlingException, at ``--ceiling`` requests/s; then
    the endpoint's objects and profiles are compared with the source, object by object;
 3. re-run: the same sync at once; the endpoint's request counts must not move;
@@ -47,6 +47,7 @@ from botocore.config import Config
 from bench import EXIT_TARGET_MISSED
 from include import settings
 from include.sync import config, customer_profiles, engine, rate_limit, templates
+from include.warehouse.relations import relation
 from local import stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -56,13 +57,15 @@ THROTTLE_RATE = 0.1
 TARGET_RATE_SHARE = 0.9
 TARGET_JUDGED_FROM_OBJECTS = 20_000
 
+# Synthetic UnifiedProfile objects: rows of its dbt model (customer_profiles__unified_profile),
+# its contract's columns, as the model formats them; {relation} is the model's.
 SOURCE_SQL = """
-create table unified_profiles as
+create table {relation} as
 select
     'p' || lpad(i::varchar, 7, '0') as profile_id,
     ['Ann', 'Bob', 'Cem', 'Dana', 'Eve'][i % 5 + 1] as first_name,
     'Surname' || (i % 997) as last_name,
-    date '1950-01-01' + (i % 20000)::integer as birth_date,
+    strftime(date '1950-01-01' + (i % 20000)::integer, '%Y-%m-%d') as birth_date,
     'person' || i || '@example.com' as email,
     '+4477009' || lpad((i % 100000)::varchar, 5, '0') as phone,
     (i % 200 + 1) || ' High Street' as address_line1,
@@ -71,23 +74,23 @@ select
     'LS' || (i % 30) || ' ' || (i % 9) || 'AB' as postal_code,
     null::varchar as state,
     'GB' as country,
+    'p' || i || '@mail.example,person' || i || '@example.com' as emails,
+    '+4477009' || lpad((i % 100000)::varchar, 5, '0') as phones,
     'L' || i as loyalty_id,
-    ['person' || i || '@example.com', 'p' || i || '@mail.example'] as emails,
-    ['+4477009' || lpad((i % 100000)::varchar, 5, '0')] as phones,
-    ['crm', 'web'] as source_kinds,
+    'crm,web' as source_kinds,
     1 + i % 3 as source_record_count,
     i % 4 as bookings_count,
-    timestamp '2026-10-01' + to_minutes(i % 40000) as last_booked_at,
+    strftime(timestamp '2026-10-01' + to_minutes(i % 40000), '%Y-%m-%dT%H:%M:%S.%gZ') as last_booked_at,
     i % 2 as service_interactions_count,
-    timestamp '2026-11-01' + to_minutes(i % 20000) as last_open_at,
-    null::timestamp as last_click_at,
+    strftime(timestamp '2026-11-01' + to_minutes(i % 20000), '%Y-%m-%dT%H:%M:%S.%gZ') as last_open_at,
+    null::varchar as last_click_at,
     ['email', 'sms', 'whatsapp'][i % 3 + 1] as preferred_channel,
     i % 24 as best_send_hour,
     i % 3 as offers_received,
     i % 2 as offers_viewed,
     i % 50 = 0 as is_email_suppressed,
     i % 40 = 0 as is_sms_opted_out,
-    ['active', 'openers'] as segments
+    'active,openers' as segments
 from range(?) as t (i)
 """
 
@@ -391,7 +394,7 @@ def write(result: dict, out: Path) -> None:
         "",
         f"{result['when']} · {result['machine']} · `{result['command']}`",
         "",
-        '`sync_object_type("UnifiedProfile")` over synthetic unified_profiles rows to the local endpoint '
+        '`sync_object_type("UnifiedProfile")` over synthetic objects (rows of its dbt model) to the local endpoint '
         "(`python -m local.stack serve --no-s3`, its own process) with "
         f"{THROTTLE_RATE:.0%} of data requests answered ThrottlingException; botocore standard retries, our "
         "AdaptiveRateLimiter at the ceiling. Then the endpoint's SQLite is compared with the source object by "
@@ -432,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="c360-bench-sync-") as tmp:
         work = Path(tmp)
         con = duckdb.connect(str(work / "warehouse.duckdb"))
-        con.execute(SOURCE_SQL, [args.objects])
+        con.execute(SOURCE_SQL.format(relation=relation(templates.model_name(TYPE))), [args.objects])
         con.execute(
             "create table profile_merges (old_profile_id varchar, new_profile_id varchar, change_kind varchar, "
             "moved_records bigint, recorded_for timestamp)"

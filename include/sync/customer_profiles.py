@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from include.sync.config import PROFILE_KEY, PROFILE_TYPE, SyncSettings
 from include.sync.engine import Item, Outcome, Sync, failure
 from include.sync.state import StateRow, ensure_tables, pushed_profiles
-from include.sync.templates import ObjectType, load_object_type
+from include.sync.templates import ObjectType, load_object_type, over_models
 
 
 class ProfileObjects:
@@ -138,15 +138,16 @@ class UnifiedProfiles(ProfileObjects):
 
 
 # Merge records, oldest first; at the same time, the move of most records last (it wins).
+# {profile_merges}: the model's relation (templates.over_models).
 MERGES_SQL = """
-select old_profile_id, new_profile_id from profile_merges where change_kind = 'merge'
+select old_profile_id, new_profile_id from {profile_merges} where change_kind = 'merge'
 order by recorded_for, moved_records, new_profile_id desc
 """
 
 
 def merge_targets(con: duckdb.DuckDBPyConnection, live: set[str]) -> dict[str, str]:
     """old profile_id -> the live profile it was merged into, following chains (a→b, then b→c)."""
-    rows = con.execute(MERGES_SQL).fetchall()
+    rows = con.execute(over_models(MERGES_SQL)).fetchall()
     latest = {old: new for old, new in rows}  # the latest record wins; at a tie, the biggest move
     resolved = {}
     for old in latest:
@@ -171,7 +172,7 @@ def sync_object_type(
         objects_of: dict[str, list[tuple[str, str]]] = {}
         for profile_id, type_name, unique_key in con.execute(
             "select profile_id, object_type, unique_key from customer_profiles_sync_state "
-            "where unique_key is not null and profile_id is not null order by all"
+            "where unique_key is not null and profile_id is not null order by profile_id, object_type, unique_key"
         ).fetchall():
             if profile_id not in live:
                 objects_of.setdefault(profile_id, []).append((type_name, unique_key))

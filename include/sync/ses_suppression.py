@@ -23,14 +23,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from include.sync.config import SyncSettings
 from include.sync.engine import Item, Outcome, Sync, content_hash, failure
 from include.sync.state import StateRow
+from include.sync.templates import over_models
 
 OBJECT_TYPE = "SesSuppressedDestination"
-SOURCE_SQL = "select lower(email_address) as email_address, reason from suppression_list order by 1"
+# {suppression_list}: the model's relation (templates.over_models).
+SOURCE_SQL = "select lower(email_address) as email_address, reason from {suppression_list} order by 1"
 
 
 def items(con: duckdb.DuckDBPyConnection) -> list[Item]:
     result = []
-    for address, reason in con.execute(SOURCE_SQL).fetchall():
+    for address, reason in con.execute(over_models(SOURCE_SQL)).fetchall():
         body = json.dumps({"EmailAddress": address, "Reason": reason}, sort_keys=True)
         result.append(Item(address, None, body, content_hash(OBJECT_TYPE, body)))
     return result

@@ -1,15 +1,23 @@
-"""The object types: what each sends, read from its two files, checked against the marts, applied to the domain.
+"""The object types: what each sends, read from its template and its dbt model, checked, applied to the domain.
 
-An object type is two files in ``include/sync/object_types/``: ``<Name>.json``, the
-PutProfileObjectType request (its version is in the Description and in git; it is applied
-every run, PutProfileObjectType being an upsert), and ``<Name>.sql``, the query over the
-marts whose columns are exactly the template's fields. The UNIQUE key's fields name an
-object, the PROFILE key's field its profile. Null and empty values are left out.
+An object type is ``include/sync/object_types/<Name>.json``, the PutProfileObjectType request
+(its version is in the Description and in git; it is applied every run, PutProfileObjectType
+being an upsert), and a dbt model, ``customer_profiles__<name>``
+(dbt/models/marts/customer_profiles/), whose enforced contract's columns are exactly the
+template's fields: the sync reads ``select *`` from the model's relation, on either engine.
+The UNIQUE key's fields name an object, the PROFILE key's field its profile. Null and empty
+values are left out.
+
+SQL the sync reads besides the object types (``check_sources``' ``extra_queries``, the merges,
+the suppression list) names dbt models as ``{model}`` placeholders: ``over_models`` puts each
+model's relation in (the manifest's, include/warehouse/relations.py).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import string
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -19,15 +27,32 @@ import duckdb
 
 from include.sync.config import OBJECT_TYPES
 from include.sync.engine import ContractError, Item, content_hash
+from include.warehouse.relations import relation
 
 OBJECT_TYPES_DIR = Path(__file__).parent / "object_types"
+MODEL_PREFIX = "customer_profiles__"
+
+
+def model_name(object_type: str) -> str:
+    """The dbt model of an object type: UnifiedProfile -> customer_profiles__unified_profile."""
+    return MODEL_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "_", object_type).lower()
+
+
+def over_models(sql: str) -> str:
+    """``sql`` with each ``{model}`` placeholder replaced by that dbt model's relation."""
+    models = {name for _, name, _, _ in string.Formatter().parse(sql) if name}
+    return sql.format(**{name: relation(name) for name in models})
 
 
 @dataclass(frozen=True)
 class ObjectType:
     name: str
     template: dict
-    sql: str
+    model: str  # the dbt model whose rows are the objects
+
+    @property
+    def sql(self) -> str:
+        return f"select * from {relation(self.model)}"
 
     @cached_property
     def digest(self) -> str:
@@ -67,9 +92,14 @@ class ObjectType:
     def expires_after(self) -> timedelta:
         return timedelta(days=self.template["ExpirationDays"])
 
+    def as_fields(self, columns: list[str]) -> list[str]:
+        """The model's column names as the template spells its fields (Athena lower-cases every name)."""
+        by_lower = {field.lower(): field for field in self.field_names}
+        return [by_lower.get(column.lower(), column) for column in columns]
+
     def items(self, con: duckdb.DuckDBPyConnection) -> list[Item]:
         cursor = con.execute(self.sql)
-        columns = [d[0] for d in cursor.description]
+        columns = self.as_fields([d[0] for d in cursor.description])
         return [self.item(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
 
     def item(self, row: dict) -> Item:
@@ -94,25 +124,30 @@ class ObjectType:
 
 
 def load_object_type(name: str) -> ObjectType:
-    return ObjectType(
-        name,
-        json.loads((OBJECT_TYPES_DIR / f"{name}.json").read_text()),
-        (OBJECT_TYPES_DIR / f"{name}.sql").read_text(),
-    )
+    return ObjectType(name, json.loads((OBJECT_TYPES_DIR / f"{name}.json").read_text()), model_name(name))
 
 
 def check_sources(con: duckdb.DuckDBPyConnection, extra_queries: dict[str, str]) -> None:
-    """Bind every object type's query and ``extra_queries`` without running them; one error naming every gap."""
+    """Read every object type's model and ``extra_queries`` (SQL over ``{model}`` placeholders)
+    without rows; one error naming every gap.
+
+    dbt's enforced contracts hold each model to its template's fields when it is built; this
+    catches what a build cannot: a model not built (or its build failed), a template edited
+    without its model, a mart an extra query reads that is gone."""
     problems = []
-    queries = {name: load_object_type(name).sql for name in OBJECT_TYPES} | extra_queries
-    for name, sql in queries.items():
+    for name in [*OBJECT_TYPES, *extra_queries]:
+        object_type = load_object_type(name) if name in OBJECT_TYPES else None
         try:
+            sql = object_type.sql if object_type else over_models(extra_queries[name])
             columns = [d[0] for d in con.execute(f"select * from ({sql}) limit 0").description]
+        except KeyError as err:  # a model the dbt manifest does not have
+            problems.append(f"{name}: {err.args[0]}")
+            continue
         except duckdb.Error as err:
             problems.append(f"{name}: {str(err).splitlines()[0]}")
             continue
-        if name in OBJECT_TYPES and sorted(columns) != sorted(load_object_type(name).field_names):
-            problems.append(f"{name}: query columns {sorted(columns)} differ from the template's fields")
+        if object_type and sorted(object_type.as_fields(columns)) != sorted(object_type.field_names):
+            problems.append(f"{name}: {object_type.model} has columns {sorted(columns)}, not the template's fields")
     if problems:
         raise ContractError("the sync cannot read the marts it pushes:\n  " + "\n  ".join(problems))
 

@@ -1,5 +1,6 @@
 """The Customer Profiles sync against the local endpoint (real boto3 clients over HTTP) and
-small DuckDB marts shaped like the dbt contract: what arrives must equal the marts exactly."""
+small DuckDB marts shaped like dbt's, under the object types' dbt models (as views, the SQL
+dbt compiles): what arrives must equal the marts exactly."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pandas as pd
 import pytest
 from botocore.config import Config
 
-from include.settings import PROJECT_ROOT
+from include.settings import DBT_MANIFEST_PATH, PROJECT_ROOT
 from include.sync import config, customer_profiles, engine, rate_limit, templates
 from local.profiles_endpoint import ProfilesEndpoint
 from tests.unit.conftest import endpoint_client
@@ -149,8 +150,10 @@ def con(tmp_path):
 
 
 @pytest.fixture
-def marts(con):
-    return Marts(con)
+def marts(con, dbt_models):
+    made = Marts(con)
+    dbt_models(con, *(templates.model_name(name) for name in config.OBJECT_TYPES))
+    return made
 
 
 @pytest.fixture
@@ -218,6 +221,21 @@ def test_templates_are_valid_object_types(name):
     assert template["AllowProfileCreation"] is (name == config.PROFILE_TYPE)
 
 
+@pytest.mark.parametrize("name", config.OBJECT_TYPES)
+def test_each_object_types_model_has_a_contract_of_exactly_its_fields(name):
+    object_type = templates.load_object_type(name)
+    nodes = json.loads(DBT_MANIFEST_PATH.read_text())["nodes"].values()
+    (model,) = [node for node in nodes if node["resource_type"] == "model" and node["name"] == object_type.model]
+    assert model["config"]["contract"]["enforced"] is True
+    assert list(model["columns"]) == object_type.field_names
+    assert all(column["data_type"] for column in model["columns"].values())
+
+
+def test_columns_an_engine_lower_cased_are_read_as_the_templates_fields():
+    object_type = templates.load_object_type("MarketingAssignedOffers")  # Athena lower-cases every name
+    assert object_type.as_fields([f.lower() for f in object_type.field_names]) == object_type.field_names
+
+
 def test_the_queries_read_the_contract_and_name_every_gap(marts, con):
     templates.check_sources(con, {"profile_merges": customer_profiles.MERGES_SQL})
     con.execute("alter table unified_profiles drop column email_opens_90d")
@@ -256,7 +274,7 @@ def test_a_template_change_changes_every_hash(marts, con):
     marts.profiles(profile("ann"))
     object_type = templates.load_object_type("UnifiedProfile")
     changed = templates.ObjectType(
-        object_type.name, object_type.template | {"Description": "customer360 v2: x"}, object_type.sql
+        object_type.name, object_type.template | {"Description": "customer360 v2: x"}, object_type.model
     )
     assert object_type.items(con)[0].body == changed.items(con)[0].body
     assert object_type.items(con)[0].content_hash != changed.items(con)[0].content_hash
