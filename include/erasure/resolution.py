@@ -1,11 +1,15 @@
 """Who a request names: every profile the identifier belongs to, and every identifier of those profiles.
 
-``resolve`` finds the profiles (``profile_links`` through the normalised identity records,
-``unified_profiles``, and ids merged into them in ``profile_merges``), then their emails,
-phones, loyalty ids, CRM ids, source record ids, record keys and profile ids. An identifier
-that records of *other* profiles hold too (a shared family phone) is not matched: erasing it
-would erase someone else. A request by an email or phone that several profiles hold is
-refused: it must name one profile_id.
+``resolve`` finds the profiles (the identifying values of their linked records,
+``profile_record_identifiers``; the addresses ``unified_profiles`` holds, ``profile_addresses``;
+and ids merged into them in ``profile_merges``), then their emails, phones, loyalty ids, CRM
+ids, source record ids, record keys and profile ids. An identifier that records of *other*
+profiles hold too (a shared family phone) is not matched: erasing it would erase someone
+else. A request by an email or phone that several profiles hold is refused: it must name one
+profile_id.
+
+The lookups are dbt models (dbt/models/marts/profiles/), so the SQL here is plain selects
+over each model's relation with ``?`` values, the same on DuckDB and Athena.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import duckdb
 
 from include.erasure.matching import Matcher, build_pattern
 from include.erasure.request import ErasureRequestError, Request
+from include.warehouse.relations import relation
 
 log = logging.getLogger(__name__)
 
@@ -38,33 +43,21 @@ class Person:
         return Matcher(build_pattern(set(self.emails), set(self.phones), set(self.ids)))
 
 
-_NORMALISED = "main_intermediate.int_identity_records_normalised"
+# The models resolution reads; without any of them no build has made profiles yet.
+MODELS = ("profile_record_identifiers", "profile_addresses", "profile_links", "unified_profiles", "profile_merges")
+# The profiles a request's value names; {model}: each model's relation, ?: the value.
 _SEED_SQL = {
-    "email": f"""
-        select links.profile_id from profile_links as links
-        inner join {_NORMALISED} as records using (record_key) where records.email = $value
-        union select profile_id from unified_profiles where list_contains(emails, $value)""",
-    "phone": f"""
-        select links.profile_id from profile_links as links
-        inner join {_NORMALISED} as records using (record_key) where records.phone = $value
-        union select profile_id from unified_profiles where list_contains(phones, $value)""",
+    "email": """
+        select profile_id from {profile_record_identifiers} where kind = 'email' and value = ?
+        union select profile_id from {profile_addresses} where kind = 'email' and address = ?""",
+    "phone": """
+        select profile_id from {profile_record_identifiers} where kind = 'phone' and value = ?
+        union select profile_id from {profile_addresses} where kind = 'phone' and address = ?""",
     "profile_id": """
-        select profile_id from profile_links where profile_id = $value
-        union select profile_id from unified_profiles where profile_id = $value
-        union select old_profile_id from profile_merges where old_profile_id = $value""",
+        select profile_id from {profile_links} where profile_id = ?
+        union select profile_id from {unified_profiles} where profile_id = ?
+        union select old_profile_id from {profile_merges} where old_profile_id = ?""",
 }
-# Every identifying value of a record, one row each.
-_RECORD_VALUES = f"""
-    select links.profile_id, records.record_key, records.source_kind, kind, value
-    from profile_links as links
-    inner join {_NORMALISED} as records using (record_key)
-    cross join lateral (values
-        ('email', records.email), ('phone', records.phone), ('id', records.loyalty_id),
-        ('id', records.crm_customer_id),
-        ('id', case when records.source_kind != 'engagement' then records.source_record_id end)
-    ) as identifying (kind, value)
-    where value is not null
-"""
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -74,21 +67,26 @@ def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def _placeholders(values: list[str]) -> str:
+    return ", ".join("?" * len(values))
+
+
 def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
     """Every profile the identifier belongs to and every identifier of those profiles.
 
     With no profile found, the given identifier alone is erased (it may still sit in
     quarantined lines or sync state)."""
+    relations = {model: relation(model) for model in MODELS}
     tables = table_names(con)
-    needed = {"main.profile_links", "main.unified_profiles", "main.profile_merges", _NORMALISED}
+    missing = [model for model, name in relations.items() if name.replace('"', "") not in tables]
     given = {"email": set(), "phone": set(), "id": set()}
     given["id" if request.kind == "profile_id" else request.kind].add(request.value)
-    if not needed <= tables:
-        log.warning("the warehouse has no profiles yet (%s missing): erasing the given identifier only",
-                    sorted(needed - tables))  # fmt: skip
+    if missing:
+        log.warning("the warehouse has no profiles yet (%s missing): erasing the given identifier only", missing)
         return _person(set(), given, set(), set())
 
-    profiles = {p for (p,) in con.execute(_SEED_SQL[request.kind], {"value": request.value}).fetchall()}
+    seed = _SEED_SQL[request.kind].format(**relations)
+    profiles = {p for (p,) in con.execute(seed, [request.value] * seed.count("?")).fetchall()}
     if len(profiles) > 1 and request.kind != "profile_id":
         # Identity resolution links records sharing a valid email or mobile, so several profiles
         # holding it are several people (a family phone): erasing all of them is not what was asked.
@@ -97,7 +95,7 @@ def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
         )
     # Ids merged into one another are the same person's: follow merge history both ways.
     merges = con.execute(
-        "select old_profile_id, new_profile_id from profile_merges where change_kind = 'merge'"
+        f"select old_profile_id, new_profile_id from {relations['profile_merges']} where change_kind = 'merge'"
     ).fetchall()
     grown = True
     while grown:
@@ -105,27 +103,30 @@ def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
         profiles |= {new for old, new in merges if old in profiles} | {old for old, new in merges if new in profiles}
         grown = len(profiles) > before
 
-    con.execute("create or replace temp table erasure_profiles as select unnest($p::varchar[]) as profile_id",
-                {"p": sorted(profiles)})  # fmt: skip
-    values = con.execute(
-        f"select record_key, kind, value from ({_RECORD_VALUES}) where profile_id in (select * from erasure_profiles)"
-    ).fetchall()
-    record_keys = {key for key, _, _ in values} | {
-        key
-        for (key,) in con.execute(
-            "select record_key from profile_links where profile_id in (select * from erasure_profiles)"
+    identifiers = relations["profile_record_identifiers"]
+    chosen = sorted(profiles)
+    values, record_keys = [], set()
+    if chosen:
+        values = con.execute(
+            f"select record_key, kind, value from {identifiers} where profile_id in ({_placeholders(chosen)})", chosen
         ).fetchall()
-    }
+        record_keys = {key for key, _, _ in values} | {
+            key
+            for (key,) in con.execute(
+                f"select record_key from {relations['profile_links']} where profile_id in ({_placeholders(chosen)})",
+                chosen,
+            ).fetchall()
+        }
     for _, kind, value in values:
         given[kind].add(value)
     # The same value on a record of someone else's profile: matching it would erase them too.
     mine = sorted({v for vs in given.values() for v in vs})
+    others = f" and profile_id not in ({_placeholders(chosen)})" if chosen else ""
     shared = {
         value
         for (value,) in con.execute(
-            f"select distinct value from ({_RECORD_VALUES}) "
-            "where profile_id not in (select * from erasure_profiles) and value in (select unnest($v::varchar[]))",
-            {"v": mine},
+            f"select distinct value from {identifiers} where value in ({_placeholders(mine)}){others}",
+            [*mine, *chosen],
         ).fetchall()
     }
     return _person(profiles, given, record_keys, shared)

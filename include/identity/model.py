@@ -34,11 +34,13 @@ import yaml
 from sqlglot import exp
 
 from include import settings
+from include.warehouse.relations import relation
 
 SPEC_PATH = settings.DBT_PROJECT_DIR / "dbt_project.yml"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_CSV = settings.DBT_PROJECT_DIR / "seeds" / "identity_match_weights.csv"
-DEFAULT_RELATION = "main_intermediate.int_identity_records_normalised"
+# The normalised records, where dbt's manifest says the model is (read at import: the manifest must exist).
+DEFAULT_RELATION = relation("int_identity_records_normalised")
 WEIGHT_COLUMNS = ["model_version", "comparison", "gamma", "log2_bayes_factor"]
 PRIOR = "_prior"
 UNIQUE_ID = "record_key"

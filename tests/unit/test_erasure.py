@@ -109,7 +109,8 @@ def test_no_identifiers_match_nothing():
 
 
 # -- resolution ------------------------------------------------------------------------------
-def build_warehouse(con) -> None:
+def build_warehouse(con, dbt_models) -> None:
+    """The tables resolution reads, and the dbt models over them it looks values up in (views)."""
     con.execute("create schema main_intermediate")
     con.execute(
         """create table main_intermediate.int_identity_records_normalised as select * from (values
@@ -139,12 +140,13 @@ def build_warehouse(con) -> None:
         """create table profile_merges as select * from (values
         ('p-old', 'p-ana', 'merge'), ('p-x', 'p-bo', 'split')) as t (old_profile_id, new_profile_id, change_kind)"""
     )
+    dbt_models(con, "profile_record_identifiers", "profile_addresses")
 
 
 @pytest.fixture
-def warehouse():
+def warehouse(dbt_models):
     con = duckdb.connect()
-    build_warehouse(con)
+    build_warehouse(con, dbt_models)
     yield con
     con.close()
 
@@ -178,10 +180,10 @@ def test_nothing_known_erases_the_given_identifier_alone(warehouse):
         assert resolve(empty, request(profile_id="p-1")).ids == {"p-1"}
 
 
-def test_check_request_refuses_what_cannot_be_carried_out(tmp_path, monkeypatch):
+def test_check_request_refuses_what_cannot_be_carried_out(tmp_path, monkeypatch, dbt_models):
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
-        build_warehouse(con)
+        build_warehouse(con, dbt_models)
         ensure_audit_table(con)
         con.execute("insert into erasure_audit (request_id) values ('DSAR-done')")
     monkeypatch.setattr(settings, "WAREHOUSE_PATH", path)
