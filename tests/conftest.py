@@ -1,9 +1,12 @@
-"""Test environment: a private var/ directory and free ports, set before Airflow is imported."""
+"""Test environment: a private var/ directory and free ports, set before Airflow is imported; dbt models as views."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -36,3 +39,40 @@ os.environ.update(local_environment(S3_PORT, PROFILES_PORT, TEST_VAR_DIR, AWS_PO
 @pytest.fixture(scope="session")
 def var_dir() -> Path:
     return TEST_VAR_DIR
+
+
+DBT = str(Path(sys.executable).parent / "dbt")
+# dbt-duckdb names every relation with the file's catalog; dropped, a view resolves in any database.
+COMPILE_CATALOG = "c360_compiled"
+
+
+@pytest.fixture(scope="session")
+def dbt_models(tmp_path_factory):
+    """``create(con, *models)``: dbt models (marts) as views in ``con``, over the tables a test
+    made in the shape of their inputs. The SQL is what dbt compiles for the local target (one
+    ``dbt compile`` of the marts per session), so a test runs the models' own logic."""
+    from include.settings import DBT_PROJECT_DIR  # after the environment above
+
+    target = tmp_path_factory.mktemp("dbt-compiled")
+    env = os.environ | {"C360_WAREHOUSE_PATH": str(target / f"{COMPILE_CATALOG}.duckdb")}
+    command = [DBT, "compile", "--target", "local", "--select", "path:models/marts,resource_type:model"]
+    result = subprocess.run(
+        [*command, "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target / "logs")],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"dbt compile failed:\n{result.stdout[-3000:]}"
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
+    compiled = {node["name"]: node for node in nodes if node.get("compiled_code")}
+
+    def create(con, *models: str) -> None:
+        for model in models:
+            node = compiled[model]
+            schema, name = node["schema"], node["alias"]
+            sql = node["compiled_code"].replace(f'"{COMPILE_CATALOG}".', "")
+            con.execute(f'create schema if not exists "{schema}"')
+            con.execute(f'create or replace view "{schema}"."{name}" as {sql}')
+
+    return create

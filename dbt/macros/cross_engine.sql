@@ -231,18 +231,19 @@
   {{ return(adapter.dispatch('iso_date_text', 'customer360')(expression)) }}
 {%- endmacro %}
 {% macro default__iso_date_text(expression) -%}
-  to_iso8601({{ expression }})
+  date_format({{ expression }}, '%Y-%m-%d')
 {%- endmacro %}
 {% macro duckdb__iso_date_text(expression) -%}
   strftime({{ expression }}, '%Y-%m-%d')
 {%- endmacro %}
 
-{# A timestamp (UTC, no zone) as ISO-8601 text with milliseconds and Z: YYYY-MM-DDTHH:MM:SS.mmmZ. #}
+{#- A timestamp (UTC, no zone) as ISO-8601 text with milliseconds and Z: YYYY-MM-DDTHH:MM:SS.mmmZ,
+    sub-millisecond digits cut off on both engines (Trino's %f prints microseconds). -#}
 {% macro iso_timestamp_text(expression) -%}
   {{ return(adapter.dispatch('iso_timestamp_text', 'customer360')(expression)) }}
 {%- endmacro %}
 {% macro default__iso_timestamp_text(expression) -%}
-  to_iso8601(cast({{ expression }} as timestamp(3))) || 'Z'
+  substr(date_format({{ expression }}, '%Y-%m-%dT%H:%i:%s.%f'), 1, 23) || 'Z'
 {%- endmacro %}
 {% macro duckdb__iso_timestamp_text(expression) -%}
   strftime({{ expression }}, '%Y-%m-%dT%H:%M:%S.%gZ')
