@@ -132,6 +132,15 @@ def _erase_partition(s3, raw_bucket: str, landing_bucket: str, prefix: str, matc
     }
     removed = Counter()
     reasons = Counter()
+    # A CSV record spanning lines: its lines after the first are the manifest's csv_continuation lines.
+    continuation = Counter(
+        (row["source_key"], row["line_no"])
+        for key_rows in rows.values()
+        for row in key_rows
+        if (row["source_key"], row["line_no"]) in erased_lines
+        and ("reason" not in row or (row["source_key"], row["line_no"]) not in landed_lines)
+        for _ in range((row.get("raw_event") or row.get("raw_line") or "").count("\n"))
+    )
     written = {}
     for key, key_rows in rows.items():
         kept = [row for row in key_rows if (row["source_key"], row["line_no"]) not in erased_lines]
@@ -167,7 +176,9 @@ def _erase_partition(s3, raw_bucket: str, landing_bucket: str, prefix: str, matc
         s3.put_object(
             Bucket=raw_bucket,
             Key=manifest_key,
-            Body=json.dumps(erase_from_manifest(manifest, erased_lines, removed, reasons, sizes, written), indent=2)
+            Body=json.dumps(
+                erase_from_manifest(manifest, erased_lines, removed, reasons, sizes, written, continuation), indent=2
+            )
             .encode(),
         )  # fmt: skip
         manifests = 1
@@ -186,9 +197,14 @@ def erase_from_manifest(
     reasons: Counter,
     sizes: dict[str, tuple[int, str]],
     written: dict[str, dict],
+    continuation: Counter | None = None,
 ) -> dict:
-    """The manifest after erasing ``erased_lines``: still lines_read = landed + quarantined - items."""
+    """The manifest after erasing ``erased_lines`` (``continuation``: the further physical lines of each
+    erased CSV record): still lines_read = landed + quarantined - items + skipped lines."""
+    continuation = continuation or Counter()
     per_file = Counter(source_key for source_key, _ in erased_lines)
+    for (source_key, _), lines in continuation.items():
+        per_file[source_key] += lines
     result = dict(manifest)
     result["source_files"] = [
         source
@@ -196,7 +212,11 @@ def erase_from_manifest(
         | (dict(zip(("bytes", "etag"), sizes[source["key"]], strict=True)) if source["key"] in sizes else {})
         for source in manifest["source_files"]
     ]
-    result["lines_read"] = manifest["lines_read"] - len(erased_lines)
+    result["lines_read"] = manifest["lines_read"] - len(erased_lines) - sum(continuation.values())
+    if continuation:
+        skipped = dict(manifest.get("skipped_lines", {}))
+        skipped["csv_continuation"] = skipped.get("csv_continuation", 0) - sum(continuation.values())
+        result["skipped_lines"] = {kind: n for kind, n in skipped.items() if n > 0}
     result["landed"] = manifest["landed"] - removed["landed"]
     result["quarantined"] = manifest["quarantined"] - removed["quarantined"]
     result["quarantined_items"] = manifest["quarantined_items"] - removed["items"]

@@ -7,15 +7,19 @@ the source-system batches (``customers`` as CSV or JSON lines; ``bookings``, ``l
 Each line of each landed file (each row of a CSV) is checked (``records.py``). Good records are
 written to the raw zone's Hive partition ``<stream>/year=/month=/day=/hour=/`` as
 newline-delimited JSON (gzip); bad ones go to ``_quarantine/stream=<stream>/…`` with a reason. A
-manifest per partition records what was read and written so counts reconcile: lines read =
-records landed + quarantined (``partitions.py``).
+manifest per partition records what was read and written so counts reconcile: lines read (physical
+lines, counted from the files' bytes) = records landed + lines quarantined + lines holding no record
+(blank, a CSV header or a CSV record's continuation; ``partitions.py``). No input fails a stream-hour:
+a file that cannot be read is one quarantined line, the rest of the hour lands.
 
 Which hour a record belongs to: the hour in its file's path when the file sits under a
 Firehose prefix (``YYYY/MM/DD/HH/``) or a Hive one; for flat drops, the hour of the
 record's own time (a source record's: ``updated_at``, ``booked_at``, ``event_timestamp``,
 ``started_at``). A broken line in a flat drop has no time of its own and goes
 with the earliest good record of its file (or the file's upload hour if it has none), so
-every line is counted in exactly one hour.
+every line is counted in exactly one hour. A record dated more than a day after the hour it would
+land in (a flat drop's: its upload hour) is refused, so it never becomes an hour to land; so is a
+file whose key names an hour that cannot be (``invalid_key``: refused in its upload hour).
 
 Landing an hour again replaces that hour's partition: runs are idempotent.
 """
@@ -35,6 +39,7 @@ from include.landing.partitions import (
     MANIFEST_PREFIX,
     PART_NAME,
     QUARANTINE_PREFIX,
+    InvalidKey,
     LandingManifest,
     gzip_lines,
     hour_floor,
@@ -42,7 +47,7 @@ from include.landing.partitions import (
     list_objects,
     partition_prefix,
 )
-from include.landing.records import LandedRecord, check_file
+from include.landing.records import EARLIEST, LATEST_AFTER_HOUR, LandedRecord, Quarantined, read_file
 
 
 @contextmanager
@@ -58,19 +63,41 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> list[tuple[datetime, dict]]:
-    """Every record of one file as (hour, raw-zone row); quarantined rows carry their reason."""
+def file_hour(key: str, uploaded: datetime) -> tuple[datetime | None, Quarantined | None]:
+    """The hour a file's key names (None for a flat drop), or why its key cannot be an hour
+    (``invalid_key``): a prefix naming no real hour, one before 2000, or more than a day after the
+    file was uploaded. Such a file's lines are refused in its upload hour."""
+    try:
+        hour = hour_from_key(key)
+    except InvalidKey as exc:
+        return None, Quarantined("invalid_key", str(exc))
+    if hour is not None and not EARLIEST <= hour <= uploaded + LATEST_AFTER_HOUR:
+        detail = (
+            f"the key's hour {hour:%Y-%m-%dT%H} is before 2000 or after a day past its upload ({uploaded:%Y-%m-%dT%H})"
+        )
+        return None, Quarantined("invalid_key", detail)
+    return hour, None
+
+
+# One file's rows, each (hour, raw-zone row, physical lines it spans), and its lines with no record (hour, kind).
+FileRows = tuple[list[tuple[datetime, dict, int]], list[tuple[datetime, str]]]
+
+
+def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> FileRows:
+    """Every record of one file with its hour; quarantined rows carry their reason."""
     with _cyclic_gc_paused():
         return _rows_of(stream, key, data, upload_hour)
 
 
-def _rows_of(stream: str, key: str, data: bytes, upload_hour: datetime) -> list[tuple[datetime, dict]]:
-    path_hour = hour_from_key(key)
-    checked = list(check_file(stream, key, data))
-    good_hours = [hour_floor(c.event_time) for _, _, c in checked if isinstance(c, LandedRecord)]
+def _rows_of(stream: str, key: str, data: bytes, upload_hour: datetime) -> FileRows:
+    path_hour, bad_key = file_hour(key, upload_hour)
+    # The latest possible time of a record: a day after the hour it lands in (a flat drop's: its upload).
+    latest = (path_hour or upload_hour) + LATEST_AFTER_HOUR
+    read = read_file(stream, key, data, latest, refuse=bad_key)
+    good_hours = [hour_floor(r.event_time) for *_, r in read.records if isinstance(r, LandedRecord)]
     fallback_hour = path_hour or (min(good_hours) if good_hours else upload_hour)
     rows = []
-    for line_no, line, result in checked:
+    for line_no, span, line, result in read.records:
         base = {"source_key": key, "line_no": line_no}
         if isinstance(result, LandedRecord):
             hour = path_hour or hour_floor(result.event_time)
@@ -81,14 +108,15 @@ def _rows_of(stream: str, key: str, data: bytes, upload_hour: datetime) -> list[
             )
             if result.normalised is not None:
                 landed_row["normalised"] = result.normalised
-            rows.append((hour, base | landed_row))
+            rows.append((hour, base | landed_row, span))
             rows += [
-                (hour, base | {"reason": reason, "detail": detail, "raw_line": item, "item": True})
+                (hour, base | {"reason": reason, "detail": detail, "raw_line": item, "item": True}, 0)
                 for reason, detail, item in result.rejected_items
             ]
         else:
-            rows.append((fallback_hour, base | {"reason": result.reason, "detail": result.detail, "raw_line": line}))
-    return rows
+            row = base | {"reason": result.reason, "detail": result.detail, "raw_line": line}
+            rows.append((fallback_hour, row, span))
+    return rows, [(fallback_hour, kind) for _, kind in read.skipped]
 
 
 def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: str) -> LandingManifest:
@@ -96,26 +124,31 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
     hour = hour_floor(hour)
     manifest = LandingManifest(stream=stream, hour=hour.isoformat())
     landed, quarantined = [], []
+    skipped: Counter[str] = Counter()
     for obj in list_objects(s3, landing_bucket, f"{stream}/"):
-        key = obj["Key"]
-        path_hour = hour_from_key(key)
-        if path_hour is not None and path_hour != hour:
+        key, uploaded = obj["Key"], hour_floor(obj["LastModified"])
+        path_hour, bad_key = file_hour(key, uploaded)
+        if (path_hour is not None and path_hour != hour) or (bad_key is not None and uploaded != hour):
             continue
         data = s3.get_object(Bucket=landing_bucket, Key=key)["Body"].read()
-        rows = [
-            row for row_hour, row in _file_rows(stream, key, data, hour_floor(obj["LastModified"])) if row_hour == hour
-        ]
-        if not rows:
+        file_rows, file_skipped = _file_rows(stream, key, data, uploaded)
+        rows = [(row, span) for row_hour, row, span in file_rows if row_hour == hour]
+        kinds = Counter(kind for kind_hour, kind in file_skipped if kind_hour == hour)
+        if continuation := sum(span - 1 for _, span in rows if span > 1):
+            kinds["csv_continuation"] += continuation
+        lines = sum(span for _, span in rows) + sum(kinds.values()) - continuation
+        if not lines:
             continue
-        lines = len({row["line_no"] for row in rows})
         manifest.source_files.append({"key": key, "bytes": len(data), "etag": obj["ETag"].strip('"'), "lines": lines})
-        for row in rows:
+        skipped.update(kinds)
+        for row, _ in rows:
             (quarantined if "reason" in row else landed).append(row)
 
     manifest.lines_read = sum(f["lines"] for f in manifest.source_files)
     manifest.landed, manifest.quarantined = len(landed), len(quarantined)
     manifest.quarantined_items = sum(1 for row in quarantined if row.pop("item", False))
     manifest.quarantine_reasons = dict(Counter(row["reason"] for row in quarantined))
+    manifest.skipped_lines = dict(sorted(skipped.items()))
     manifest.check()
 
     for prefix, rows in (
@@ -154,12 +187,14 @@ def stream_hours(s3, landing_bucket: str, stream: str, keys: Iterable[str] | Non
         objects = [obj for obj in objects if obj["Key"] in wanted]
     hours: set[datetime] = set()
     for obj in objects:
-        path_hour = hour_from_key(obj["Key"])
-        if path_hour is not None:
-            hours.add(path_hour)
+        uploaded = hour_floor(obj["LastModified"])
+        path_hour, bad_key = file_hour(obj["Key"], uploaded)
+        if path_hour is not None or bad_key is not None:
+            hours.add(path_hour or uploaded)
             continue
         data = s3.get_object(Bucket=landing_bucket, Key=obj["Key"])["Body"].read()
-        hours.update(h for h, _ in _file_rows(stream, obj["Key"], data, hour_floor(obj["LastModified"])))
+        rows, skipped = _file_rows(stream, obj["Key"], data, uploaded)
+        hours.update(h for h, *_ in rows + skipped)
     return hours
 
 

@@ -37,13 +37,18 @@ class LandingManifest:
     quarantined: int = 0  # quarantine rows: whole lines plus items refused inside landed lines
     quarantined_items: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    # Lines that hold no record: blank, csv_header, csv_continuation (a CSV record's lines after its first).
+    skipped_lines: dict[str, int] = field(default_factory=dict)
     written: list[dict] = field(default_factory=list)
 
     def check(self) -> None:
-        if self.lines_read != self.landed + self.quarantined - self.quarantined_items:
+        """lines_read (physical lines, counted from the files' bytes) = records landed + lines quarantined
+        whole + lines that hold no record."""
+        whole = self.quarantined - self.quarantined_items
+        if self.lines_read != self.landed + whole + sum(self.skipped_lines.values()):
             raise AssertionError(
-                f"{self.stream} {self.hour}: read {self.lines_read} lines but landed {self.landed} "
-                f"and quarantined {self.quarantined - self.quarantined_items} whole lines"
+                f"{self.stream} {self.hour}: read {self.lines_read} lines but landed {self.landed}, "
+                f"quarantined {whole} whole lines and skipped {self.skipped_lines}"
             )
 
 
@@ -51,13 +56,21 @@ def hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+class InvalidKey(ValueError):
+    """A key whose Firehose or Hive prefix names no hour (month 13, hour 25)."""
+
+
 def hour_from_key(key: str) -> datetime | None:
-    """The hour a Firehose or Hive prefix in the key names, if it has one."""
+    """The hour a Firehose or Hive prefix in the key names, if it has one; InvalidKey if it names
+    one that does not exist."""
     match = _HIVE_HOUR.search(key) or _FIREHOSE_HOUR.search(key)
     if not match:
         return None
     year, month, day, hour = (int(g) for g in match.groups())
-    return datetime(year, month, day, hour, tzinfo=UTC)
+    try:
+        return datetime(year, month, day, hour, tzinfo=UTC)
+    except ValueError as exc:
+        raise InvalidKey(f"{match.group(0).strip('/')!r} is no hour: {exc}") from None
 
 
 def partition_prefix(stream: str, hour: datetime) -> str:

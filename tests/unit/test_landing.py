@@ -60,7 +60,7 @@ def test_sns_envelope_is_unwrapped_but_raw_event_kept():
         (
             "sms_voice",
             line({"eventType": "TEXT_SUCCESSFUL", "messageId": "s", "eventTimestamp": "soon"}),
-            "invalid_timestamp",
+            "implausible_timestamp",  # an engagement event's unparseable time (docs/canonical-events.md)
         ),
         (
             "whatsapp",
@@ -369,7 +369,8 @@ def test_source_stream_hour_reconciles_and_rows_carry_normalised(s3):
     ten = land_hour(s3, "customers", HOUR, "landing", "raw")
     eleven = land_hour(s3, "customers", HOUR.replace(hour=11), "landing", "raw")
 
-    assert (ten.lines_read, ten.landed, ten.quarantined) == (5, 2, 3)  # 3 CSV rows + 2 JSON lines
+    assert (ten.lines_read, ten.landed, ten.quarantined) == (6, 2, 3)  # the header, 3 CSV rows, 2 JSON lines
+    assert ten.skipped_lines == {"csv_header": 1}
     assert ten.quarantine_reasons == {"invalid_csv": 1, "invalid_timestamp": 1, "invalid_json": 1}
     assert (eleven.lines_read, eleven.landed, eleven.quarantined) == (1, 1, 0)
     landed = read_gz_lines(s3, "customers/year=2026/month=11/day=20/hour=10/part-00000.json.gz")
