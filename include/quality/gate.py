@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -49,7 +49,8 @@ class Validation:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one suite of a checkpoint run found, and the data docs page that shows it."""
+    """What one suite of a checkpoint run found, and the data docs page that shows it. ``warnings``:
+    the failed expectations of severity warning (counted, never failing the gate)."""
 
     checkpoint: str
     suite: str
@@ -57,6 +58,7 @@ class Outcome:
     expectations: int
     failures: list[Failure]
     docs: str
+    warnings: list[Failure] = field(default_factory=list)
 
     def summary(self) -> dict:
         return {
@@ -65,6 +67,7 @@ class Outcome:
             "rows": self.rows,
             "expectations": self.expectations,
             "failed": len(self.failures),
+            "warnings": [str(warning) for warning in self.warnings],
             "docs": self.docs,
         }
 
@@ -132,6 +135,7 @@ def run_checkpoints(
                         len(result.results),
                         failures(result),
                         page["site_url"],
+                        failures(result, severity="warning"),
                     )
                 )
     if pruned := data_docs.prune_results(context, end):
@@ -143,10 +147,12 @@ def run_checkpoints(
     return outcomes, index["site_url"]
 
 
-def failures(result) -> list[Failure]:
+def failures(result, severity: str = "critical") -> list[Failure]:
+    """The failed expectations of ``severity`` (critical: those that fail the gate; warning: counted)."""
     found = []
     for r in result.results:
-        if r.success:
+        level = getattr(r.expectation_config, "severity", None)
+        if r.success or str(getattr(level, "value", level) or "critical") != severity:
             continue
         detail = r.result or {}
         kwargs = r.expectation_config.kwargs
@@ -173,6 +179,8 @@ def gate(checkpoints: dict[str, list[Validation]], start: datetime, end: datetim
     outcomes, index = run_checkpoints(checkpoints, start, end, project_config)
     for outcome in outcomes:
         log.info("quality %s", json.dumps(outcome.summary()))
+        for warning in outcome.warnings:
+            log.warning("quality warning %s/%s: %s", outcome.checkpoint, outcome.suite, warning)
     if failed := [outcome for outcome in outcomes if outcome.failures]:
         raise QualityGateFailed("\n".join(map(str, failed)) + f"\ndata docs: {index}")
     return [outcome.summary() for outcome in outcomes]

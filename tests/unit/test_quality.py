@@ -69,7 +69,7 @@ def test_good_events_pass(var_dir):
     page = var_dir / "reports/data_docs/validations/engagement_events/20261120T10-20261120T12"
     assert summary == {
         "checkpoint": "checks", "suite": "engagement_events", "rows": 2, "expectations": 9, "failed": 0,
-        "docs": (page / "20261120T120000.000000Z/warehouse-engagement_events.html").as_uri(),
+        "warnings": [], "docs": (page / "20261120T120000.000000Z/warehouse-engagement_events.html").as_uri(),
     }  # fmt: skip
     assert Path(urlparse(summary["docs"]).path).is_file()
 
@@ -79,7 +79,14 @@ def test_good_events_pass(var_dir):
     [
         ({"event_id": "e2"}, "expect_column_values_to_be_unique on event_id"),
         ({"channel": "fax"}, "expect_column_values_to_be_in_set on channel"),
-        ({"timestamp": int(END.timestamp() * 1000) + 3_600_000}, "expect_column_values_to_be_between on timestamp"),
+        (
+            {"timestamp": int((END + timedelta(days=1, hours=1)).timestamp() * 1000)},
+            "expect_column_values_to_be_between on timestamp",
+        ),
+        (
+            {"timestamp": int(datetime(1999, 12, 31, tzinfo=UTC).timestamp() * 1000)},
+            "expect_column_values_to_be_between on timestamp",
+        ),
         ({"ingest_hour": datetime(2026, 11, 20, 12)}, "expect_column_values_to_be_between on ingest_hour"),
         ({"message_id": None}, "expect_column_values_to_not_be_null on message_id"),
     ],
@@ -87,6 +94,25 @@ def test_good_events_pass(var_dir):
 def test_bad_events_fail_naming_the_expectation(var_dir, overrides, named):
     with pytest.raises(QualityGateFailed, match=named):
         gate_events(var_dir, events(**overrides))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(2017, 8, 5, tzinfo=UTC), START - timedelta(days=8), END + timedelta(hours=1)],
+)
+def test_an_event_far_from_its_ingest_hour_is_a_counted_warning_not_a_failure(var_dir, moment):
+    late = int(moment.timestamp() * 1000)
+    summary = gate_events(var_dir, events(timestamp=late))
+    assert summary["failed"] == 0
+    assert summary["warnings"] == [f"expect_column_values_to_be_between on timestamp: 1 unexpected, e.g. [{late}]"]
+
+
+def test_an_event_without_type_or_destination_passes(var_dir):
+    frame = events(channel="voice", type=None, destination_address=[])
+    assert gate_events(var_dir, frame)["failed"] == 0
+    phones = destinations(frame, PHONE_CHANNELS)
+    assert list(phones["address"]) == ["+447700900123"]  # the second event's; the first has none to check
+    assert check(var_dir, "phone_destinations", phones, destination_expectations("phone"))["failed"] == 0
 
 
 def test_a_missing_column_fails_the_schema_check(var_dir):

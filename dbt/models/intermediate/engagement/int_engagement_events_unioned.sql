@@ -37,7 +37,7 @@ select
     ingest_hour,
     -- Identical re-deliveries (at-least-once delivery) hash to the same id.
     {{ dbt.hash(dbt.concat([
-        'stream', "'|'", "coalesce(message_id, '')", "'|'", 'type', "'|'",
+        'stream', "'|'", "coalesce(message_id, '')", "'|'", "coalesce(type, '')", "'|'",
         "coalesce(status, '')", "'|'", 'cast(timestamp_ms as varchar)', "'|'",
         "coalesce(" ~ array_join_str('destination_address', ',') ~ ", '')"
     ])) }} as event_id

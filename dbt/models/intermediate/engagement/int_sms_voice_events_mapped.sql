@@ -7,7 +7,8 @@ select
     organization_id,
     origination_phone_number as sending_id,
     origination_phone_number as sending_address,
-    array[destination_phone_number] as destination_address,
+    -- No destinationPhoneNumber (the events EventBridge delivers): an empty array, not [null].
+    filter(array[destination_phone_number], destination -> destination is not null) as destination_address,
     lower(split_part(event_type, '_', 1)) as channel,
     message_type as type,
     event_type as status,
