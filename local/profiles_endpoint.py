@@ -4,7 +4,8 @@ moto has neither service, so the embedded stack runs this server instead. It is 
 botocore's own service models: routes come from each operation's ``requestUri``, inputs are
 parsed by their ``location`` and validated against the input shape, errors are returned the
 way the rest-json protocol expects them. Real boto3 clients talk to it over HTTP, so the
-pipeline's code is exactly the code that talks to AWS.
+pipeline's code is exactly the code that talks to AWS. As AWS does, it refuses a request that is
+not signed with Signature Version 4 (the signature is not verified: no secret keys are held here).
 
 State lives in SQLite (under ``var/`` locally) so it survives restarts and tests can read it.
 A configurable share of data-plane requests is answered with ``ThrottlingException`` to
@@ -438,6 +439,8 @@ class ProfilesEndpoint:
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         parts = urlsplit(raw_path)
+        if unsigned := _unsigned(headers, parse_qs(parts.query)):
+            return _error(unsigned)
         route, match = next(
             ((r, m) for r in self._routes if r.method == method and (m := r.pattern.match(parts.path))),
             (None, None),
@@ -520,6 +523,32 @@ class ProfilesEndpoint:
                 pass
 
         return Handler
+
+
+def _unsigned(headers: dict[str, str], query: dict[str, list[str]]) -> ApiError | None:
+    """What AWS answers a request that is not signed with Signature Version 4, before anything else:
+    no Authorization header (nor a presigned query) is MissingAuthenticationTokenException, one that
+    is not SigV4's shape IncompleteSignatureException (both 403). The signature itself is not
+    verified: the local endpoint holds no secret keys."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    authorization = lowered.get("authorization")
+    if authorization is None:
+        if "X-Amz-Signature" in query:
+            return None
+        return ApiError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
+    scheme, _, fields = authorization.partition(" ")
+    named = {part.split("=", 1)[0].strip() for part in fields.split(",") if "=" in part}
+    problems = [
+        f"Authorization header requires '{name}' parameter."
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if name not in named
+    ]
+    if "x-amz-date" not in lowered and "date" not in lowered:
+        problems.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+    if scheme != "AWS4-HMAC-SHA256" or problems:
+        detail = " ".join(problems) or f"Unsupported Authorization scheme {scheme!r}: AWS4-HMAC-SHA256 only."
+        return ApiError("IncompleteSignatureException", f"{detail} Authorization={authorization}", 403)
+    return None
 
 
 def _error(err: ApiError) -> tuple[int, dict, bytes]:

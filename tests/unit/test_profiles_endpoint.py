@@ -3,7 +3,14 @@
 import json
 import urllib.request
 
+import boto3
 import pytest
+from botocore import UNSIGNED
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from local.profiles_endpoint import ProfilesEndpoint
 from tests.unit.conftest import endpoint_client as client
@@ -74,16 +81,53 @@ def test_errors_use_the_service_models_exceptions(domain):
         domain.get_domain(DomainName="missing")
 
 
+def signed(url: str, method: str, body: bytes) -> urllib.request.Request:
+    """A request signed as boto3 signs one (SigV4, service profile)."""
+    aws = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("k", "s"), "profile", "us-east-1").add_auth(aws)
+    return urllib.request.Request(url, method=method, data=body, headers=dict(aws.headers.items()))
+
+
 def test_requests_are_validated_against_the_input_shape(endpoint, domain):
     # boto3 validates client-side, so send what a broken client would: no ObjectTypeName.
-    request = urllib.request.Request(
-        f"{endpoint.url}/domains/d/profiles/objects", method="PUT", data=json.dumps({"Object": "{}"}).encode()
-    )
+    request = signed(f"{endpoint.url}/domains/d/profiles/objects", "PUT", json.dumps({"Object": "{}"}).encode())
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request)
     assert caught.value.code == 400
     assert caught.value.headers["x-amzn-ErrorType"] == "BadRequestException"
     assert "ObjectTypeName" in json.loads(caught.value.read())["Message"]
+
+
+@pytest.mark.parametrize(
+    "headers,code",
+    [
+        ({}, "MissingAuthenticationTokenException"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "IncompleteSignatureException"),
+        ({"Authorization": "AWS4-HMAC-SHA256 Credential=k/20261120/us-east-1/profile/aws4_request"},
+         "IncompleteSignatureException"),
+    ],
+)  # fmt: skip
+def test_unsigned_requests_are_refused_as_aws_refuses_them(endpoint, domain, headers, code):
+    request = urllib.request.Request(f"{endpoint.url}/domains/d", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    assert (caught.value.code, caught.value.headers["x-amzn-ErrorType"]) == (403, code)
+    assert json.loads(caught.value.read())["message"]
+
+
+def test_an_unsigned_boto3_client_gets_the_aws_error(endpoint, domain):
+    anonymous = boto3.client(
+        "customer-profiles",
+        endpoint_url=endpoint.url,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as caught:
+        anonymous.get_domain(DomainName="d")
+    assert caught.value.response["Error"] == {"Code": "MissingAuthenticationTokenException",
+                                              "Message": "Missing Authentication Token"}  # fmt: skip
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert domain.get_domain(DomainName="d")["DomainName"] == "d"  # a signed client is served
 
 
 def test_throttling_is_injected_at_the_configured_rate(tmp_path):
