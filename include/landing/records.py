@@ -90,6 +90,19 @@ _OTHER_COMPRESSIONS = {
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+# Every reason a line, item or file is quarantined with (docs/input-formats.md, "What is quarantined";
+# quarantined_records' accepted values in dbt, held equal by tests/unit/test_hostile_inputs.py).
+QUARANTINE_REASONS = frozenset(
+    {
+        "invalid_key", "invalid_gzip", "unsupported_compression", "file_too_large", "invalid_utf8",
+        "line_too_long", "invalid_json", "concatenated_records", "not_an_object", "too_deep", "invalid_unicode",
+        "invalid_sns_message", "unknown_shape", "missing_message_id", "missing_timestamp", "implausible_timestamp",
+        "invalid_timestamp", "missing_record_id", "wrong_type", "not_a_list", "invalid_whatsapp_entry",
+        "invalid_csv", "invalid_csv_header", "unaccounted_line",
+    }
+)  # fmt: skip
+
+
 class Quarantined(Exception):
     """A record that cannot be landed, with the reason written beside it."""
 

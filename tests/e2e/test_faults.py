@@ -21,7 +21,14 @@ import pytest
 
 from include import intervals, settings, streams
 from include.landing import tasks
-from include.landing.partitions import MANIFEST_PREFIX, PART_NAME, QUARANTINE_PREFIX, hour_from_key, partition_prefix
+from include.landing.partitions import (
+    MANIFEST_PREFIX,
+    PART_NAME,
+    QUARANTINE_PREFIX,
+    hour_floor,
+    hour_from_key,
+    partition_prefix,
+)
 from include.orchestration import connections
 from include.sync import config, templates
 from include.sync.engine import Item
@@ -142,7 +149,8 @@ def assert_counted_once(raw: dict[str, bytes], stream: str, hour: datetime, file
     landed, quarantined = rows(raw[landed_key]), rows(raw[quarantine_key])
     assert [f["key"] for f in manifest["source_files"]] == files
     assert (manifest["landed"], manifest["quarantined"]) == (len(landed), len(quarantined))
-    assert manifest["lines_read"] == manifest["landed"] + manifest["quarantined"] - manifest["quarantined_items"]
+    whole_lines = manifest["quarantined"] - manifest["quarantined_items"]
+    assert manifest["lines_read"] == manifest["landed"] + whole_lines + sum(manifest["skipped_lines"].values())
     assert manifest["lines_read"] == sum(f["lines"] for f in manifest["source_files"])
     landed_lines = [(row["source_key"], row["line_no"]) for row in landed]
     assert len(landed_lines) == len(set(landed_lines))  # no line landed twice
@@ -375,3 +383,112 @@ def test_a_sync_killed_mid_way_resumes_to_exactly_the_warehouse(stack, warehouse
     assert again.state == "success"
     assert sync_runs(again.run_id) == {name: (0, len(found), 0) for name, found in items.items()}
     assert accepted_batches(stack) == batches
+
+
+# -- 4. poison files beside good ones in one hour ----------------------------------------------
+POISON_HOUR = DAY + 6 * HOUR  # an hour no other test of this module lands
+
+
+def poison_hour_files() -> dict[str, bytes]:
+    """The hour's landing files: good events of the shapes AWS publishes, and beside them poison."""
+    from tests.unit import test_hostile_inputs as hostile
+
+    def lines(*records) -> bytes:
+        return "\n".join(r if isinstance(r, str) else hostile.line(r) for r in records).encode()
+
+    prefix = f"{POISON_HOUR:%Y/%m/%d/%H}"
+    late = hostile.bounce(timestamp="2017-08-05T00:41:02.669Z") | {"eventType": "Complaint", "complaint": {
+        "complainedRecipients": [{"emailAddress": "ana@example.com"}], "timestamp": "2017-08-05T00:41:02.669Z",
+        "complaintFeedbackType": "abuse"}}  # fmt: skip
+    statuses = [hostile.status(), hostile.status(id="wamid.C", timestamp="soon")]
+    return {
+        f"ses/{prefix}/good.json": lines(hostile.SES, hostile.SES_NOTIFICATION, late),
+        f"ses/{prefix}/poison.gz": hostile.truncated_gzip(),  # two lines land, the cut one does not
+        f"ses/{prefix}/poison.json": b"\n".join(
+            [
+                b"[" * 50_000,
+                b'{"eventType":"Send","mail":{"messageId":"x"},"s":"caf\xe9"}',
+                hostile.line(hostile.mail(destination="a@example.com")).encode(),
+                hostile.line(hostile.bounce(timestamp="9999-12-31T23:59:59-01:00")).encode(),
+                hostile.line(hostile.mail(commonHeaders={"subject": "x"})).replace('"x"', '"\\ud800"').encode(),
+                b'{"eventType":"Send","mail":{"messageId":"y","timestamp":NaN}}',
+            ]
+        ),  # fmt: skip
+        f"sms_voice/{prefix}/mixed.json": lines(
+            hostile.VOICE,
+            hostile.sms(originationPhoneNumber="BRANDSMS", messageId="sms-2"),
+            hostile.sms(messageId="sms-3", totalMessagePrice="free"),
+            hostile.sms(messageId="sms-4", eventTimestamp=1.5),
+        ),  # fmt: skip
+        f"whatsapp/{prefix}/mixed.json": lines(hostile.whatsapp(statuses=statuses), hostile.whatsapp(statuses=3)),
+        "ses/2026/13/45/99/misfiled.json": lines(hostile.SES),  # no such hour: refused where uploaded
+    }
+
+
+def test_poison_beside_good_files_in_one_hour_lands_the_good_and_builds(stack, tmp_path):
+    s3 = s3_client()
+    for key, body in poison_hour_files().items():  # as make run INPUT=<dir> would upload them
+        (tmp_path / "input" / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "input" / key).write_bytes(body)
+    upload_input(s3, tmp_path / "input")
+
+    landed = {stream: tasks.land(s3, stream, [POISON_HOUR]) for stream in streams.RAW_STREAMS}  # none raises
+
+    assert {s: (r["landed"], r["quarantined"]) for s, r in landed.items() if r["lines_read"]} == {
+        "ses": (5, 7), "sms_voice": (2, 2), "whatsapp": (1, 2),
+    }  # fmt: skip
+    raw = raw_hour(s3, POISON_HOUR)
+    manifests = {s: json.loads(raw[keys_of(s, POISON_HOUR)[2]]) for s in ("ses", "sms_voice", "whatsapp")}
+    assert manifests["ses"]["quarantine_reasons"] == {
+        "invalid_gzip": 1, "too_deep": 1, "invalid_utf8": 1, "not_a_list": 1, "implausible_timestamp": 1,
+        "invalid_unicode": 1, "invalid_json": 1,
+    }  # fmt: skip
+    assert manifests["ses"]["lines_read"] == 3 + 3 + 6  # good.json, poison.gz (2 + the cut rest), poison.json
+    assert manifests["whatsapp"]["quarantine_reasons"] == {"implausible_timestamp": 1, "not_a_list": 1}
+    for stream, files in (("ses", 3), ("sms_voice", 1), ("whatsapp", 1)):
+        landed_key, quarantine_key, _ = keys_of(stream, POISON_HOUR)
+        manifest = manifests[stream]
+        assert (manifest["landed"], manifest["quarantined"]) == (
+            len(rows(raw[landed_key])),
+            len(rows(raw[quarantine_key])),
+        )
+        whole = manifest["quarantined"] - manifest["quarantined_items"]
+        assert manifest["lines_read"] == manifest["landed"] + whole + sum(manifest["skipped_lines"].values())
+        assert len(manifest["source_files"]) == files
+    # The misfiled key is refused in its upload hour, never landed as an hour of its own.
+    (misfiled,) = [key for key in poison_hour_files() if "/13/" in key]
+    assert tasks.hours_to_land(s3, "ses", {}, None, [{"keys": [misfiled]}]) == [hour_floor(datetime.now(UTC))]
+    s3.delete_object(Bucket=settings.LANDING_BUCKET, Key=misfiled)  # the other tests read every key's hour
+
+    # The hour builds (models and their tests) and passes the gate's engagement checkpoints.
+    interval = intervals.dbt_vars(POISON_HOUR, POISON_HOUR + HOUR)
+    for args in (
+        ["run-operation", "create_raw_relations"],
+        ["build", "--select", "+engagement_events", "+landing_reconciliation", "--exclude", "test_type:unit",
+         "--vars", json.dumps(interval)],
+    ):  # fmt: skip
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", ".", "--target", "local"]
+            + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+            cwd=settings.DBT_PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
+        events = con.execute(
+            "select message_id, type, destination_address from engagement_events where ingest_hour = ? order by all",
+            [POISON_HOUR.replace(tzinfo=None)],
+        ).fetchall()
+    assert ("voice-1", None, []) in events and ("sms-2", "TRANSACTIONAL", ["+447700900123"]) in events
+    # ses 3 (poison.gz's two lines re-deliver good.json's; a Bounce and a Complaint of one message stay two),
+    # sms 2, whatsapp 1
+    assert len(events) == 6
+
+    from include.quality.gate import gate
+    from include.quality.tasks import validate_engagement
+
+    summaries = gate(validate_engagement(s3, interval), POISON_HOUR, POISON_HOUR + HOUR)
+    (events_suite,) = [summary for summary in summaries if summary["suite"] == "engagement_events"]
+    assert events_suite["failed"] == 0 and len(events_suite["warnings"]) == 1  # the 2017 receipt, counted

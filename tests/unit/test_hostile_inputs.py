@@ -11,13 +11,17 @@ import gzip
 import json
 import lzma
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 
-from include.landing import records, sources
+from include import settings
+from include.landing import land, records, sources
 from include.landing.land import land_hour, stream_hours
 from include.landing.partitions import hour_floor
 
@@ -678,6 +682,19 @@ def test_the_catalogue_is_broad():
     assert len(CATALOGUE) >= 40 and len({case.kind for case in CATALOGUE}) == len(CATALOGUE)
     reasons = {reason for case in CATALOGUE for reason in case.reasons}
     assert len(reasons) >= 20, sorted(reasons)
+    assert reasons <= records.QUARANTINE_REASONS
+
+
+def test_every_reason_is_named_alike_in_the_code_the_warehouse_and_the_docs():
+    code = "".join(Path(module.__file__).read_text() for module in (records, land))
+    assert set(re.findall(r'Quarantined\(\s*"([a-z_0-9]+)"', code)) <= records.QUARANTINE_REASONS
+    model = yaml.safe_load((settings.DBT_PROJECT_DIR / "models/marts/engagement/quarantined_records.yml").read_text())
+    (reason,) = [c for c in model["models"][0]["columns"] if c["name"] == "reason"]
+    (accepted,) = [t["accepted_values"] for t in reason["data_tests"] if "accepted_values" in t]
+    assert set(accepted["arguments"]["values"]) == records.QUARANTINE_REASONS
+    docs = (settings.PROJECT_ROOT / "docs/input-formats.md").read_text()
+    section = docs.split("## What is quarantined", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"^\| `([a-z_0-9]+)` \|", section, flags=re.M)) == records.QUARANTINE_REASONS
 
 
 @pytest.mark.parametrize("case", CATALOGUE, ids=[case.kind for case in CATALOGUE])
