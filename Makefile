@@ -16,7 +16,7 @@ INPUT ?=
 VERBOSE ?=
 RUN_ARGS := $(if $(INPUT),--input $(abspath $(INPUT)),) $(if $(VERBOSE),--verbose,)
 
-.PHONY: help install run test test-fast lint airflow clean stack-start stack-stop lock dbt-manifest bench bench-sync bench-loop
+.PHONY: help install run test test-fast lint airflow clean stack-start stack-stop lock dbt-manifest bench bench-sync bench-loop athena-smoke
 
 help:
 	@echo "make run [INPUT=dir] [VERBOSE=1]  run the whole pipeline locally (sample data, or your files)"
@@ -25,6 +25,7 @@ help:
 	@echo "make airflow          the Airflow UI on http://localhost:8080 against the local stack"
 	@echo "make bench            the canonicalisation benchmark (1M and 10M events; ~20 min)"
 	@echo "make bench-loop       make run's stages against the work alone (orchestration overhead; ~4 min)"
+	@echo "make athena-smoke     a tiny query through the Athena warehouse reader against your AWS account (docs/aws.md)"
 	@echo "make clean            remove var/ (warehouse, Airflow state, local AWS state)"
 	@echo "make train-identity-model [VERSION=default] [SAMPLE=n]  retrain the Splink identity model on the local warehouse"
 
@@ -111,6 +112,11 @@ VERSION ?= default
 SAMPLE ?=
 train-identity-model: $(STAMP)
 	$(PY) -m include.identity.model train --version $(VERSION) $(if $(SAMPLE),--sample $(SAMPLE),)
+
+# Real Athena, not the local stack: the connection C360_ATHENA_CONN_ID (c360_athena) from
+# AIRFLOW_CONN_C360_ATHENA or your secrets backend, else boto3's own credentials and region.
+athena-smoke: $(STAMP)
+	AIRFLOW_HOME="$${AIRFLOW_HOME:-$(abspath $(VAR))/airflow}" $(PY) -m include.warehouse.athena smoke
 
 clean: stack-stop
 	rm -rf var dbt/target dbt/logs

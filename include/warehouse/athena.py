@@ -248,7 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["smoke"])
     parser.add_argument("--conn-id", help=f"the Airflow AWS connection (default {settings.ATHENA_CONN_ID})")
     args = parser.parse_args(argv)
-    return smoke(args.conn_id)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return smoke(args.conn_id)
+    except (BotoCoreError, ClientError, WarehouseError) as err:
+        raise SystemExit(
+            f"Athena smoke test failed: {err}\nCheck the connection's region and credentials, the workgroup and "
+            "C360_ATHENA_RESULTS_S3 (or the workgroup's result location): docs/aws.md"
+        ) from None
 
 
 if __name__ == "__main__":

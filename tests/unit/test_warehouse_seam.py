@@ -20,6 +20,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from include import settings
+from include.warehouse import athena as athena_module
 from include.warehouse.athena import AthenaWarehouse, trino_literal
 from include.warehouse.seam import DuckDBWarehouse, MissingRelation, WarehouseError, records, warehouse
 from local.athena_endpoint import AthenaEndpoint
@@ -83,22 +84,23 @@ def endpoint(warehouse_file, s3_server):
     server.stop()
 
 
+def use_connection(patch: pytest.MonkeyPatch, endpoint: AthenaEndpoint, s3_url: str) -> None:
+    """The Athena connection: queries to the endpoint, result CSVs from the S3 server (service_config)."""
+    extra = {
+        "region_name": "us-east-1",
+        "endpoint_url": endpoint.url,
+        "service_config": {"s3": {"endpoint_url": s3_url}},
+    }
+    connection = {"conn_type": "aws", "login": "k", "password": "s", "extra": extra}
+    patch.setenv(f"AIRFLOW_CONN_{settings.ATHENA_CONN_ID.upper()}", json.dumps(connection))
+
+
 @pytest.fixture(scope="module")
 def engines(warehouse_file, endpoint, s3_server, tmp_path_factory):
     """(DuckDB, Athena) over the one warehouse; Athena's clients from the Airflow connection."""
     manifests = tmp_path_factory.mktemp("manifests")
-    connection = {
-        "conn_type": "aws",
-        "login": "k",
-        "password": "s",
-        "extra": {
-            "region_name": "us-east-1",
-            "endpoint_url": endpoint.url,
-            "service_config": {"s3": {"endpoint_url": s3_server[0]}},
-        },
-    }
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(f"AIRFLOW_CONN_{settings.ATHENA_CONN_ID.upper()}", json.dumps(connection))
+        use_connection(patch, endpoint, s3_server[0])
         athena = AthenaWarehouse.from_connection()
     athena.manifest = manifest(manifests / "athena.json", "customer360")
     duck = DuckDBWarehouse(warehouse_file, manifest(manifests / "local.json", "main"))
@@ -217,6 +219,13 @@ def test_a_query_past_its_time_is_stopped(engines, endpoint):
     assert status["State"] == "CANCELLED"
     assert endpoint.requests["StopQueryExecution"] >= 1
     assert both(engines, "select count(*) as people from {people}")[1]["people"].tolist() == [5]  # still serving
+
+
+def test_the_smoke_command_runs_through_the_connection(endpoint, s3_server, monkeypatch, capsys):
+    use_connection(monkeypatch, endpoint, s3_server[0])
+    assert athena_module.main(["smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "it's here" in out and "empty_text str" in out and out.rstrip().endswith("OK")
 
 
 def test_trino_literals():
