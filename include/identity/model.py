@@ -40,7 +40,8 @@ SPEC_PATH = settings.DBT_PROJECT_DIR / "dbt_project.yml"
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_CSV = settings.DBT_PROJECT_DIR / "seeds" / "identity_match_weights.csv"
 # The normalised records, where dbt's manifest says the model is (read at import: the manifest must exist).
-DEFAULT_RELATION = relation("int_identity_records_normalised")
+# The records identity resolution reads (the relation is looked up in the manifest when training).
+RECORDS_MODEL = "int_identity_records_normalised"
 WEIGHT_COLUMNS = ["model_version", "comparison", "gamma", "log2_bayes_factor"]
 PRIOR = "_prior"
 UNIQUE_ID = "record_key"
@@ -344,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
     train_cmd = commands.add_parser("train", help="train a model version and write its seed rows")
     train_cmd.add_argument("--version", required=True)
     train_cmd.add_argument("--warehouse", type=Path, default=settings.WAREHOUSE_PATH)
-    train_cmd.add_argument("--relation", default=DEFAULT_RELATION)
+    train_cmd.add_argument("--relation", help=f"default: the {RECORDS_MODEL} model's relation")
     train_cmd.add_argument("--sample", type=int, help="train on this many records (the same ones every run)")
     train_cmd.add_argument("--febrl", type=int, choices=[3, 4], help="train on FEBRL3/FEBRL4 instead of the warehouse")
     eval_cmd = commands.add_parser("evaluate", help="Splink's own pairwise accuracy on FEBRL (labels only score)")
@@ -361,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.febrl:
             records = evaluation.febrl_records(args.febrl).drop(columns="entity")
         else:
-            records = warehouse_records(args.warehouse, args.relation, args.sample)
+            records = warehouse_records(args.warehouse, args.relation or relation(RECORDS_MODEL), args.sample)
         result = train(records, spec, args.version)
         print(
             f"model {result['version']}: {result['records']} records, {result['seconds']:.1f} s, "

@@ -11,6 +11,7 @@ import pytest
 
 from include.identity import model
 from include.identity.evaluation import febrl_records
+from include.warehouse.relations import relation
 
 SPEC = model.load_spec()
 
@@ -181,12 +182,12 @@ def test_warehouse_sample_is_stable_and_leaves_out_contact_points(tmp_path):
             "create table main_intermediate.int_identity_records_normalised as select 'k' || i as record_key,"
             " 'ann' as first_name, i % 3 = 0 as is_contact_point from range(300) as t(i)"
         )
-    everything = model.warehouse_records(path, model.DEFAULT_RELATION, None)
+    everything = model.warehouse_records(path, relation(model.RECORDS_MODEL), None)
     assert len(everything) == 200 and not everything["is_contact_point"].any()
-    sample = model.warehouse_records(path, model.DEFAULT_RELATION, 50)
+    sample = model.warehouse_records(path, relation(model.RECORDS_MODEL), 50)
     assert len(sample) == 50 and set(sample["record_key"]) < set(everything["record_key"])
     assert (
-        model.warehouse_records(path, model.DEFAULT_RELATION, 50)["record_key"].tolist()
+        model.warehouse_records(path, relation(model.RECORDS_MODEL), 50)["record_key"].tolist()
         == sample["record_key"].tolist()
     )
 
