@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from include import settings
 
@@ -31,16 +30,13 @@ def install_httpfs() -> Path:
 
 @contextmanager
 def connect(read_only: bool = False, path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The DuckDB file itself: for what is DuckDB-only still (the sync's and erasure's tables).
+    Reads of the marts go through the warehouse seam (seam.py), which follows dbt's target."""
     con = duckdb.connect(str(path or settings.WAREHOUSE_PATH), read_only=read_only)
     try:
         yield con
     finally:
         con.close()
-
-
-def query_df(sql: str, params: list | None = None) -> pd.DataFrame:
-    with connect(read_only=True) as con:
-        return con.execute(sql, params or []).df()
 
 
 def main(argv: list[str] | None = None) -> None:
