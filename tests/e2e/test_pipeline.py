@@ -420,13 +420,14 @@ def test_erase_person_leaves_no_trace(stack, sample, var_dir):
 
 def test_failed_quality_check_blocks_the_sync(stack, sample, var_dir, tmp_path):
     input_dir, _ = sample
-    # An event stamped a year after the hour it landed in: valid JSON, impossible data.
+    # An email sent to no email address: a record landing takes (it judges no addresses), data the gate
+    # refuses. (An impossible time no longer reaches the gate: landing quarantines it, implausible_timestamp.)
     future = {
         "eventType": "Send",
         "mail": {
-            "timestamp": "2027-11-20T01:00:00.000Z",
+            "timestamp": "2026-11-20T01:00:00.000Z",
             "messageId": "future-1",
-            "destination": ["new.person@example.com"],
+            "destination": ["new.person@example"],
             "source": "x@example.com",
         },
         "send": {},
@@ -443,4 +444,4 @@ def test_failed_quality_check_blocks_the_sync(stack, sample, var_dir, tmp_path):
     # dbt built the bad row (so the build ran); the gate after it failed, and nothing was pushed.
     assert warehouse_rows("select count(*) from engagement_events where message_id = 'future-1'") == [(1,)]
     assert warehouse_rows("select count(*) from customer_profiles_sync_runs") == runs_before
-    assert all("new.person@example.com" not in json.dumps(objects) for objects in endpoint_objects(var_dir).values())
+    assert all("new.person@example" not in json.dumps(objects) for objects in endpoint_objects(var_dir).values())
