@@ -27,12 +27,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from include import settings
 from include.orchestration import dbt_config
 from include.orchestration.assets import RAW_ZONE_LANDED, VALIDATED_MARTS
-from include.orchestration.defaults import DEFAULT_ARGS
+from include.orchestration.defaults import DEFAULT_ARGS, interval_params
 
 
 @dag(
@@ -46,14 +46,7 @@ from include.orchestration.defaults import DEFAULT_ARGS
     default_args=DEFAULT_ARGS,
     tags=["customer360", "dbt", "quality"],
     doc_md=__doc__,
-    params={
-        "interval_start": Param(
-            None, type=["null", "string"], format="date-time", description="First ingest hour (UTC, ISO)"
-        ),
-        "interval_end": Param(
-            None, type=["null", "string"], format="date-time", description="Hour after the last one (UTC, ISO)"
-        ),
-    },
+    params=interval_params("First ingest hour (UTC, ISO)", "Hour after the last one (UTC, ISO)"),
 )
 def build_warehouse():
     @task(inlets=[RAW_ZONE_LANDED])

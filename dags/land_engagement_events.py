@@ -30,12 +30,12 @@ import operator
 from datetime import UTC, datetime
 from functools import reduce
 
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from include import settings, streams
 from include.orchestration.assets import LANDING_DROPS, RAW_ZONE, RAW_ZONE_LANDED
-from include.orchestration.defaults import DEFAULT_ARGS
+from include.orchestration.defaults import DEFAULT_ARGS, interval_params
 
 
 def land_stream(stream: str):
@@ -71,14 +71,7 @@ def land_stream(stream: str):
     default_args=DEFAULT_ARGS,
     tags=["customer360", "landing"],
     doc_md=__doc__,
-    params={
-        "interval_start": Param(
-            None, type=["null", "string"], format="date-time", description="Land every hour from (UTC, ISO)"
-        ),
-        "interval_end": Param(
-            None, type=["null", "string"], format="date-time", description="…to this hour, exclusive (UTC, ISO)"
-        ),
-    },
+    params=interval_params("Land every hour from (UTC, ISO)", "…to this hour, exclusive (UTC, ISO)"),
 )
 def land_engagement_events():
     landed = [land_stream(stream) for stream in streams.RAW_STREAMS]

@@ -1,6 +1,8 @@
-"""default_args every customer360 DAG shares."""
+"""What every customer360 DAG shares: default_args, and the Params of a run over a range of hours."""
 
 from datetime import timedelta
+
+from airflow.sdk import Param
 
 from include import settings
 from include.orchestration.alerts import failure_notifier
@@ -12,3 +14,12 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "on_failure_callback": failure_notifier(),
 }
+
+
+def interval_params(start: str, end: str) -> dict[str, Param]:
+    """A run's own range of ingest hours, described for the trigger form. Both are ISO date-times
+    (UTC, the end exclusive), so the form refuses anything else; both null: the run's usual hours."""
+    return {
+        "interval_start": Param(None, type=["null", "string"], format="date-time", description=start),
+        "interval_end": Param(None, type=["null", "string"], format="date-time", description=end),
+    }
