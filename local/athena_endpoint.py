@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock_time
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,8 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
+
+from local.http_endpoint import HttpEndpoint
 
 TARGET_PREFIX = "AmazonAthena."
 OPERATIONS = ("StartQueryExecution", "GetQueryExecution", "GetQueryResults", "StopQueryExecution")
@@ -280,7 +281,7 @@ class Execution:
         return described
 
 
-class AthenaEndpoint:
+class AthenaEndpoint(HttpEndpoint):
     """The HTTP server: validate, dispatch, and one query at a time on the warehouse file."""
 
     def __init__(
@@ -302,24 +303,10 @@ class AthenaEndpoint:
         self._running: duckdb.DuckDBPyConnection | None = None
         self._queries = ThreadPoolExecutor(max_workers=1, thread_name_prefix="athena-query")
         self._model = botocore.session.get_session().get_service_model("athena")
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> AthenaEndpoint:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
+        self._listen(host, port)
 
     def stop(self) -> None:
-        if self._thread is not None:  # shutdown() waits for serve_forever: only once it was started
-            self._server.shutdown()
-        self._server.server_close()
+        super().stop()
         with self._lock:
             if self._running is not None:
                 self._running.interrupt()
@@ -452,7 +439,10 @@ class AthenaEndpoint:
             execution.state, execution.reason, execution.completed = state, reason, time.time()
 
     # -- HTTP ------------------------------------------------------------------------------------
-    def handle(self, target: str, body: bytes) -> tuple[int, dict, bytes]:
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        target = next((value for key, value in headers.items() if key.lower() == "x-amz-target"), "")
+        if method != "POST" or not target.startswith(TARGET_PREFIX):
+            return 404, {"Content-Type": "text/plain"}, b"not an Athena request"
         operation = target.removeprefix(TARGET_PREFIX)
         self.requests[operation] += 1
         try:
@@ -469,33 +459,3 @@ class AthenaEndpoint:
             headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": err.code}
             return 400, headers, json.dumps(payload).encode()
         return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(result).encode()
-
-    def _handler_class(self):
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: with Nagle on, each response waits ~40 ms for an ACK.
-            disable_nagle_algorithm = True
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                target = self.headers.get("X-Amz-Target", "")
-                if self.command == "POST" and target.startswith(TARGET_PREFIX):
-                    status, headers, payload = endpoint.handle(target, body)
-                else:
-                    status, headers, payload = 404, {"Content-Type": "text/plain"}, b"not an Athena request"
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = _serve  # noqa: N815 - http.server's names
-
-            def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-                pass
-
-        return Handler

@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -33,6 +32,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import botocore.session
 from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
+
+from local.http_endpoint import HttpEndpoint
 
 SERVICES = ("customer-profiles", "sesv2")
 # Requests that carry data; only these are ever throttled (control-plane calls are not).
@@ -397,7 +398,7 @@ def _set_path(target: dict, path: list[str], value: str) -> None:
     target[path[-1]] = value
 
 
-class ProfilesEndpoint:
+class ProfilesEndpoint(HttpEndpoint):
     """The HTTP server: route, parse, validate, throttle, dispatch, serialize."""
 
     def __init__(
@@ -410,26 +411,7 @@ class ProfilesEndpoint:
         self._random_lock = threading.Lock()
         self._routes = _compile_routes()
         self._models = {s: botocore.session.get_session().get_service_model(s) for s in SERVICES}
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> ProfilesEndpoint:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._listen(host, port)
 
     def _should_throttle(self, operation: str) -> bool:
         if operation not in THROTTLED_OPERATIONS or self.throttle_rate <= 0:
@@ -497,32 +479,6 @@ class ProfilesEndpoint:
             except ParamValidationError as exc:
                 raise ApiError("BadRequestException", str(exc)) from exc
         return params
-
-    def _handler_class(self):
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: with Nagle on, each response waits ~40 ms for an ACK.
-            disable_nagle_algorithm = True
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, headers, payload = endpoint.handle(self.command, self.path, dict(self.headers), body)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_PUT = do_POST = do_DELETE = _serve  # noqa: N815 - http.server's names
-
-            def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-                pass
-
-        return Handler
 
 
 def _unsigned(headers: dict[str, str], query: dict[str, list[str]]) -> ApiError | None:
