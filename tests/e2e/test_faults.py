@@ -248,6 +248,19 @@ def test_a_landing_killed_mid_way_is_made_whole_by_the_next_run(stack, sample):
 
 
 # -- 3. a Customer Profiles sync killed mid-way ------------------------------------------------
+def dbt(args: list[str], work: Path) -> None:
+    """dbt on the local target with its target and logs under work; fails the test with dbt's output."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", ".", "--target", "local"]
+        + ["--target-path", str(work / "target"), "--log-path", str(work / "logs")],
+        cwd=settings.DBT_PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
 @pytest.fixture(scope="module")
 def warehouse(stack, sample, tmp_path_factory):
     """The sample landed and built by dbt into the marts the sync reads (one dbt process, no tests)."""
@@ -256,21 +269,14 @@ def warehouse(stack, sample, tmp_path_factory):
         tasks.land(s3, stream, [FIRST_HOUR, LAST_HOUR])
     work = tmp_path_factory.mktemp("faults-dbt")
     interval = intervals.dbt_vars(FIRST_HOUR, LAST_HOUR + HOUR)
-    marts = ["+unified_profiles", "+profile_offers", "+profile_merges", "+message_last_status", "+suppression_list"]
+    object_types = [f"+{templates.model_name(name)}" for name in config.OBJECT_TYPES]
+    marts = [*object_types, "+profile_merges", "+suppression_list"]
     for args in (
         ["run-operation", "create_raw_relations"],
         ["seed"],
         ["run", "--select", *marts, "+engagement_event_outcomes", "--vars", json.dumps(interval)],
     ):
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", ".", "--target", "local"]
-            + ["--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-            cwd=settings.DBT_PROJECT_DIR,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert done.returncode == 0, done.stdout[-3000:]
+        dbt(args, work)
 
 
 def warehouse_items() -> dict[str, list[Item]]:
@@ -467,15 +473,7 @@ def test_poison_beside_good_files_in_one_hour_lands_the_good_and_builds(stack, t
         ["build", "--select", "+engagement_events", "+landing_reconciliation", "--exclude", "test_type:unit",
          "--vars", json.dumps(interval)],
     ):  # fmt: skip
-        done = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", ".", "--target", "local"]
-            + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-            cwd=settings.DBT_PROJECT_DIR,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert done.returncode == 0, done.stdout[-3000:]
+        dbt(args, tmp_path)
     with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
         events = con.execute(
             "select message_id, type, destination_address from engagement_events where ingest_hour = ? order by all",
