@@ -184,15 +184,20 @@ def _plausible(moment: datetime, what: str, value: Any, latest: datetime | None)
         raise Quarantined("implausible_timestamp", f"{what}={value!r}") from None
 
 
+def _time_text(value: Any, what: str, form: re.Pattern, reason: str, hint: str = "") -> datetime:
+    """value as a datetime when it is text of the form staging casts, else quarantined for reason."""
+    if not isinstance(value, str) or not form.fullmatch(value):
+        raise Quarantined(reason, f"{what}={value!r}{hint}")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Quarantined(reason, f"{what}={value!r}") from exc
+
+
 def _iso_time(value: Any, what: str, latest: datetime | None) -> datetime:
     """An engagement event's ISO-8601 time (with its offset), as staging's iso_to_epoch_ms reads it."""
-    if not isinstance(value, str) or not _EVENT_TIME_TEXT.fullmatch(value):
-        raise Quarantined("implausible_timestamp", f"{what}={value!r}: not an ISO-8601 time with its offset")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise Quarantined("implausible_timestamp", f"{what}={value!r}") from exc
-    return _plausible(moment, what, value, latest)
+    hint = ": not an ISO-8601 time with its offset"
+    return _plausible(_time_text(value, what, _EVENT_TIME_TEXT, "implausible_timestamp", hint), what, value, latest)
 
 
 def _epoch_time(value: Any, what: str, latest: datetime | None, unit_ms: int = 1) -> datetime:
@@ -258,12 +263,7 @@ def _require_id(value: Any, what: str) -> str:
 def _source_time(value: Any, what: str, latest: datetime | None) -> datetime:
     if value in (None, ""):
         raise Quarantined("missing_timestamp", what)
-    if not isinstance(value, str) or not _SOURCE_TIME.fullmatch(value):
-        raise Quarantined("invalid_timestamp", f"{what}={value!r}")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise Quarantined("invalid_timestamp", f"{what}={value!r}") from exc
+    moment = _time_text(value, what, _SOURCE_TIME, "invalid_timestamp")
     return _plausible(moment if moment.tzinfo else moment.replace(tzinfo=UTC), what, value, latest)
 
 
