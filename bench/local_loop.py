@@ -51,8 +51,8 @@ def private_environment(var_dir: Path) -> dict[str, str]:
     """The local stack's environment for var_dir on free ports (settings are read at import)."""
     from local.stack import free_ports, local_environment
 
-    s3_port, profiles_port, aws_port = free_ports(3)
-    return os.environ | local_environment(s3_port, profiles_port, var_dir, aws_port)
+    s3_port, profiles_port, aws_port, athena_port = free_ports(4)
+    return os.environ | local_environment(s3_port, profiles_port, var_dir, aws_port, athena_port)
 
 
 def run_in(env: dict[str, str], *args: str, log: Path, cwd: Path = ROOT) -> float:
