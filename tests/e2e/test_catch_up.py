@@ -50,6 +50,8 @@ CATCH_UP = [
 # History of *when* ids changed: the two paths build over different intervals, so the same
 # people may be renumbered at different builds. What the ids point at is compared instead.
 NOT_COMPARED = {"profile_merges"}
+# Columns holding a profile id: the marts' own, and the MarketingAssignedOffers object's field.
+PROFILE_ID_COLUMNS = {"profile_id", "UserId"}
 CATCH_UP_TIMEOUT_S = 1800
 
 
@@ -154,8 +156,7 @@ def warehouse(var_dir: Path) -> dict[str, list[tuple]]:
             relation = con.execute(f"select * from main.{name}")
             columns = [c[0] for c in relation.description]
             rows = relation.fetchall()
-            if "profile_id" in columns:
-                at = columns.index("profile_id")
+            for at in [i for i, column in enumerate(columns) if column in PROFILE_ID_COLUMNS]:
                 rows = [(*row[:at], label[row[at]], *row[at + 1 :]) for row in rows]
             tables[name] = sorted(rows, key=repr)
     return tables
