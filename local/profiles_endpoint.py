@@ -10,6 +10,11 @@ not signed with Signature Version 4 (the signature is not verified: no secret ke
 State lives in SQLite (under ``var/`` locally) so it survives restarts and tests can read it.
 A configurable share of data-plane requests is answered with ``ThrottlingException`` to
 exercise the client's retries.
+
+An outage switch: while the file ``outage_flag`` exists beside the state (``var/customer_profiles.outage``
+locally), every signed request is answered 403 with the error code the file holds (empty:
+``AccessDeniedException``; e.g. ``ExpiredTokenException``), as AWS answers a request whose
+credentials or permissions it refuses. ``touch`` it to start an outage, remove it to end one.
 """
 
 from __future__ import annotations
@@ -405,6 +410,7 @@ class ProfilesEndpoint(HttpEndpoint):
         self, state_path: Path | str, host: str = "127.0.0.1", port: int = 0, throttle_rate: float = 0.0, seed: int = 0
     ):
         self.state_path = Path(state_path)
+        self.outage_flag = self.state_path.with_suffix(".outage")
         self.store = ProfilesStore(state_path)
         self.throttle_rate = throttle_rate
         self._random = random.Random(seed)
@@ -419,6 +425,13 @@ class ProfilesEndpoint(HttpEndpoint):
         with self._random_lock:
             return self._random.random() < self.throttle_rate
 
+    def _outage(self) -> str | None:
+        """The error code every request is refused with while the outage flag exists, else None."""
+        try:
+            return self.outage_flag.read_text().strip() or "AccessDeniedException"
+        except FileNotFoundError:
+            return None
+
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         parts = urlsplit(raw_path)
         if unsigned := _unsigned(headers, parse_qs(parts.query)):
@@ -431,6 +444,8 @@ class ProfilesEndpoint(HttpEndpoint):
             return _error(ApiError("UnknownOperationException", f"No operation for {method} {parts.path}", 404))
         op_model = self._models[route.service].operation_model(route.operation)
         try:
+            if outage := self._outage():  # IAM decides before the request is looked at
+                raise ApiError(outage, f"User is not authorized to perform: {route.operation}", 403)
             params = self._parse(op_model, match.groupdict(), parse_qs(parts.query), headers, body)
             if self._should_throttle(route.operation):
                 with self.store.operation():

@@ -221,3 +221,26 @@ def test_deleting_an_address_not_on_the_suppression_list_is_not_found(endpoint):
     assert ses.list_suppressed_destinations()["SuppressedDestinationSummaries"] == []
     with pytest.raises(ses.exceptions.NotFoundException):
         ses.delete_suppressed_destination(EmailAddress="b@example.com")
+
+
+def test_the_outage_switch_refuses_every_request_until_it_is_removed(endpoint, domain):
+    ses = client(endpoint, "sesv2")
+    endpoint.outage_flag.touch()
+    for call in (
+        lambda: domain.get_domain(DomainName="d"),
+        lambda: put(domain, "a@example.com"),
+        lambda: ses.put_suppressed_destination(EmailAddress="a@example.com", Reason="BOUNCE"),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call()
+        error = caught.value.response
+        assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDeniedException", 403)
+    endpoint.outage_flag.write_text("ExpiredTokenException\n")
+    with pytest.raises(ClientError, match="ExpiredTokenException"):
+        domain.get_domain(DomainName="d")
+
+    endpoint.outage_flag.unlink()
+    assert domain.get_domain(DomainName="d")["Stats"]["ProfileCount"] == 0  # nothing refused was applied
+    assert ses.list_suppressed_destinations()["SuppressedDestinationSummaries"] == []
+    put(domain, "a@example.com")
+    assert domain.get_domain(DomainName="d")["Stats"]["ProfileCount"] == 1
