@@ -25,19 +25,25 @@ pool (one slot), at most `C360_SYNC_REQUESTS_PER_SECOND` requests per second.
 Per object: `customer_profiles_sync_log` (error code and message); per task run:
 `customer_profiles_sync_runs`. Rejected objects are retried on later runs, dead-lettered
 after `C360_SYNC_MAX_ATTEMPTS` rejections; a run over `C360_SYNC_MAX_REJECTED_SHARE`
-rejected fails without retrying. A killed task can simply be cleared: it resumes.
+rejected fails without retrying. Throttled requests or items and server errors are not
+rejections: they never count as an object's attempt nor toward that share.
+A killed task can simply be cleared: it resumes.
+
+**Outages.** An error that is the account's rather than an object's (AccessDenied, expired
+or unrecognised credentials, a bad signature, no credentials, the endpoint unreachable)
+stops the task at once with `TargetUnavailable`, naming the error code and the object type:
+what was sent before it is recorded, no object's attempts are counted, and the task fails
+like any other (Airflow retries it; the last failure alerts). Fix the credentials or
+permissions of the `c360_customer_profiles` connection; the next run (or clearing the
+failed tasks) sends everything that changed meanwhile, and nothing is dead-lettered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from airflow.sdk import Param, chain, dag, task
-from airflow.sdk.exceptions import AirflowFailException
 
-from include import settings
 from include.orchestration.assets import VALIDATED_MARTS
 from include.orchestration.defaults import DEFAULT_ARGS
 from include.sync.config import OBJECT_TYPES, SYNC_POOL
@@ -53,31 +59,14 @@ def _task_id(object_type: str) -> str:
     return "sync_" + "".join(f"_{c.lower()}" if c.isupper() else c for c in object_type).lstrip("_")
 
 
-@contextmanager
-def _failing_on_data_problems() -> Iterator[None]:
-    """A run refused or failed for its data fails without retrying: a retry would fail the same way."""
-    from include.sync import tasks
-
-    try:
-        yield
-    except tasks.DATA_PROBLEMS as err:
-        raise AirflowFailException(str(err)) from err
-
-
-def _customer_profiles_client():
-    from customer360_aws.hooks import CustomerProfilesHook
-
-    return CustomerProfilesHook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
-
-
 def sync_object_type(object_type: str):
     # Pushes one object type: what changed, removals, and for UnifiedProfile merges and deletions.
     @task(task_id=_task_id(object_type), pool=SYNC_POOL)
     def sync(params=None, run_id=None, ti=None) -> dict:
         from include.sync import tasks
 
-        with _failing_on_data_problems():
-            return tasks.sync_object_type(_customer_profiles_client(), object_type, params, run_id, ti.try_number)
+        with tasks.failing_on_data_problems():
+            return tasks.sync_object_type(tasks.customer_profiles_client(), object_type, params, run_id, ti.try_number)
 
     return sync()
 
@@ -107,18 +96,16 @@ def sync_customer_profiles():
     def prepare_domain(params=None) -> None:
         from include.sync import tasks
 
-        with _failing_on_data_problems():
-            tasks.prepare_domain(_customer_profiles_client(), params)
+        with tasks.failing_on_data_problems():
+            tasks.prepare_domain(tasks.customer_profiles_client(), params)
 
     # Keeps the SES account-level suppression list equal to suppression_list.
     @task(pool=SYNC_POOL)
     def sync_ses_suppression_list(params=None, run_id=None, ti=None) -> dict:
-        from customer360_aws.hooks import SesV2Hook
         from include.sync import tasks
 
-        with _failing_on_data_problems():
-            client = SesV2Hook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
-            return tasks.sync_ses_suppression_list(client, params, run_id, ti.try_number)
+        with tasks.failing_on_data_problems():
+            return tasks.sync_ses_suppression_list(tasks.ses_client(), params, run_id, ti.try_number)
 
     prepare = prepare_domain()
     profiles, *attached = (sync_object_type(name) for name in OBJECT_TYPES)

@@ -35,6 +35,11 @@ from include.sync.engine import Item, Outcome, Sync, failure
 from include.sync.state import StateRow, ensure_tables, pushed_profiles
 from include.sync.templates import ObjectType, load_object_type, over_models
 
+# A batch's per-item result carries an HTTP status. Throttled: not the object's fault (no attempt);
+# unauthenticated or forbidden: the account's (the run stops, as for a refused request).
+ITEM_THROTTLED = 429
+ITEM_UNAVAILABLE = frozenset({401, 403})
+
 
 class ProfileObjects:
     """Objects of one type: BatchPutProfileObject (10 per request, a result per item), DeleteProfileObject."""
@@ -60,9 +65,18 @@ class ProfileObjects:
         }
         for bad in response.get("Failed", []):
             i, code = int(bad["Id"]), bad["Code"]
-            outcomes[i] = Outcome(items[i].key, "put", False, None, str(code), bad["Message"], transient=code >= 500)
+            outcomes[i] = Outcome(
+                items[i].key,
+                "put",
+                False,
+                None,
+                str(code),
+                bad["Message"],
+                transient=code == ITEM_THROTTLED or code >= 500,
+                unavailable=code in ITEM_UNAVAILABLE,
+            )
         return [
-            outcomes.get(i, Outcome(item.key, "put", False, "NoResult", "the response did not mention this item"))
+            outcomes.get(i, Outcome(item.key, "put", False, None, "NoResult", "the response did not mention this item"))
             for i, item in enumerate(items)
         ]
 

@@ -16,9 +16,18 @@ killed sync re-run sends only what was not recorded (at most the last checkpoint
 again, and that is an idempotent upsert). A rejected object is retried on later runs;
 after ``max_attempts`` rejections of the same content it is dead-lettered (not sent again
 until its content changes) and alerted. Throttling and server errors do not count as
-attempts. A run whose rejected share exceeds ``max_rejected_share`` raises after writing
-everything; one whose deletions exceed ``max_delete_share`` of what was pushed (a broken
-build looks like mass erasure) refuses before sending anything.
+attempts, nor toward the rejected share. A run whose rejected share exceeds
+``max_rejected_share`` raises after writing everything; one whose deletions exceed
+``max_delete_share`` of what was pushed (a broken build looks like mass erasure) refuses
+before sending anything.
+
+Outages
+An error that is the account's, not the object's (credentials refused or expired, a
+permission missing, the endpoint unreachable: ``ACCOUNT_CODES``, ``UNAVAILABLE_ERRORS``)
+would fail every other request too, so the first one stops the run: nothing more is sent
+(at most the requests already in flight finish), what was sent before it is checkpointed,
+no object's attempts are counted, and ``TargetUnavailable`` is raised, which the DAG lets
+Airflow retry. Once the outage ends, the next run sends everything that changed meanwhile.
 """
 
 from __future__ import annotations
@@ -34,7 +43,16 @@ from typing import Protocol
 
 import duckdb
 import pandas as pd
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    CredentialRetrievalError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    SSOError,
+    TokenRetrievalError,
+)
 
 from include.orchestration import alerts
 from include.sync.config import DELETE_GUARD_FLOOR, EXPIRY_MARGIN, SyncSettings
@@ -45,6 +63,30 @@ log = logging.getLogger(__name__)
 # Errors that say nothing about the object: they are retried but do not count as attempts.
 TRANSIENT_CODES = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "InternalServerException", "ServiceUnavailableException"}
+)
+# Errors that are the account's: credentials or permissions refused. The run stops (TargetUnavailable).
+ACCOUNT_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "RequestExpired",
+        "MissingAuthenticationTokenException",
+    }
+)
+# botocore's own: no usable credentials, or the endpoint not reachable (after botocore's retries).
+UNAVAILABLE_ERRORS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOError,
+    ConnectionError,
 )
 PROFILE_OPERATIONS = frozenset({"merge", "delete_profile"})
 
@@ -73,9 +115,21 @@ class Outcome:
     error_code: str | None = None
     error_message: str | None = None
     transient: bool = False  # throttling, server or connection trouble: not the object's fault
+    unavailable: bool = False  # the account's error (credentials, permissions, endpoint): stops the run
+
+
+def unavailable_code(err: ClientError | BotoCoreError) -> str | None:
+    """The error's code when it is the account's rather than a request's (``ACCOUNT_CODES``,
+    ``UNAVAILABLE_ERRORS``), else None."""
+    if isinstance(err, ClientError):
+        code = err.response.get("Error", {}).get("Code")
+        return code if code in ACCOUNT_CODES else None
+    return type(err).__name__ if isinstance(err, UNAVAILABLE_ERRORS) else None
 
 
 def failure(key: str, operation: str, err: ClientError | BotoCoreError) -> Outcome:
+    if code := unavailable_code(err):
+        return Outcome(key, operation, False, None, code, None, unavailable=True)
     if isinstance(err, ClientError):
         code = err.response.get("Error", {}).get("Code")
         message = err.response.get("Error", {}).get("Message")
@@ -110,6 +164,11 @@ class SyncRefused(Exception):
     """The run would delete too much; nothing was sent."""
 
 
+class TargetUnavailable(Exception):
+    """The target refused the account or could not be reached: the run stopped, nothing counted
+    against any object. Not a data problem: a later try succeeds once the outage ends."""
+
+
 @dataclass
 class _Run:
     """A run's counters and the results not yet checkpointed."""
@@ -124,7 +183,8 @@ class _Run:
     profile_deletes: set[str] = field(default_factory=set)
     log: list[dict] = field(default_factory=list)
     newly_dead: list[str] = field(default_factory=list)
-    attempted: int = 0
+    attempted: int = 0  # objects sent or rejected: the rejected share's denominator
+    rejected: int = 0  # rejections counted as attempts (not throttling, server or waiting)
 
     def summary(self) -> dict:
         return {
@@ -244,8 +304,8 @@ class Sync:
             nonlocal last_checkpoint
             for future in done:
                 in_flight.discard(future)
-                for outcome in future.result():
-                    apply(outcome)
+                if refused := _apply_available(future.result(), apply):
+                    raise self._unavailable(run, refused)
             if time.monotonic() - last_checkpoint >= self.settings.checkpoint_seconds:
                 self._checkpoint(run, finished=False)
                 last_checkpoint = time.monotonic()
@@ -259,11 +319,20 @@ class Sync:
             while in_flight:
                 collect(wait(in_flight, return_when=FIRST_COMPLETED).done)
         finally:
+            # Tasks not started are cancelled: after an outage's first error, only those in flight still go out.
             pool.shutdown(wait=True, cancel_futures=True)
             for future in list(in_flight):  # finished while we were failing: record them, they were sent
                 if not future.cancelled() and future.exception() is None:
-                    for outcome in future.result():
-                        apply(outcome)
+                    _apply_available(future.result(), apply)
+
+    def _unavailable(self, run: _Run, refused: Outcome) -> TargetUnavailable:
+        # The code only: an error's message or URL can name the object (SES puts the address in the path).
+        return TargetUnavailable(
+            f"{run.object_type}: {refused.error_code} on {refused.operation}: the target refused this account or "
+            f"could not be reached, so run {run.run_id} stopped: what was sent before it is recorded, no object's "
+            "attempts were counted. Not a data problem: the task is retried; once the credentials, permissions or "
+            "endpoint are back, the next run sends the rest"
+        )
 
     # ---- record
     def _log(self, run: _Run, outcome: Outcome, digest: str, status: str, attempt: int) -> None:
@@ -285,8 +354,10 @@ class Sync:
     def _failed(self, run: _Run, row: StateRow, digest: str, outcome: Outcome) -> StateRow:
         previous = row.attempts if row.failed_hash == digest else 0
         attempts = previous + (0 if outcome.transient else 1)
-        dead = attempts >= self.settings.max_attempts
-        run.attempted += 1
+        dead = not outcome.transient and attempts >= self.settings.max_attempts
+        if not outcome.transient:
+            run.attempted += 1
+            run.rejected += 1
         run.counts["dead" if dead else "failed"] += 1
         if dead:
             run.newly_dead.append(outcome.key)
@@ -383,13 +454,21 @@ class Sync:
                 self.settings.max_attempts,
                 run.newly_dead[:5],
             )
-        rejected = run.counts["failed"] + len(run.newly_dead)
-        if run.attempted and rejected / run.attempted > self.settings.max_rejected_share:
+        if run.attempted and run.rejected / run.attempted > self.settings.max_rejected_share:
             raise SyncRejected(
-                f"{run.object_type}: {rejected} of {run.attempted} objects rejected in run {run.run_id} "
+                f"{run.object_type}: {run.rejected} of {run.attempted} objects rejected in run {run.run_id} "
                 f"(more than {self.settings.max_rejected_share:.0%}); see customer_profiles_sync_log"
             )
         return summary
+
+
+def _apply_available(outcomes: list[Outcome], apply: Callable[[Outcome], None]) -> Outcome | None:
+    """Applies each outcome but those the account's error gave (they say nothing about their
+    object); returns the first of those, if any."""
+    for outcome in outcomes:
+        if not outcome.unavailable:
+            apply(outcome)
+    return next((outcome for outcome in outcomes if outcome.unavailable), None)
 
 
 def _now() -> datetime:

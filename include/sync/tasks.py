@@ -1,25 +1,55 @@
 """The sync DAG's task bodies: the run's settings, the clients' rate, the warehouse, the sync.
 
-The DAG passes each body a client from the Airflow connection (plugins/customer360_aws/hooks.py)
-and runs it in the ``customer_profiles_api`` pool (one slot): one task at a time calls the
-APIs, so the configured rate is the account's, and one at a time writes the sync tables.
+The DAG passes each body a client from the Airflow connection (``customer_profiles_client``,
+``ses_client``: plugins/customer360_aws/hooks.py) and runs it in the ``customer_profiles_api``
+pool (one slot): one task at a time calls the APIs, so the configured rate is the account's,
+and one at a time writes the sync tables.
+
 A run refused or failed for its data (contract gap, rejected share, mass deletion) raises
-one of ``DATA_PROBLEMS``: the DAG fails it without retrying (AirflowFailException), since a
-retry at once would fail the same way and burn rows' attempts.
+one of ``DATA_PROBLEMS``: the DAG fails it without retrying (``failing_on_data_problems``:
+AirflowFailException), since a retry at once would fail the same way and burn rows' attempts.
+An outage (credentials, permissions or the endpoint: ``TargetUnavailable``) is not one: the
+task fails and Airflow retries it, and the last failure alerts; no object's attempts are counted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+
+from airflow.sdk.exceptions import AirflowFailException
+from botocore.exceptions import BotoCoreError, ClientError
 
 from include import settings
 from include.sync import customer_profiles, ses_suppression, templates
 from include.sync.config import SyncSettings
-from include.sync.engine import ContractError, SyncRefused, SyncRejected
+from include.sync.engine import ContractError, SyncRefused, SyncRejected, TargetUnavailable, unavailable_code
 from include.sync.rate_limit import AdaptiveRateLimiter
 from include.warehouse import connection as warehouse
 
 DATA_PROBLEMS = (ContractError, SyncRejected, SyncRefused)
+
+
+@contextmanager
+def failing_on_data_problems() -> Iterator[None]:
+    """A run refused or failed for its data fails without retrying: a retry would fail the same way."""
+    try:
+        yield
+    except DATA_PROBLEMS as err:
+        raise AirflowFailException(str(err)) from err
+
+
+def customer_profiles_client():
+    from customer360_aws.hooks import CustomerProfilesHook
+
+    return CustomerProfilesHook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
+
+
+def ses_client():
+    from customer360_aws.hooks import SesV2Hook
+
+    return SesV2Hook(aws_conn_id=settings.CUSTOMER_PROFILES_CONN_ID).conn
 
 
 def sync_settings(params: dict) -> SyncSettings:
@@ -45,8 +75,16 @@ def prepare_domain(client, params: dict) -> None:
             {"profile_merges": customer_profiles.MERGES_SQL, "suppression_list": ses_suppression.SOURCE_SQL},
         )
     AdaptiveRateLimiter(run_settings.requests_per_second).attach(client)
-    templates.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
-    templates.ensure_object_types(client, settings.CUSTOMER_PROFILES_DOMAIN)
+    try:
+        templates.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
+        templates.ensure_object_types(client, settings.CUSTOMER_PROFILES_DOMAIN)
+    except (ClientError, BotoCoreError) as err:
+        if (code := unavailable_code(err)) is None:
+            raise
+        raise TargetUnavailable(
+            f"the Customer Profiles domain: {code}: the target refused this account or could not be reached. "
+            "Not a data problem: the task is retried"
+        ) from err
 
 
 def sync_object_type(client, object_type: str, params: dict, run_id: str, try_number: int) -> dict:

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
 
 from include.settings import DBT_MANIFEST_PATH, PROJECT_ROOT
 from include.sync import config, customer_profiles, engine, rate_limit, templates
@@ -602,3 +603,153 @@ def test_a_sync_killed_with_sigkill_resumes_exactly(endpoint, cp, marts, con, tm
     # Sent again: only what the killed run sent after its last checkpoint (~0.2 s at 100 requests/s).
     resent = requests(endpoint)["BatchPutProfileObject", "ok"] * 10 - 1500
     assert resent == killed_sent - recorded <= 400
+
+
+# -- outages -----------------------------------------------------------------------------------
+def sync_state(con) -> list[tuple]:
+    return con.execute(
+        "select object_key, content_hash is not null, failed_hash, attempts, dead_lettered "
+        "from customer_profiles_sync_state order by 1"
+    ).fetchall()
+
+
+def test_an_outage_stops_the_run_at_once_counts_no_attempt_and_the_next_run_sends_the_rest(endpoint, cp, marts, con):
+    marts.profiles(*(profile(f"p{i:03}") for i in range(300)))
+    settings = config.SyncSettings(concurrency=2, checkpoint_seconds=60)  # recorded by the stop, not a checkpoint
+    client = endpoint_client(endpoint)
+    batches = []
+
+    def expire_after_five_batches(request, **kwargs):
+        batches.append(request)
+        if len(batches) == 6:
+            endpoint.outage_flag.write_text("ExpiredTokenException")
+
+    client.meta.events.register("before-send.customer-profiles.BatchPutProfileObject", expire_after_five_batches)
+    with pytest.raises(engine.TargetUnavailable) as caught:
+        customer_profiles.sync_object_type(con, client, DOMAIN, "UnifiedProfile", "run1", settings)
+    message = str(caught.value)
+    assert "UnifiedProfile" in message and "ExpiredTokenException" in message and "run1" in message
+    assert not re.search(r"p\d{3}|@", message)  # no object named
+    counts = requests(endpoint)
+    accepted = counts["BatchPutProfileObject", "ok"]
+    assert 4 <= accepted <= 5  # the fifth may still have been on its way when the outage began
+    assert counts["BatchPutProfileObject", "ExpiredTokenException"] <= 2 * settings.concurrency  # not the other 25
+    # What went out before the outage is recorded; nothing counted against any object.
+    assert sync_state(con) == [(key, True, None, 0, False) for key in sorted(endpoint_profiles(endpoint))]
+    assert len(endpoint_profiles(endpoint)) == 10 * accepted
+    assert con.execute("select status, count(*) from customer_profiles_sync_log group by 1").fetchall() == [
+        ("sent", 10 * accepted)
+    ]
+
+    for run in ("run2", "run3", "run4"):  # more runs than max_attempts while the outage lasts
+        with pytest.raises(engine.TargetUnavailable):
+            customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", run, FAST)
+    assert len(sync_state(con)) == 10 * accepted and all(attempts == 0 for *_, attempts, _ in sync_state(con))
+
+    endpoint.outage_flag.unlink()
+    summary = customer_profiles.sync_object_type(con, cp, DOMAIN, "UnifiedProfile", "run5", FAST)
+    assert (summary["sent"], summary["unchanged"], summary["failed"], summary["dead_lettered"]) == (
+        300 - 10 * accepted, 10 * accepted, 0, 0,
+    )  # fmt: skip
+    assert endpoint_objects(endpoint) == warehouse_objects(con, ["UnifiedProfile"])
+    assert len(endpoint_profiles(endpoint)) == 300
+
+
+def test_removals_stop_on_an_outage_too(endpoint, cp, marts, con):
+    marts.profiles(profile("ann"), profile("bob"))
+    marts.offers(("ann", "autumn", False), ("bob", "autumn", False))
+    sync_all(con, cp, "run1")
+    marts.offers(("ann", "autumn", False))
+    endpoint.outage_flag.touch()
+    with pytest.raises(engine.TargetUnavailable, match="MarketingAssignedOffers: AccessDeniedException on delete"):
+        customer_profiles.sync_object_type(con, cp, DOMAIN, "MarketingAssignedOffers", "run2", FAST)
+    endpoint.outage_flag.unlink()
+    assert customer_profiles.sync_object_type(con, cp, DOMAIN, "MarketingAssignedOffers", "run3", FAST)["sent"] == 1
+    assert endpoint_objects(endpoint) == warehouse_objects(con)
+
+
+class ItemResults:
+    """A Customer Profiles client whose batches answer each item with the status ``status_of(key)`` gives."""
+
+    def __init__(self, status_of):
+        self.status_of, self.batches = status_of, 0
+
+    def batch_put_profile_object(self, DomainName, ObjectTypeName, Items):  # noqa: N803 - boto3's names
+        self.batches += 1
+        results = {"Successful": [], "Failed": []}
+        for item in Items:
+            status = self.status_of(json.loads(item["Object"])["UserId"])
+            if status == 200:
+                results["Successful"].append({"Id": item["Id"], "ProfileObjectUniqueKey": item["Id"]})
+            else:
+                results["Failed"].append({"Id": item["Id"], "Code": status, "Message": f"status {status}"})
+        return results
+
+
+def offer_items(count: int) -> list[engine.Item]:
+    bodies = [json.dumps({"UserId": f"u{i:02}", "offerName": "x"}) for i in range(count)]
+    return [engine.Item(f"u{i:02}|x", f"u{i:02}", body, engine.content_hash(body)) for i, body in enumerate(bodies)]
+
+
+def test_per_item_server_errors_count_no_attempt_and_refusals_do():
+    con = duckdb.connect()
+    items = offer_items(3)
+    mixed = ItemResults(lambda user: {"u00": 400, "u01": 503}.get(user, 200))
+    summary = engine.Sync(con, offers_target(mixed), "run1", LENIENT).run(items)
+    assert (summary["sent"], summary["failed"]) == (1, 2)
+    assert sync_state(con) == [
+        ("u00|x", False, items[0].content_hash, 1, False),
+        ("u01|x", False, items[1].content_hash, 0, False),
+        ("u02|x", True, None, 0, False),
+    ]
+
+
+def offers_target(client) -> customer_profiles.ProfileObjects:
+    return customer_profiles.ProfileObjects(client, DOMAIN, templates.load_object_type("MarketingAssignedOffers"))
+
+
+def test_per_item_throttling_counts_no_attempt_nor_toward_the_rejected_share():
+    con = duckdb.connect()
+    items = offer_items(20)
+    throttled = ItemResults(lambda user: 200 if user == "u00" else 429)  # 19 of 20 items, every run
+    for run in range(5):  # more runs than max_attempts
+        summary = engine.Sync(con, offers_target(throttled), f"run{run}", FAST).run(items)  # under 5 % rejected
+        assert (summary["sent"], summary["failed"], summary["dead_lettered"]) == (1 if run == 0 else 0, 19, 0)
+    assert sync_state(con)[1:] == [(i.key, False, i.content_hash, 0, False) for i in items[1:]]
+    summary = engine.Sync(con, offers_target(ItemResults(lambda user: 200)), "run5", FAST).run(items)
+    assert (summary["sent"], summary["unchanged"], summary["dead_lettered"]) == (19, 1, 0)
+
+
+def test_a_forbidden_item_stops_the_run_and_keeps_its_batchs_successes():
+    con = duckdb.connect()
+    items = offer_items(30)
+    forbidden = ItemResults(lambda user: 403 if user == "u05" else 200)
+    with pytest.raises(engine.TargetUnavailable, match="MarketingAssignedOffers: 403 on put"):
+        engine.Sync(con, offers_target(forbidden), "run1", config.SyncSettings(concurrency=1)).run(items)
+    assert forbidden.batches <= 2  # stopped at once: only a batch already in flight went out after it
+    state = sync_state(con)
+    # The forbidden batch's other items, and a batch that finished meanwhile, are recorded; nothing failed.
+    sent = [i.key for i in items[: 10 * forbidden.batches] if i.key != "u05|x"]
+    assert state == [(key, True, None, 0, False) for key in sent]
+
+
+@pytest.mark.parametrize(
+    "error,unavailable,transient",
+    [
+        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutProfileObject"), True, False),
+        (ClientError({"Error": {"Code": "UnrecognizedClientException", "Message": "no"}}, "PutProfileObject"),
+         True, False),
+        (ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "PutProfileObject"), False, True),
+        (ClientError({"Error": {"Code": "BadRequestException", "Message": "bad"}}, "PutProfileObject"), False, False),
+        (NoCredentialsError(), True, False),
+        (EndpointConnectionError(endpoint_url="https://profile.example/a@example.com"), True, False),
+        (ReadTimeoutError(endpoint_url="https://profile.example"), False, True),
+    ],
+)  # fmt: skip
+def test_which_errors_are_the_accounts(error, unavailable, transient):
+    outcome = engine.failure("k", "put", error)
+    assert (outcome.unavailable, outcome.transient, outcome.ok) == (unavailable, transient, False)
+    code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+    assert outcome.error_code == code
+    if unavailable:  # the code alone: a message or URL may name the object
+        assert outcome.error_message is None

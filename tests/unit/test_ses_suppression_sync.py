@@ -1,9 +1,13 @@
 """The SES account-level suppression list follows suppression_list, through the local endpoint."""
 
+import sqlite3
+import types
+
 import duckdb
 import pytest
 
-from include.sync import config, ses_suppression
+from include.sync import config, engine, ses_suppression
+from local.stack import free_port
 from tests.unit.conftest import endpoint_client
 
 SETTINGS = config.SyncSettings(concurrency=2, checkpoint_seconds=0.0)
@@ -31,6 +35,11 @@ def suppress(con, *rows: tuple[str, str]) -> None:
 def listed(ses) -> dict[str, str]:
     items = ses.list_suppressed_destinations()["SuppressedDestinationSummaries"]
     return {x["EmailAddress"]: x["Reason"] for x in items}
+
+
+def endpoint_requests(endpoint) -> dict[tuple[str, str], int]:
+    with sqlite3.connect(endpoint.state_path) as db:
+        return {(op, outcome): n for op, outcome, n in db.execute("select * from request_counts")}
 
 
 def run(con, ses, run_id: str) -> dict:
@@ -70,4 +79,31 @@ def test_an_address_already_gone_counts_as_removed(con, ses):
     suppress(con)
     summary = run(con, ses, "run2")
     assert (summary["sent"], summary["failed"]) == (1, 0)
+    assert con.execute("select count(*) from customer_profiles_sync_state").fetchone() == (0,)
+
+
+def test_an_outage_counts_no_attempt_and_the_list_follows_once_it_ends(endpoint, con, ses):
+    suppress(con, *((f"user{i:02}@example.com", "BOUNCE") for i in range(30)))
+    endpoint.outage_flag.touch()
+    for run_id in ("run1", "run2", "run3", "run4"):  # more runs than max_attempts
+        with pytest.raises(engine.TargetUnavailable) as caught:
+            run(con, ses, run_id)
+        assert "SesSuppressedDestination: AccessDeniedException on put" in str(caught.value)
+        assert "@" not in str(caught.value)
+    refused = endpoint_requests(endpoint)["PutSuppressedDestination", "AccessDeniedException"]
+    assert refused <= 4 * 2 * SETTINGS.concurrency  # each run stopped with what was in flight, not 30 requests
+    assert con.execute("select count(*) from customer_profiles_sync_state").fetchone() == (0,)
+    assert con.execute("select count(*) from customer_profiles_sync_log").fetchone() == (0,)
+
+    endpoint.outage_flag.unlink()
+    summary = run(con, ses, "run5")
+    assert (summary["sent"], summary["failed"], summary["dead_lettered"]) == (30, 0, 0)
+    assert listed(ses) == {f"user{i:02}@example.com": "BOUNCE" for i in range(30)}
+
+
+def test_an_unreachable_endpoint_stops_the_run(con):
+    unreachable = endpoint_client(types.SimpleNamespace(url=f"http://127.0.0.1:{free_port()}"), "sesv2")
+    suppress(con, ("a@example.com", "BOUNCE"))
+    with pytest.raises(engine.TargetUnavailable, match="EndpointConnectionError"):
+        run(con, unreachable, "run1")
     assert con.execute("select count(*) from customer_profiles_sync_state").fetchone() == (0,)

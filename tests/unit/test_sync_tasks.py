@@ -1,11 +1,14 @@
-"""The sync task bodies take one run's deletion allowance from the DAG's params."""
+"""The sync task bodies: one run's deletion allowance from the DAG's params; data problems fail
+without retrying, outages are retried."""
 
 import contextlib
 from unittest import mock
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
-from include.sync import tasks
+from include.sync import engine, tasks
+from tests.unit.conftest import endpoint_client
 
 
 @pytest.mark.parametrize("param,expected", [(None, 0.2), (1, 1.0), (0.5, 0.5)])
@@ -22,3 +25,18 @@ def test_max_delete_share_param_overrides_the_guard_for_one_run(monkeypatch, par
     tasks.sync_ses_suppression_list(mock.MagicMock(), {"max_delete_share": param}, "r", 1)
 
     assert seen == {"share": expected, "run_id": "r#1"}
+
+
+@pytest.mark.parametrize("problem", [engine.ContractError, engine.SyncRejected, engine.SyncRefused])
+def test_data_problems_fail_without_retrying(problem):
+    with pytest.raises(AirflowFailException, match="the data"), tasks.failing_on_data_problems():
+        raise problem("the data")
+
+
+def test_an_outage_is_left_to_airflows_retries(monkeypatch, endpoint):
+    monkeypatch.setattr(tasks.warehouse, "connect", lambda read_only: contextlib.nullcontext())
+    monkeypatch.setattr(tasks.templates, "check_sources", lambda con, queries: None)
+    endpoint.outage_flag.touch()
+    refused = pytest.raises(engine.TargetUnavailable, match="Customer Profiles domain: AccessDeniedException")
+    with refused, tasks.failing_on_data_problems():  # not turned into AirflowFailException
+        tasks.prepare_domain(endpoint_client(endpoint), {})
