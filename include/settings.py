@@ -10,6 +10,7 @@ ones (the stack's ports) in ``local/stack.py``.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 # -- Where things are ------------------------------------------------------------------------
@@ -65,13 +66,30 @@ def duckdb_extension_dir() -> Path:
 # The region a national phone number (no country code) is read in, when its record names no
 # country: landing's phone normalisation and erasure requests.
 DEFAULT_PHONE_REGION = os.environ.get("C360_DEFAULT_PHONE_REGION", "US")
+# Late files (include/landing/tasks.py says why): a scheduled landing run also re-lands each of the
+# LOOKBACK hours before its own whose Firehose prefix holds an object that hour's manifest does not
+# list (3: Firehose delivers an hour's last buffer up to 900 s after the hour, with margin), and
+# alerts on such objects in the older hours, up to ALERT hours before its own (30: Firehose retries
+# a failed S3 delivery for up to 24 hours, with margin).
+LATE_FILE_LOOKBACK_HOURS = int(os.environ.get("C360_LATE_FILE_LOOKBACK_HOURS", "3"))
+LATE_FILE_ALERT_HOURS = int(os.environ.get("C360_LATE_FILE_ALERT_HOURS", "30"))
 
 # -- Orchestration ----------------------------------------------------------------------------
-# The wait before a failed task's first retry (then exponential); local runs set 2.
-RETRY_DELAY_SECONDS = int(os.environ.get("C360_RETRY_DELAY_SECONDS", "60"))
-# A build also covers the raw-zone events of this many hours before it was triggered
-# (include/orchestration/build.py says why).
-BUILD_CATCH_UP_HOURS = float(os.environ.get("C360_BUILD_CATCH_UP_HOURS", "2"))
+
+
+def retry_delay() -> timedelta:
+    """``C360_RETRY_DELAY_SECONDS`` (60): the wait before a failed task's first retry (then
+    exponential); local runs set 2.
+
+    Read when a DAG file is parsed, not when this module is imported: the tests' environment is
+    set after their first import of it, and the default would make each retry wait a minute.
+    """
+    return timedelta(seconds=int(os.environ.get("C360_RETRY_DELAY_SECONDS", "60")))
+
+
+# A build also covers every landing run of this many hours before it was triggered that no build
+# whose gate passed has covered (include/orchestration/build.py says why).
+BUILD_CATCH_UP_HOURS = float(os.environ.get("C360_BUILD_CATCH_UP_HOURS", "72"))
 
 
 def alerts_topic_arn() -> str | None:

@@ -1,7 +1,5 @@
 """What every customer360 DAG shares: default_args, and the Params of a run over a range of hours."""
 
-from datetime import timedelta
-
 from airflow.sdk import Param
 
 from include import settings
@@ -10,7 +8,7 @@ from include.orchestration.alerts import failure_notifier
 DEFAULT_ARGS = {
     "owner": "customer360",
     "retries": 2,
-    "retry_delay": timedelta(seconds=settings.RETRY_DELAY_SECONDS),
+    "retry_delay": settings.retry_delay(),
     "retry_exponential_backoff": True,
     "on_failure_callback": failure_notifier(),
 }
