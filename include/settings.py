@@ -43,13 +43,13 @@ DBT_TARGET = os.environ.get("C360_DBT_TARGET", "local")
 WAREHOUSE_PATH = Path(os.environ.get("C360_WAREHOUSE_PATH", VAR_DIR / "warehouse.duckdb"))
 # Athena, where the Python tasks read the warehouse when DBT_TARGET is "athena"
 # (include/warehouse/athena.py): the AWS connection (its extra's service_config may point s3
-# elsewhere), the Glue database dbt builds in, the workgroup, the query results' S3 prefix ("":
-# the workgroup's), and how long a query may run before it is stopped. Each defaults to the dbt
-# athena target's variable, so one set of variables serves dbt and Python.
+# elsewhere), and the dbt athena target's own variables (dbt/profiles.yml), so one set serves
+# dbt and Python: the Glue database dbt builds in, the workgroup, the query results' S3 prefix
+# ("": the workgroup's result location); and how long a query may run before it is stopped.
 ATHENA_CONN_ID = os.environ.get("C360_ATHENA_CONN_ID", "c360_athena")
-ATHENA_DATABASE = os.environ.get("C360_ATHENA_DATABASE", os.environ.get("C360_ATHENA_SCHEMA", "customer360"))
-ATHENA_WORKGROUP = os.environ.get("C360_ATHENA_WORKGROUP", os.environ.get("C360_ATHENA_WORK_GROUP", "primary"))
-ATHENA_RESULTS_S3 = os.environ.get("C360_ATHENA_RESULTS_S3", os.environ.get("C360_ATHENA_S3_STAGING_DIR", ""))
+ATHENA_SCHEMA = os.environ.get("C360_ATHENA_SCHEMA", "customer360")
+ATHENA_WORK_GROUP = os.environ.get("C360_ATHENA_WORK_GROUP", "primary")
+ATHENA_S3_STAGING_DIR = os.environ.get("C360_ATHENA_S3_STAGING_DIR", "")
 ATHENA_QUERY_TIMEOUT_SECONDS = float(os.environ.get("C360_ATHENA_QUERY_TIMEOUT_SECONDS", "1800"))
 
 
@@ -152,7 +152,6 @@ def erasure_hash_key() -> str | None:
 # -- Read by dbt itself, not by Python ---------------------------------------------------------
 # dbt/profiles.yml: C360_DBT_TARGET, C360_WAREHOUSE_PATH, C360_DUCKDB_EXTENSION_DIR,
 #   C360_DUCKDB_MEMORY_LIMIT, C360_S3_ENDPOINT, C360_S3_URL_STYLE, C360_S3_USE_SSL,
-#   C360_ATHENA_S3_STAGING_DIR, C360_ATHENA_S3_DATA_DIR, C360_ATHENA_CATALOG, C360_ATHENA_SCHEMA,
-#   C360_ATHENA_WORK_GROUP.
+#   C360_ATHENA_S3_DATA_DIR, C360_ATHENA_CATALOG (and the three Athena variables above).
 # dbt/dbt_project.yml: C360_AWS_ACCOUNT_ID, C360_IDENTITY_MODEL_VERSION.
 # dbt/macros and sources: C360_RAW_SCHEMA, C360_RAW_BUCKET.

@@ -174,7 +174,7 @@ def print_summary(console: TextIO, stages: dict[str, float]) -> None:
         f"(dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), sync {stages['sync']:.1f}s; "
         f"before it, setup {stages['setup']:.1f}s (Airflow's DB, sample data, DAGs)"
     )
-    where = settings.WAREHOUSE_PATH if wh.engine == "duckdb" else f"Athena database {settings.ATHENA_DATABASE}"
+    where = settings.WAREHOUSE_PATH if wh.engine == "duckdb" else f"Athena database {settings.ATHENA_SCHEMA}"
     say(f"warehouse: {where}   task logs: {log_path()}")
     reports = settings.VAR_DIR / "reports"
     say(f"dashboard: {reports / 'engagement-latest.html'}   data docs: {reports / 'data_docs' / 'index.html'}")

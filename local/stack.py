@@ -366,7 +366,7 @@ class LocalStack:
         self.s3_port, self.aws_port = s3_port, aws_port
         self.create_buckets = create_buckets
         self.athena = (
-            AthenaEndpoint(var_dir / "warehouse.duckdb", s3_client(s3_port), settings.ATHENA_DATABASE,
+            AthenaEndpoint(var_dir / "warehouse.duckdb", s3_client(s3_port), settings.ATHENA_SCHEMA,
                            f"s3://{ATHENA_RESULTS_BUCKET}/", host=bind, port=athena_port)
             if with_s3
             else None

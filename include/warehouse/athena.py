@@ -75,9 +75,9 @@ class AthenaWarehouse:
         return cls(
             AwsBaseHook(aws_conn_id=conn_id, client_type="athena").get_conn(),
             AwsBaseHook(aws_conn_id=conn_id, client_type="s3").get_conn(),
-            settings.ATHENA_DATABASE,
-            settings.ATHENA_WORKGROUP,
-            settings.ATHENA_RESULTS_S3,
+            settings.ATHENA_SCHEMA,
+            settings.ATHENA_WORK_GROUP,
+            settings.ATHENA_S3_STAGING_DIR,
             timeout_seconds=settings.ATHENA_QUERY_TIMEOUT_SECONDS,
         )
 
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BotoCoreError, ClientError, WarehouseError) as err:
         raise SystemExit(
             f"Athena smoke test failed: {err}\nCheck the connection's region and credentials, the workgroup and "
-            "C360_ATHENA_RESULTS_S3 (or the workgroup's result location): docs/aws.md"
+            "C360_ATHENA_S3_STAGING_DIR (or the workgroup's result location): docs/aws.md"
         ) from None
 
 
