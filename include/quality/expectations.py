@@ -2,7 +2,9 @@
 
 Suites: engagement_events and the destination addresses of each channel (the canonical_events
 checkpoint), landing_reconciliation (landing), unified_profiles, profile_links and
-profile_reconciliation (profiles). Expectations are built per run: some bounds are the run's interval.
+profile_reconciliation (profiles); suppression_list and ses_landing_reconciliation (suppressions,
+the checkpoint the SES suppression sync waits on). Expectations are built per run: some bounds
+are the run's interval.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ ENGAGEMENT_EVENT_COLUMNS = [
     "stream",
     "ingest_hour",
 ]
+# The columns whose offending values the gate shows as they are: codes, the ids this pipeline mints
+# or AWS assigns to a message. Any other column's text is masked (masking.py) before it reaches a
+# validation result, the data docs, the log or an alert; numbers and times are shown.
+UNMASKED_COLUMNS = frozenset(
+    {"event_id", "message_id", "channel", "type", "status", "stream", "profile_id", "matched_by", "reason"}
+)
 CHANNELS = ["email", "text", "media", "voice", "whatsapp"]
+SUPPRESSION_REASONS = ["BOUNCE", "COMPLAINT"]
 PHONE_CHANNELS = ["text", "media", "voice", "whatsapp"]
 E164 = r"^\+[1-9][0-9]{1,14}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -110,6 +119,19 @@ def reconciliation_expectations() -> list:
             ("manifest_quarantined", "quarantined_records"),
             ("new_events", "canonical_events"),
         ]
+    ]
+
+
+def suppression_list_expectations() -> list:
+    """suppression_list: one row per address, each with a reason SES takes. An address that is not one
+    is a warning: SES refuses that one entry (the sync counts it), the others must still go."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="email_address"),
+        gxe.ExpectColumnValuesToBeUnique(column="email_address"),
+        gxe.ExpectColumnValuesToBeInSet(column="reason", value_set=SUPPRESSION_REASONS),
+        gxe.ExpectColumnValuesToMatchRegex(column="email_address", regex=EMAIL, severity="warning"),
     ]
 
 

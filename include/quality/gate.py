@@ -2,8 +2,13 @@
 
 Suites (expectations.py) validate pandas DataFrames fetched from the warehouse: GX's SQL path
 through duckdb_engine is broken (GX #10738, #11579), so locally the interval's rows are fetched
-first. A checkpoint groups suites (landing, canonical_events, profiles); each run writes its
-results and data docs pages (include/quality/data_docs.py).
+first. A checkpoint groups suites (landing, canonical_events, profiles; suppressions on its own);
+each run writes its results and data docs pages (include/quality/data_docs.py).
+
+No offending value is kept as it came: GX is asked for the offending rows' positions only
+(RESULT_FORMAT), and the gate writes those rows' values, masked (masking.py), into the results
+before the data docs are built from them; the gate's message, its log lines and the alert carry
+the same masked samples.
 """
 
 from __future__ import annotations
@@ -11,13 +16,21 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from include.quality.expectations import UNMASKED_COLUMNS
+from include.quality.masking import mask
+
 log = logging.getLogger(__name__)
+
+# GX keeps the positions of up to 20 offending rows and none of their values (SUMMARY keeps the
+# values otherwise, and stores them in the results the data docs are built from).
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20, "exclude_unexpected_values": True}
 
 
 class QualityGateFailed(Exception):
@@ -104,10 +117,12 @@ def run_checkpoints(
     outcomes, pages = [], []
     with tempfile.TemporaryDirectory(prefix="c360-gx-") as batches:
         for checkpoint_name, validations in checkpoints.items():
-            definitions = []
+            definitions, frames = [], {}
             for validation in validations:
+                # Positions GX reports are the frame's index: made unique (an exploded frame repeats it).
+                frames[validation.suite] = validation.frame.reset_index(drop=True)
                 path = Path(batches) / f"{validation.suite}.pickle"
-                validation.frame.to_pickle(path)
+                frames[validation.suite].to_pickle(path)
                 asset = source.add_pickle_asset(validation.suite, filepath_or_buffer=path)
                 suite = context.suites.add(
                     gx.ExpectationSuite(name=validation.suite, expectations=validation.expectations)
@@ -119,10 +134,12 @@ def run_checkpoints(
                 )
                 definitions.append(context.validation_definitions.add(definition))
             checkpoint = context.checkpoints.add(
-                gx.Checkpoint(name=checkpoint_name, validation_definitions=definitions)
+                gx.Checkpoint(name=checkpoint_name, validation_definitions=definitions, result_format=RESULT_FORMAT)
             )
-            rows = {validation.suite: len(validation.frame) for validation in validations}
             for key, result in checkpoint.run(run_id=run_id).run_results.items():
+                frame = frames[result.suite_name]
+                add_masked_samples(result, frame)
+                context.validation_results_store.set(key, result)
                 pages += [key, ExpectationSuiteIdentifier(name=result.suite_name)]
                 (page,) = context.get_docs_sites_urls(
                     resource_identifier=key, site_names=[data_docs.SITE_NAME], only_if_exists=False
@@ -131,7 +148,7 @@ def run_checkpoints(
                     Outcome(
                         checkpoint_name,
                         result.suite_name,
-                        rows[result.suite_name],
+                        len(frame),
                         len(result.results),
                         failures(result),
                         page["site_url"],
@@ -145,6 +162,34 @@ def run_checkpoints(
     context.build_data_docs(site_names=[data_docs.SITE_NAME], resource_identifiers=pages)
     (index,) = context.get_docs_sites_urls(site_names=[data_docs.SITE_NAME], only_if_exists=False)
     return outcomes, index["site_url"]
+
+
+def _columns(config) -> list[str]:
+    """The columns an expectation reads row by row: one, or a pair."""
+    return [config.kwargs[name] for name in ("column", "column_A", "column_B") if config.kwargs.get(name)]
+
+
+def masked_value(column: str, value):
+    return value if column in UNMASKED_COLUMNS else mask(value)
+
+
+def add_masked_samples(result, frame: pd.DataFrame) -> None:
+    """Each failed expectation's offending rows (the positions GX kept) as masked values, in GX's
+    own fields, so the data docs show them as they show any sample: a pair's as [A, B]."""
+    for r in result.results:
+        positions = (r.result or {}).get("partial_unexpected_index_list")
+        if r.success or not positions:
+            continue
+        columns = _columns(r.expectation_config)
+        # tolist(): Python values (numpy's scalars would print as np.int64(…) and not serialise).
+        by_column = [[masked_value(c, v) for v in frame.loc[positions, c].tolist()] for c in columns]
+        sample = [list(values) for values in zip(*by_column, strict=True)] if len(columns) > 1 else by_column[0]
+        counts = Counter(tuple(v) if isinstance(v, list) else v for v in sample)
+        r.result["partial_unexpected_list"] = sample
+        r.result["partial_unexpected_counts"] = [
+            {"value": list(v) if isinstance(v, tuple) else v, "count": n}
+            for v, n in sorted(counts.items(), key=lambda item: (-item[1], str(item[0])))
+        ]
 
 
 def failures(result, severity: str = "critical") -> list[Failure]:

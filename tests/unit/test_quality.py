@@ -1,6 +1,7 @@
 """The Great Expectations checkpoints on small frames: good data passes, each kind of bad data fails by name,
-and a failed checkpoint's data docs page shows the failure."""
+and a failed checkpoint's data docs page shows the failure, its identifiers masked."""
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +18,11 @@ from include.quality.expectations import (
     destination_expectations,
     destinations,
     engagement_events_expectations,
+    profile_links_expectations,
     profile_reconciliation_expectations,
     profiles_expectations,
     reconciliation_expectations,
+    suppression_list_expectations,
 )
 from include.quality.gate import QualityGateFailed, Validation, gate, run_name
 from include.quality.reconciliation import reconciliation_frame
@@ -212,7 +215,7 @@ def test_a_failing_frame_fails_its_checkpoint_and_its_page_shows_the_failure(var
         "  - expect_column_values_to_be_in_set on channel: 1 unexpected, e.g. ['fax']"
     ) in message
     assert "profiles/unified_profiles: 1 of 5 expectations failed on 3 rows" in message
-    assert "expect_column_values_to_match_regex on phone: 1 unexpected, e.g. ['07700900123']" in message
+    assert "expect_column_values_to_match_regex on phone: 1 unexpected, e.g. ['07*******23']" in message
     assert "email_destinations" not in message  # it passed
     assert message.endswith(f"data docs: {(site / 'index.html').as_uri()}")
 
@@ -269,3 +272,63 @@ def test_results_past_the_retention_leave_with_their_pages(var_dir, monkeypatch)
     # A replay of the first interval prunes nothing newer than it.
     run(first)
     assert run_names("gx/validation_results", ".json") == sorted(names)
+
+
+def test_suppression_list_needs_one_row_per_address_with_a_reason_ses_takes(var_dir):
+    def suppressions(**overrides) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {"email_address": ["ana@example.com", "ben@example.org"], "reason": ["BOUNCE", "COMPLAINT"]}
+        )
+        for column, value in overrides.items():
+            frame.loc[1, column] = value
+        return frame
+
+    assert check(var_dir, "suppression_list", suppressions(), suppression_list_expectations())["failed"] == 0
+    for overrides, named in [
+        ({"email_address": "ana@example.com"}, "expect_column_values_to_be_unique on email_address"),
+        ({"email_address": None}, "expect_column_values_to_not_be_null on email_address"),
+        ({"reason": "OTHER"}, "expect_column_values_to_be_in_set on reason: 1 unexpected, e.g. ['OTHER']"),
+    ]:
+        with pytest.raises(QualityGateFailed, match=re.escape(named)):
+            check(var_dir, "suppression_list", suppressions(**overrides), suppression_list_expectations())
+    # An address SES would refuse is that entry's problem, not every suppression's: a warning, masked.
+    summary = check(
+        var_dir, "suppression_list", suppressions(email_address="ben@example"), suppression_list_expectations()
+    )
+    assert summary["failed"] == 0
+    assert summary["warnings"] == [
+        "expect_column_values_to_match_regex on email_address: 1 unexpected, e.g. ['b***@e***']"
+    ]
+
+
+RAW_EMAIL, RAW_PHONE = "john.smith@example", "07700 900156"
+
+
+def test_offending_identifiers_are_masked_in_the_message_results_pages_and_log(var_dir, caplog):
+    frame = _profiles(email=RAW_EMAIL, phone=RAW_PHONE)
+    # One offending value per column, another raw one beside it in the same rows (a record key).
+    links = pd.DataFrame(
+        {"record_key": ["ses:john.smith@example.com"] * 2, "profile_id": ["p-1"] * 2, "matched_by": ["x"] * 2}
+    )
+    checkpoints = {
+        "profiles": [
+            Validation("unified_profiles", frame, profiles_expectations(50)),
+            Validation("profile_links", links, profile_links_expectations()),
+        ]
+    }
+    with caplog.at_level(logging.INFO), pytest.raises(QualityGateFailed) as failed:
+        gate(checkpoints, START, END, data_docs.project_config(s3_prefix="", var_dir=var_dir))
+
+    message = str(failed.value)
+    assert "expect_column_values_to_match_regex on email: 1 unexpected, e.g. ['j***@e***']" in message
+    assert "expect_column_values_to_match_regex on phone: 1 unexpected, e.g. ['07*******56']" in message
+    masked_keys = "['s***@e***.com', 's***@e***.com']"
+    assert f"expect_column_values_to_be_unique on record_key: 2 unexpected, e.g. {masked_keys}" in message
+    # The page shows the masked values where GX shows any sample (the control that the check can see them).
+    page = page_text(next((var_dir / "reports/data_docs/validations/unified_profiles").rglob("*.html")).as_uri())
+    assert "Unexpected Value Count j***@e*** 1" in page and "Unexpected Value Count 07*******56 1" in page
+    written = [path for path in var_dir.rglob("*") if path.is_file() and path.suffix in (".json", ".html")]
+    assert any(path.parent.parent.parent.name == "profile_links" for path in written if path.suffix == ".json")
+    raw = ("john", "900156", "07700")
+    for text, where in [(message, "message"), (caplog.text, "log"), *((p.read_text(), p) for p in written)]:
+        assert not any(value in text for value in raw), where
