@@ -7,28 +7,27 @@ import json
 import logging
 
 from include import settings
+from include.quality.masking import mask_identifiers
 
 log = logging.getLogger("customer360.alerts")
 
-# The alert the notifier renders with the failed task's context: what on-call needs to act (which
-# task of which run failed, how, and where its log is), as one JSON object. Only Airflow's own
-# facts and its exception message: no record values.
-ALERT_MESSAGE = (
-    "{{ {'dag_id': ti.dag_id, 'task_id': ti.task_id, 'run_id': ti.run_id, 'try_number': ti.try_number,"
-    " 'error': exception | string, 'log_url': ti.log_url} | tojson }}"
-)
+# The alert the notifier renders: failure_message's facts, handed to it in the context as
+# `failure` (rendered as a value, so nothing in an error message is read as a template).
+ALERT_MESSAGE = "{{ failure | tojson }}"
 ALERT_SUBJECT = "{{ ('customer360: ' ~ ti.dag_id ~ '.' ~ ti.task_id ~ ' failed')[:100] }}"  # SNS: <= 100
 
 
 def failure_message(context) -> dict:
-    """The facts the alert carries, for the log line."""
+    """What on-call needs to act, for the log line and the alert: which task of which run failed,
+    how, and where its log is. Only Airflow's own facts and the exception's message, any email or
+    phone number in it masked (the gate's samples are masked already; a client error may quote one)."""
     ti = context["task_instance"]
     return {
         "dag_id": ti.dag_id,
         "task_id": ti.task_id,
         "run_id": ti.run_id,
         "try_number": ti.try_number,
-        "error": str(context.get("exception")),
+        "error": mask_identifiers(str(context.get("exception"))),
         "log_url": getattr(ti, "log_url", None),
     }
 
@@ -58,7 +57,7 @@ def publish_failure(context) -> None:
     the tasks of a DAG share the callbacks of their default_args.
     """
     if topic_arn := settings.alerts_topic_arn():
-        sns_notifier(topic_arn)(context)
+        sns_notifier(topic_arn)({**context, "failure": failure_message(context)})
 
 
 def failure_notifier() -> list:

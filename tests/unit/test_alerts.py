@@ -78,3 +78,17 @@ def test_without_a_topic_failures_are_only_logged(monkeypatch, published, caplog
 
     assert "customer360 task failed" in caplog.text
     assert published == []
+
+
+def test_identifiers_in_an_error_are_masked_in_the_log_and_the_alert(monkeypatch, published, caplog):
+    monkeypatch.setenv("C360_ALERTS_TOPIC_ARN", TOPIC)
+    # A client error quoting the address it refused, a gate message already masked, and template syntax.
+    error = "PutSuppressedDestination refused john.smith@example.com (+447700900156); e.g. ['n***@e***'] {{ 7 * 7 }}"
+    with caplog.at_level(logging.ERROR, logger="customer360.alerts"):
+        run_callbacks(failure_context("validate", error))
+
+    masked = "PutSuppressedDestination refused j***@e***.com (+44********56); e.g. ['n***@e***'] {{ 7 * 7 }}"
+    [alert] = published
+    assert json.loads(alert["message"])["error"] == masked
+    assert json.dumps(masked) in caplog.text
+    assert not any(raw in alert["message"] + caplog.text for raw in ("john", "900156"))
