@@ -21,6 +21,14 @@ lines and the counts). When every stream is done, **report_landed** updates `raw
 whole run. A stream with no files for the hour still gets its (empty) partition and manifest,
 then ends *skipped*: an empty hour wakes no build.
 
+**Late files.** Firehose delivers an hour's last objects up to 15 minutes after the hour, often
+after that hour's run. So a scheduled run also lands again each of the `C360_LATE_FILE_LOOKBACK_HOURS`
+(3) hours before its own whose Firehose prefix holds an object that hour's manifest does not
+list, and reports it with its own hour: the build covers it. Then **check_late_files** fails,
+and so alerts, when an hour older than that, up to `C360_LATE_FILE_ALERT_HOURS` (30) before the
+run's own, holds such an object: its message names them and the landing run that lands them
+(the on-call runbook, docs/operations.md).
+
 Re-running an hour replaces that hour's partitions: clearing a task is always safe.
 """
 
@@ -94,8 +102,21 @@ def land_engagement_events():
     def fail_if_a_stream_failed() -> None:
         raise AirflowFailException("a stream failed to land: see its task")
 
+    # After the streams (a failed one alerted already); a scheduled run's only: a range or a drop
+    # looks back at nothing. AirflowFailException: what it found is not retried away.
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def check_late_files(params=None, data_interval_start=None) -> None:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from include.landing import tasks
+
+        s3 = S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
+        if alert := tasks.late_file_alert(s3, params, data_interval_start):
+            raise AirflowFailException(alert)
+
     landed >> report_landed()
     landed >> fail_if_a_stream_failed()
+    landed >> check_late_files()
 
 
 land_engagement_events()

@@ -9,7 +9,9 @@ written to the raw zone's Hive partition ``<stream>/year=/month=/day=/hour=/`` a
 newline-delimited JSON (gzip); bad ones go to ``_quarantine/stream=<stream>/…`` with a reason. A
 manifest per partition records what was read and written so counts reconcile: lines read (physical
 lines, counted from the files' bytes) = records landed + lines quarantined + lines holding no record
-(blank, a CSV header or a CSV record's continuation; ``partitions.py``). No input fails a stream-hour:
+(blank, a CSV header or a CSV record's continuation; ``partitions.py``). The manifest lists each file of
+its hour by key and ETag, an empty one too, so a file it does not list is one not landed yet
+(``unlanded_keys``: late files, ``tasks.py``). No input fails a stream-hour:
 a file that cannot be read is one quarantined line, the rest of the hour lands.
 
 Which hour a record belongs to: the hour in its file's path when the file sits under a
@@ -36,15 +38,16 @@ from dataclasses import asdict
 from datetime import datetime
 
 from include.landing.partitions import (
-    MANIFEST_PREFIX,
     PART_NAME,
     QUARANTINE_PREFIX,
     InvalidKey,
     LandingManifest,
+    firehose_prefix,
     gzip_lines,
     hour_floor,
     hour_from_key,
     list_objects,
+    manifest_key,
     partition_prefix,
 )
 from include.landing.records import EARLIEST, LATEST_AFTER_HOUR, LandedRecord, Quarantined, read_file
@@ -137,8 +140,8 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
         if continuation := sum(span - 1 for _, span in rows if span > 1):
             kinds["csv_continuation"] += continuation
         lines = sum(span for _, span in rows) + sum(kinds.values()) - continuation
-        if not lines:
-            continue
+        if not lines and path_hour is None:
+            continue  # a flat drop with no line in this hour
         manifest.source_files.append({"key": key, "bytes": len(data), "etag": obj["ETag"].strip('"'), "lines": lines})
         skipped.update(kinds)
         for row, _ in rows:
@@ -156,12 +159,28 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
         (f"{QUARANTINE_PREFIX}/stream={partition_prefix(stream, hour)}", quarantined),
     ):
         _replace_partition(s3, raw_bucket, prefix, rows, manifest)
-    s3.put_object(
-        Bucket=raw_bucket,
-        Key=f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json",
-        Body=json.dumps(asdict(manifest), indent=2).encode(),
-    )
+    manifest_body = json.dumps(asdict(manifest), indent=2).encode()
+    s3.put_object(Bucket=raw_bucket, Key=manifest_key(stream, hour), Body=manifest_body)
     return manifest
+
+
+def unlanded_keys(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: str) -> list[str]:
+    """The objects under ``hour``'s Firehose prefix that its manifest does not list (by key and ETag):
+    delivered after the hour was landed, or never landed. One listing of the prefix; the manifest
+    is read only where the prefix holds objects."""
+    objects = [
+        obj
+        for obj in list_objects(s3, landing_bucket, firehose_prefix(stream, hour))
+        if file_hour(obj["Key"], hour_floor(obj["LastModified"]))[0] == hour
+    ]
+    if not objects:
+        return []
+    try:
+        listed = json.loads(s3.get_object(Bucket=raw_bucket, Key=manifest_key(stream, hour))["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return [obj["Key"] for obj in objects]
+    landed = {(source["key"], source["etag"]) for source in listed["source_files"]}
+    return [obj["Key"] for obj in objects if (obj["Key"], obj["ETag"].strip('"')) not in landed]
 
 
 def _replace_partition(s3, bucket: str, prefix: str, rows: list[dict], manifest: LandingManifest) -> None:

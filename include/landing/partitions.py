@@ -77,6 +77,15 @@ def partition_prefix(stream: str, hour: datetime) -> str:
     return f"{stream}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/"
 
 
+def manifest_key(stream: str, hour: datetime) -> str:
+    return f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json"
+
+
+def firehose_prefix(stream: str, hour: datetime) -> str:
+    """Where Firehose delivers ``stream``'s objects of ``hour`` in the landing bucket."""
+    return f"{stream}/{hour:%Y/%m/%d/%H}/"
+
+
 def gzip_lines(rows: list[dict]) -> bytes:
     """A raw-zone partition's bytes: compact JSON lines, gzipped reproducibly (also erasure's rewrite)."""
     # Level 1: compression was a fifth of landing's time. In chunks, so a million rows are never
