@@ -46,13 +46,13 @@ import pandas as pd
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError,
     CredentialRetrievalError,
     NoCredentialsError,
     PartialCredentialsError,
     SSOError,
     TokenRetrievalError,
 )
+from botocore.exceptions import ConnectionError as EndpointUnreachable  # not the builtin
 
 from include.orchestration import alerts
 from include.sync.config import DELETE_GUARD_FLOOR, EXPIRY_MARGIN, SyncSettings
@@ -86,7 +86,7 @@ UNAVAILABLE_ERRORS = (
     CredentialRetrievalError,
     TokenRetrievalError,
     SSOError,
-    ConnectionError,
+    EndpointUnreachable,
 )
 PROFILE_OPERATIONS = frozenset({"merge", "delete_profile"})
 
