@@ -9,13 +9,16 @@ Great Expectations checkpoints
 `landing` (reconciliation against the landing manifests), `canonical_events` (events and their
 email/phone destinations) and `profiles` (unified profiles, their links, every record linked
 once), then writes the HTML dashboard to `var/reports/`. Identity resolution re-resolves
-every record ingested before the interval's end, carrying profile ids forward. Triggered by
-`raw_zone_landed` (one event per landing run that landed lines); the interval is every hour
-the triggering landing runs reported, and those of any such event in the
-`C360_BUILD_CATCH_UP_HOURS` (2) before the run was
-triggered (Airflow 3.3 can drop events that arrive while a build waits: apache/airflow#56050). To
-rebuild a range by hand (after a mapping fix, say) trigger with **interval_start** and
-**interval_end**.
+every record ingested before the interval's end, carrying profile ids forward.
+
+**The interval.** Triggered by `raw_zone_landed` (one event per landing run that landed lines);
+**resolve_interval** covers every hour the triggering landing runs reported, and those of every
+such run of the `C360_BUILD_CATCH_UP_HOURS` (72) before this one was triggered that no passed
+build has covered: a failed build's hours (dbt or the gate), a landing whose event Airflow 3.3
+dropped (apache/airflow#56050). It records the landing runs it covers (XCom
+`covered_landing_events`); a build covered them when it updated `validated_marts`. To rebuild a
+range by hand (after a mapping fix, say) trigger with **interval_start** and **interval_end**: it
+covers the landing runs all of whose hours lie in the range.
 
 A failed expectation fails **validate** and so never updates `validated_marts`: the sync
 does not run on bad data. The task log names each failed expectation, sample values and its
@@ -49,7 +52,7 @@ from include.orchestration.defaults import DEFAULT_ARGS, interval_params
     params=interval_params("First ingest hour (UTC, ISO)", "Hour after the last one (UTC, ISO)"),
 )
 def build_warehouse():
-    @task(inlets=[RAW_ZONE_LANDED])
+    @task(inlets=[RAW_ZONE_LANDED, VALIDATED_MARTS])
     def resolve_interval(
         params=None,
         triggering_asset_events=None,
@@ -57,13 +60,27 @@ def build_warehouse():
         dag_run=None,
         data_interval_start=None,
         data_interval_end=None,
+        ti=None,
     ) -> dict[str, str]:
         # Task modules are imported in the tasks: every task process parses this file (a task
         # per dbt node), and pandas, Great Expectations and boto3 would triple its cost.
         from include.orchestration import build
 
-        events = build.build_events(triggering_asset_events, inlet_events, [RAW_ZONE_LANDED], dag_run.run_after)
-        return build.interval_for_run(params, events, (data_interval_start, data_interval_end))
+        def covered_by(passed):
+            """The landing events the build behind a validated_marts event covered, as it recorded them."""
+            return ti.xcom_pull(
+                dag_id=passed.source_dag_id,
+                task_ids="resolve_interval",
+                key=build.COVERED_KEY,
+                run_id=passed.source_run_id,
+            )
+
+        events = build.build_events(
+            triggering_asset_events, inlet_events, RAW_ZONE_LANDED, VALIDATED_MARTS, dag_run.run_after, covered_by
+        )
+        interval = build.interval_for_run(params, events, (data_interval_start, data_interval_end))
+        ti.xcom_push(key=build.COVERED_KEY, value=build.covered(events, interval))
+        return interval
 
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)

@@ -10,7 +10,7 @@ HOUR = timedelta(hours=1)
 START_VAR, END_VAR = "c360__interval_start", "c360__interval_end"
 
 
-def _as_utc(value: str | datetime) -> datetime:
+def as_utc(value: str | datetime) -> datetime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -27,10 +27,10 @@ def resolve_interval(
     """
     if requested := requested_range(params):
         start, end = requested
-    elif hours := sorted(_as_utc(h) for h in asset_event_hours):
+    elif hours := sorted(as_utc(h) for h in asset_event_hours):
         start, end = hours[0], hours[-1] + HOUR
     elif data_interval[0] is not None and data_interval[1] is not None and data_interval[0] < data_interval[1]:
-        start, end = _as_utc(data_interval[0]), _as_utc(data_interval[1])
+        start, end = as_utc(data_interval[0]), as_utc(data_interval[1])
     else:
         raise ValueError("no interval: set interval_start and interval_end, or trigger from landing")
     if start >= end:
@@ -42,7 +42,7 @@ def requested_range(params: Mapping[str, str | None]) -> tuple[datetime, datetim
     """The [start, end) a person asked for in the trigger form (or backfill conf), if any."""
     if not (params.get("interval_start") and params.get("interval_end")):
         return None
-    start, end = _as_utc(params["interval_start"]), _as_utc(params["interval_end"])
+    start, end = as_utc(params["interval_start"]), as_utc(params["interval_end"])
     if start >= end:
         raise ValueError(f"empty interval [{start}, {end})")
     return start, end
@@ -66,4 +66,4 @@ def dbt_vars(start: datetime, end: datetime) -> dict[str, str]:
 
 def from_dbt_vars(interval: dict[str, str]) -> tuple[datetime, datetime]:
     """The inverse of dbt_vars."""
-    return _as_utc(interval[START_VAR]), _as_utc(interval[END_VAR])
+    return as_utc(interval[START_VAR]), as_utc(interval[END_VAR])
