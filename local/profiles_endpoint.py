@@ -12,9 +12,11 @@ A configurable share of data-plane requests is answered with ``ThrottlingExcepti
 exercise the client's retries.
 
 An outage switch: while the file ``outage_flag`` exists beside the state (``var/customer_profiles.outage``
-locally), every signed request is answered 403 with the error code the file holds (empty:
+locally), every signed request is answered 403 with the error code the file starts with (empty:
 ``AccessDeniedException``; e.g. ``ExpiredTokenException``), as AWS answers a request whose
-credentials or permissions it refuses. ``touch`` it to start an outage, remove it to end one.
+credentials or permissions it refuses; operations named after the code (e.g.
+``AccessDeniedException BatchPutProfileObject PutSuppressedDestination``, a policy that lost
+them) are the only ones refused. ``touch`` it to start an outage, remove it to end one.
 """
 
 from __future__ import annotations
@@ -425,12 +427,13 @@ class ProfilesEndpoint(HttpEndpoint):
         with self._random_lock:
             return self._random.random() < self.throttle_rate
 
-    def _outage(self) -> str | None:
-        """The error code every request is refused with while the outage flag exists, else None."""
+    def _outage(self, operation: str) -> str | None:
+        """The error code ``operation`` is refused with while the outage flag exists, else None."""
         try:
-            return self.outage_flag.read_text().strip() or "AccessDeniedException"
+            code, *operations = self.outage_flag.read_text().split() or ["AccessDeniedException"]
         except FileNotFoundError:
             return None
+        return code if not operations or operation in operations else None
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         parts = urlsplit(raw_path)
@@ -444,7 +447,7 @@ class ProfilesEndpoint(HttpEndpoint):
             return _error(ApiError("UnknownOperationException", f"No operation for {method} {parts.path}", 404))
         op_model = self._models[route.service].operation_model(route.operation)
         try:
-            if outage := self._outage():  # IAM decides before the request is looked at
+            if outage := self._outage(route.operation):  # IAM decides before the request is looked at
                 raise ApiError(outage, f"User is not authorized to perform: {route.operation}", 403)
             params = self._parse(op_model, match.groupdict(), parse_qs(parts.query), headers, body)
             if self._should_throttle(route.operation):

@@ -238,6 +238,10 @@ def test_the_outage_switch_refuses_every_request_until_it_is_removed(endpoint, d
     endpoint.outage_flag.write_text("ExpiredTokenException\n")
     with pytest.raises(ClientError, match="ExpiredTokenException"):
         domain.get_domain(DomainName="d")
+    endpoint.outage_flag.write_text("AccessDeniedException PutProfileObject PutSuppressedDestination")
+    assert domain.get_domain(DomainName="d")["DomainName"] == "d"  # not named: served
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        put(domain, "a@example.com")
 
     endpoint.outage_flag.unlink()
     assert domain.get_domain(DomainName="d")["Stats"]["ProfileCount"] == 0  # nothing refused was applied
