@@ -3,23 +3,37 @@
 
 Triggered by hand with **exactly one** of `email`, `phone` (E.164, or national with
 `phone_country`) or `profile_id`, and the request's reference in **request_id** (a ticket
-id: never personal data). From that identifier it finds every profile the person has and
-every identifier of those profiles (emails, phones, loyalty, CRM and source record ids,
-profile ids), then removes them from:
+id: never personal data). Too short to be sure of is refused: an email must be
+name@domain.tld, a phone at least 7 national digits, a profile_id at least 6 characters.
+From that identifier it finds every profile the person has and every identifier of those
+profiles (emails, phones, loyalty, CRM and source record ids, profile ids), then:
 
-1. `erase_customer_profiles`: Amazon Connect Customer Profiles (DeleteProfile) and the SES
-   account-level suppression list;
-2. `erase_buckets`: the landing bucket (each line or CSV row naming them) and the raw zone
-   (each source line's rows, landed and quarantined; manifests decremented with an
-   `erased` count, so the quality gate still reconciles when the hours are rebuilt);
-3. `erase_warehouse`: every row of every warehouse table naming them — events, messages,
-   quarantine, identity tables, profiles and their history, sync state and logs — and one
-   `erasure_audit` row (a keyed hash of the identifier, never the value; counts per place).
+1. `erase_customer_profiles`: deletes their Amazon Connect Customer Profiles profiles
+   (DeleteProfile). Their addresses **stay** on the SES account-level suppression list, so
+   they cannot be mailed again; the audit counts them (`ses_suppressions_kept`).
+2. `erase_lake_and_warehouse`, in the `raw_zone` pool taking every slot (no landing task
+   runs meanwhile) and holding the warehouse's write lock (no build either):
+   - adds their identifiers, as keyed hashes, to the erased-subject register
+     (`s3://<raw bucket>/_erasure/erased_subjects.json`): from then on landing quarantines
+     any record of theirs as `erased_subject` (the line itself not kept), and the SES sync
+     never removes their address;
+   - the landing bucket (each line or CSV row naming them) and the raw zone (each source
+     line's rows, landed and quarantined; manifests decremented with an `erased` count, so
+     the quality gate still reconciles when the hours are rebuilt);
+   - every warehouse row naming them — events, messages, quarantine, identity tables,
+     profiles and their history, sync state and logs — and one `erasure_audit` row (a keyed
+     hash of the identifier, never the value; counts per place).
+
+"Naming them" is exact: values compared field by field, column by column (emails
+lower-cased, phones as E.164, ids only in id fields), and text searched only for
+identifiers long enough not to occur by chance (emails; phones of 7+ digits; ids of 6+
+characters). Erasing CRM id `42` leaves `10:42:00`, `0.42` and `"points_balance": 42`.
 
 An identifier that other profiles' records hold too (a shared family phone) is kept and
 counted: erasing it would erase someone else. A request that matches nothing succeeds and
-is audited. Run it when no build or sync is running; afterwards, rebuild the hours the
-`erase_buckets` log names to refresh the aggregates. Logic: `include/erasure/` (task bodies: `tasks.py`).
+is audited. Pause `build_warehouse` and `sync_customer_profiles` while it runs; afterwards,
+rebuild the hours the `erase_lake_and_warehouse` log names to refresh the aggregates. Logic:
+`include/erasure/` (task bodies: `tasks.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +45,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from include import settings
 from include.orchestration.defaults import DEFAULT_ARGS
+from include.orchestration.pools import POOLS, RAW_ZONE_POOL
 from include.sync.config import SYNC_POOL
 
 
@@ -78,25 +93,22 @@ def erase_person():
             params, CustomerProfilesHook(**hook_args).conn, SesV2Hook(**hook_args).conn
         )
 
-    @task
-    def erase_buckets(params=None) -> dict:
+    # Every slot of the raw_zone pool: no landing task runs beside it (include/erasure/tasks.py says why).
+    @task(pool=RAW_ZONE_POOL, pool_slots=POOLS[RAW_ZONE_POOL].slots)
+    def erase_lake_and_warehouse(found: dict, profiles: dict, params=None, dag_run=None) -> dict:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from include.erasure import tasks
 
-        return tasks.erase_from_buckets(params, S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn())
-
-    @task
-    def erase_warehouse(found: dict, profiles: dict, buckets: dict, params=None, dag_run=None) -> dict:
-        from include.erasure import tasks
-
-        return tasks.erase_from_warehouse(params, found, profiles | buckets, dag_run.logical_date or dag_run.run_after)
+        return tasks.erase_from_lake_and_warehouse(
+            params, found, profiles, dag_run.logical_date or dag_run.run_after,
+            S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(),
+        )  # fmt: skip
 
     found = check_request()
     profiles = erase_customer_profiles()
-    buckets = erase_buckets()
-    found >> profiles >> buckets
-    erase_warehouse(found, profiles, buckets)
+    found >> profiles
+    erase_lake_and_warehouse(found, profiles)
 
 
 erase_person()

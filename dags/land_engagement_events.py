@@ -44,10 +44,12 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from include import settings, streams
 from include.orchestration.assets import LANDING_DROPS, RAW_ZONE, RAW_ZONE_LANDED
 from include.orchestration.defaults import DEFAULT_ARGS, interval_params
+from include.orchestration.pools import RAW_ZONE_POOL
 
 
 def land_stream(stream: str):
-    @task(task_id=f"land_{stream}", outlets=[RAW_ZONE[stream]])
+    # One slot of raw_zone each: an erasure takes them all, so it never runs beside a landing.
+    @task(task_id=f"land_{stream}", outlets=[RAW_ZONE[stream]], pool=RAW_ZONE_POOL)
     def land(params=None, data_interval_start=None, triggering_asset_events=None, outlet_events=None) -> dict:
         # Imported here, not at the top: every task process parses this file, and parsing stays cheap.
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook

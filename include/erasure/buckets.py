@@ -1,9 +1,14 @@
 """The person out of the landing bucket and the raw zone.
 
-The landing bucket: each line, or CSV row, that mentions the person is removed. The raw zone:
-each source line that mentions the person loses every raw row it produced, landed or
+The landing bucket: each line, or CSV row, that names the person is removed. The raw zone:
+each source line that names the person loses every raw row it produced, landed or
 quarantined; the partition's manifest is decremented and counts ``erased``, so landed = raw
 records and the quality gate still reconciles when the hour is rebuilt.
+
+What names the person is ``Matcher.holds``: a JSON line and a raw row value by value, a CSV row
+column by column under its header's names; a line that is neither (broken JSON, a quarantined
+CSV row) is text, searched for the long identifiers only. Objects the cheap
+``Matcher.could_hold`` rules out are not read line by line, nor rewritten.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from include.erasure.matching import Matcher
+from include.erasure.register import REGISTER_KEY
 from include.landing.partitions import (
     HOUR,
     MANIFEST_PREFIX,
     QUARANTINE_PREFIX,
     LandingManifest,
-    compact_json,
     gzip_lines,
     list_objects,
 )
@@ -63,19 +68,37 @@ def _csv_records(text: str) -> list[str]:
     return records + (["".join(lines[read:])] if read < len(lines) else [])
 
 
+def _csv_fields(record: str) -> list[str] | None:
+    try:
+        return next(csv.reader(record.splitlines(keepends=True), strict=True), [])
+    except csv.Error:
+        return None
+
+
+def _csv_row(names: list[str], record: str) -> dict[str, str] | str:
+    """A CSV record as {column: value} under the header's names, or its text when it does not fit them
+    (a broken header names nothing: every row is text)."""
+    fields = _csv_fields(record)
+    return dict(zip(names, fields, strict=True)) if names and fields and len(fields) == len(names) else record
+
+
 def erase_landing(s3, bucket: str, matcher: Matcher) -> dict[str, int]:
-    """Rewrite every landing object that mentions the person without those lines (CSV: rows)."""
+    """Rewrite every landing object that names the person without those lines (CSV: rows)."""
     counts = Counter(objects=0, lines=0)
     for key in (obj["Key"] for obj in list_objects(s3, bucket)):
         text, zipped = _read(s3, bucket, key)
-        if not matcher.mentions(text):
+        if not matcher.could_hold(text):
             continue
         if key.startswith("customers/") and is_customer_csv(key, text):
             header, *body = _csv_records(text)
+            names = [name.strip() for name in _csv_fields(header) or []]
+            kept = [r for r in body if not matcher.holds(_csv_row(names, r))]
             header = [header]
         else:
             header, body = [], _LINE.findall(text)
-        kept = [r for r in body if not matcher.mentions(r)]
+            kept = [r for r in body if not matcher.holds(r)]
+        if len(kept) == len(body):
+            continue
         s3.put_object(Bucket=bucket, Key=key, Body=_encode("".join(header + kept), zipped))
         counts["objects"] += 1
         counts["lines"] += len(body) - len(kept)
@@ -83,20 +106,23 @@ def erase_landing(s3, bucket: str, matcher: Matcher) -> dict[str, int]:
 
 
 def erase_raw_zone(s3, raw_bucket: str, landing_bucket: str, matcher: Matcher) -> dict:
-    """Every raw row of a source line that mentions the person goes (a WhatsApp line's refused items
-    with it); manifests are decremented and count ``erased`` lines. Other objects: line by line."""
+    """Every raw row of a source line that names the person goes (a WhatsApp line's refused items
+    with it); manifests are decremented and count ``erased`` lines. Other objects: line by line
+    (the manifests and the erased-subject register hold no identifier)."""
     counts = Counter(objects=0, rows=0, manifests=0, lines=0)
-    partitions: set[str] = set()  # stream-hour prefixes with a mention
+    partitions: set[str] = set()  # stream-hour prefixes that may name the person
     for key in (obj["Key"] for obj in list_objects(s3, raw_bucket)):
-        if key.startswith(MANIFEST_PREFIX + "/"):
+        if key.startswith(MANIFEST_PREFIX + "/") or key == REGISTER_KEY:
             continue
         text, zipped = _read(s3, raw_bucket, key)
-        if not matcher.mentions(text):
+        if not matcher.could_hold(text):
             continue
         match = _PARTITION.match(key)
         if match is None:  # not landing's: erase line by line
             lines = _LINE.findall(text)
-            kept = [line for line in lines if not matcher.mentions(line)]
+            kept = [line for line in lines if not matcher.holds(line)]
+            if len(kept) == len(lines):
+                continue
             s3.put_object(Bucket=raw_bucket, Key=key, Body=_encode("".join(kept), zipped))
             counts["objects"] += 1
             counts["rows"] += len(lines) - len(kept)
@@ -120,12 +146,9 @@ def _erase_partition(s3, raw_bucket: str, landing_bucket: str, prefix: str, matc
     for key in _partition_keys(s3, raw_bucket, prefix):
         text, _ = _read(s3, raw_bucket, key)
         rows[key] = [json.loads(line) for line in text.splitlines() if line.strip()]
-    # A source line is the unit: every row it produced goes if any of them mentions the person.
+    # A source line is the unit: every row it produced goes if any of them names the person.
     erased_lines = {
-        (row["source_key"], row["line_no"])
-        for key_rows in rows.values()
-        for row in key_rows
-        if matcher.mentions(compact_json(row))
+        (row["source_key"], row["line_no"]) for key_rows in rows.values() for row in key_rows if matcher.holds(row)
     }
     landed_lines = {
         (row["source_key"], row["line_no"]) for key_rows in rows.values() for row in key_rows if "reason" not in row

@@ -1,4 +1,9 @@
-"""The person out of Amazon Connect Customer Profiles and the SES account-level suppression list."""
+"""The person out of Amazon Connect Customer Profiles; their addresses kept on the SES suppression list.
+
+Their addresses stay suppressed on purpose: deleting them would let the person be mailed again
+(the suppression is what they asked for, or what their bounces earned). The erased-subject
+register keeps the sync from removing them later (include/sync/ses_suppression.py).
+"""
 
 from __future__ import annotations
 
@@ -25,13 +30,13 @@ def erase_customer_profiles(client, domain: str, person: Person) -> int:
     return deleted
 
 
-def erase_suppressions(ses_client, person: Person) -> int:
-    """Their emails off the SES account-level suppression list."""
-    deleted = 0
+def suppressions_kept(ses_client, person: Person) -> int:
+    """How many of their emails the SES account-level suppression list holds (and keeps)."""
+    kept = 0
     for email in sorted(person.emails):
         try:
-            ses_client.delete_suppressed_destination(EmailAddress=email)
-            deleted += 1
+            ses_client.get_suppressed_destination(EmailAddress=email)
+            kept += 1
         except ses_client.exceptions.NotFoundException:
             pass
-    return deleted
+    return kept

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from include.erasure.matching import Matcher, build_pattern
+from include.erasure.matching import Matcher
 from include.erasure.request import ErasureRequestError, Request
 from include.warehouse.relations import relation
 
@@ -40,7 +40,7 @@ class Person:
         return len(self.emails) + len(self.phones) + len(self.ids)
 
     def matcher(self) -> Matcher:
-        return Matcher(build_pattern(set(self.emails), set(self.phones), set(self.ids)))
+        return Matcher(set(self.emails), set(self.phones), set(self.ids))
 
 
 # The models resolution reads; without any of them no build has made profiles yet.

@@ -1,8 +1,13 @@
 """The erase_person DAG's task bodies, in the order it runs them.
 
-The warehouse goes last, because it is what ``resolve`` reads, so a retried task still finds
-the person. Each task resolves the person again from the warehouse (unchanged until the last
-task), so no identifier travels between tasks through XCom: only counts do.
+Customer Profiles first; then the lake and the warehouse in one task (``erase_from_lake_and_warehouse``),
+which the DAG runs holding every slot of the ``raw_zone`` pool that landing tasks take one slot
+of, so no landing runs while it does: a landing that read the landing bucket before the erasure
+cannot write the person back into the raw zone after it. That task holds the warehouse's write
+lock from its start, so no build changes what ``resolve`` reads while the buckets are erased,
+and it first adds the person to the erased-subject register, so every landing after it
+quarantines their records (``erased_subject``). Each task resolves the person from the
+warehouse, so no identifier travels between tasks through XCom: only counts do.
 """
 
 from __future__ import annotations
@@ -12,20 +17,15 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from include import settings
-from include.erasure.audit import AUDIT_TABLE, AuditRow, already_done, erase_warehouse
+from include.erasure import register
+from include.erasure.audit import AUDIT_TABLE, AuditRow, erase_warehouse, recorded
 from include.erasure.buckets import erase_landing, erase_raw_zone, rebuild_interval
-from include.erasure.customer_profiles import erase_customer_profiles, erase_suppressions
-from include.erasure.request import ErasureRequestError, Request, hash_key, identifier_hash, parse_request
-from include.erasure.resolution import Person, resolve
+from include.erasure.customer_profiles import erase_customer_profiles, suppressions_kept
+from include.erasure.request import ErasureRequestError, hash_key, identifier_hash, parse_request
+from include.erasure.resolution import resolve
 from include.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
-
-
-def _resolved(params: dict) -> tuple[Request, Person]:
-    request = parse_request(params)
-    with connect(read_only=True) as con:
-        return request, resolve(con, request)
 
 
 def check_request(params: dict) -> dict[str, int | str]:
@@ -33,10 +33,10 @@ def check_request(params: dict) -> dict[str, int | str]:
     person, or an email or phone several profiles hold; says what was found."""
     request = parse_request(params)
     with connect(read_only=True) as con:
-        if already_done(con, request.request_id):
+        if recorded(con, request.request_id) is not None:
             raise ErasureRequestError(f"request {request.request_id} was already carried out (see {AUDIT_TABLE})")
         person = resolve(con, request)
-    if person.matcher().mentions(request.request_id):
+    if person.matcher().holds(request.request_id):
         raise ErasureRequestError("request_id names the person: the audit must not; use the ticket's reference")
     if not person.profile_ids:
         log.warning("no profile holds this %s: erasing the identifier alone wherever it appears", request.kind)
@@ -47,34 +47,32 @@ def check_request(params: dict) -> dict[str, int | str]:
 
 
 def erase_from_customer_profiles(params: dict, client, ses_client) -> dict[str, int]:
-    _, person = _resolved(params)
+    """Their profiles deleted; their addresses left on the SES suppression list, and counted."""
+    request = parse_request(params)
+    with connect(read_only=True) as con:
+        person = resolve(con, request)
     return {
         "customer_profiles": erase_customer_profiles(client, settings.CUSTOMER_PROFILES_DOMAIN, person),
-        "ses_suppressions": erase_suppressions(ses_client, person),
+        "ses_suppressions_kept": suppressions_kept(ses_client, person),
     }
 
 
-def erase_from_buckets(params: dict, s3) -> dict:
-    matcher = _resolved(params)[1].matcher()
-    landed = erase_landing(s3, settings.LANDING_BUCKET, matcher)
-    raw = erase_raw_zone(s3, settings.RAW_BUCKET, settings.LANDING_BUCKET, matcher)
-    interval = rebuild_interval(raw["hours"])
-    if interval:
-        log.info("raw-zone hours changed: refresh the aggregates with build_warehouse %s", interval)
-    return {
-        "landing_objects": landed["objects"],
-        "landing_lines": landed["lines"],
-        "raw_objects": raw["objects"],
-        "raw_rows": raw["rows"],
-        "raw_manifests": raw["manifests"],
-    }
-
-
-def erase_from_warehouse(params: dict, found: dict, counts: dict[str, int], requested_at: datetime) -> dict:
-    """The warehouse last, with the audit row: one transaction."""
+def erase_from_lake_and_warehouse(
+    params: dict, found: dict, counts: dict[str, int], requested_at: datetime, s3
+) -> dict:
+    """Register the person, erase the landing bucket and the raw zone, then the warehouse with the
+    audit row (one transaction). A retry after the audit row was written returns it."""
     request = parse_request(params)
     with connect() as con:
+        if (done := recorded(con, request.request_id)) is not None:
+            return done
         person = resolve(con, request)
+        matcher = person.matcher()
+        registered = register.add(s3, settings.RAW_BUCKET, matcher.identifiers, request.request_id)
+        landed = erase_landing(s3, settings.LANDING_BUCKET, matcher)
+        raw = erase_raw_zone(s3, settings.RAW_BUCKET, settings.LANDING_BUCKET, matcher)
+        if interval := rebuild_interval(raw["hours"]):
+            log.info("raw-zone hours changed: refresh the aggregates with build_warehouse %s", interval)
         audit = AuditRow(
             request_id=request.request_id,
             requested_at=requested_at.astimezone(UTC).replace(tzinfo=None),
@@ -83,6 +81,12 @@ def erase_from_warehouse(params: dict, found: dict, counts: dict[str, int], requ
             profiles=found["profiles"],
             identifiers=found["identifiers"],
             shared_identifiers_kept=found["shared_identifiers_kept"],
+            registered=registered,
+            landing_objects=landed["objects"],
+            landing_lines=landed["lines"],
+            raw_objects=raw["objects"],
+            raw_rows=raw["rows"],
+            raw_manifests=raw["manifests"],
             **counts,
         )
         audit = erase_warehouse(con, person, audit)

@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 
+from include.erasure import register
 from include.landing.partitions import (
     PART_NAME,
     QUARANTINE_PREFIX,
@@ -86,17 +87,21 @@ def file_hour(key: str, uploaded: datetime) -> tuple[datetime | None, Quarantine
 FileRows = tuple[list[tuple[datetime, dict, int]], list[tuple[datetime, str]]]
 
 
-def _file_rows(stream: str, key: str, data: bytes, upload_hour: datetime) -> FileRows:
+def _file_rows(
+    stream: str, key: str, data: bytes, upload_hour: datetime, erased: register.ErasedSubjects | None = None
+) -> FileRows:
     """Every record of one file with its hour; quarantined rows carry their reason."""
     with _cyclic_gc_paused():
-        return _rows_of(stream, key, data, upload_hour)
+        return _rows_of(stream, key, data, upload_hour, erased)
 
 
-def _rows_of(stream: str, key: str, data: bytes, upload_hour: datetime) -> FileRows:
+def _rows_of(
+    stream: str, key: str, data: bytes, upload_hour: datetime, erased: register.ErasedSubjects | None
+) -> FileRows:
     path_hour, bad_key = file_hour(key, upload_hour)
     # The latest possible time of a record: a day after the hour it lands in (a flat drop's: its upload).
     latest = (path_hour or upload_hour) + LATEST_AFTER_HOUR
-    read = read_file(stream, key, data, latest, refuse=bad_key)
+    read = read_file(stream, key, data, latest, refuse=bad_key, erased=erased)
     good_hours = [hour_floor(r.event_time) for *_, r in read.records if isinstance(r, LandedRecord)]
     fallback_hour = path_hour or (min(good_hours) if good_hours else upload_hour)
     rows = []
@@ -128,13 +133,15 @@ def land_hour(s3, stream: str, hour: datetime, landing_bucket: str, raw_bucket: 
     manifest = LandingManifest(stream=stream, hour=hour.isoformat())
     landed, quarantined = [], []
     skipped: Counter[str] = Counter()
+    # Read once per stream-hour: people erased on request are refused (records.py, erased_subject).
+    erased = register.load(s3, raw_bucket)
     for obj in list_objects(s3, landing_bucket, f"{stream}/"):
         key, uploaded = obj["Key"], hour_floor(obj["LastModified"])
         path_hour, bad_key = file_hour(key, uploaded)
         if (path_hour is not None and path_hour != hour) or (bad_key is not None and uploaded != hour):
             continue
         data = s3.get_object(Bucket=landing_bucket, Key=key)["Body"].read()
-        file_rows, file_skipped = _file_rows(stream, key, data, uploaded)
+        file_rows, file_skipped = _file_rows(stream, key, data, uploaded, erased)
         rows = [(row, span) for row_hour, row, span in file_rows if row_hour == hour]
         kinds = Counter(kind for kind_hour, kind in file_skipped if kind_hour == hour)
         if continuation := sum(span - 1 for _, span in rows if span > 1):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from include.erasure.register import ErasedSubjects
 from include.landing.partitions import compact_json
 from include.landing.sources import (
     CUSTOMER_COLUMNS,
@@ -102,7 +103,7 @@ QUARANTINE_REASONS = frozenset(
         "line_too_long", "invalid_json", "concatenated_records", "not_an_object", "too_deep", "invalid_unicode",
         "invalid_sns_message", "unknown_shape", "missing_message_id", "missing_timestamp", "implausible_timestamp",
         "invalid_timestamp", "missing_record_id", "wrong_type", "not_a_list", "invalid_whatsapp_entry",
-        "invalid_csv", "invalid_csv_header", "unaccounted_line",
+        "invalid_csv", "invalid_csv_header", "unaccounted_line", "erased_subject",
     }
 )  # fmt: skip
 
@@ -648,10 +649,16 @@ def _read_json_lines(
 
 
 def read_file(
-    stream: str, key: str, data: bytes, latest: datetime | None = None, refuse: Quarantined | None = None
+    stream: str,
+    key: str,
+    data: bytes,
+    latest: datetime | None = None,
+    refuse: Quarantined | None = None,
+    erased: ErasedSubjects | None = None,
 ) -> ReadFile:
     """Every physical line of one file, accounted for. ``latest``: the latest possible record time;
-    ``refuse``: the reason every record of the file is refused with (its key, say)."""
+    ``refuse``: the reason every record of the file is refused with (its key, say); ``erased``: the
+    erased-subject register, whose people's records are refused (``erased_subject``)."""
     text, unreadable = _decompress(data)
     if unreadable is not None and unreadable.cuts_a_line:  # the lines before the damage are read; the rest is one
         cut = text.rfind(b"\n") + 1
@@ -666,7 +673,27 @@ def read_file(
     if unreadable is not None:
         shown = unreadable.shown[:KEPT_OF_LONG_LINE].decode("utf-8", errors="backslashreplace")
         items.append((len(lines) + 1, 1, shown, unreadable.problem))
+    if erased:
+        items = [_unless_erased(item, erased) for item in items]
     return _accounted(items, len(lines) + (unreadable is not None))
+
+
+_ERASED = "names a person erased on request (the erased-subject register); the line is not kept"
+
+
+def _unless_erased(item: Read, erased: ErasedSubjects) -> Read:
+    """A record (landed or refused) holding an erased person's identifier, refused as ``erased_subject``
+    with its text dropped: the person must not come back through landing, nor through its quarantine.
+    A landed WhatsApp line's refused items go with it (the line is the unit, as erasure's)."""
+    line_no, span, raw, result = item
+    if isinstance(result, str):
+        return item
+    texts = [raw]
+    if isinstance(result, LandedRecord):
+        texts += [text for text in (result.body, result.normalised) if text is not None and text != raw]
+    if any(erased.holds(text) for text in texts):
+        return line_no, span, "", Quarantined("erased_subject", _ERASED)
+    return item
 
 
 def _accounted(items: list[Read], physical: int) -> ReadFile:

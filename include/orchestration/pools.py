@@ -13,6 +13,10 @@ from typing import NamedTuple
 
 from include.sync.config import SYNC_POOL
 
+# Landing tasks take one slot each; erasure's lake-and-warehouse task takes them all, so the two
+# never run at once (include/erasure/tasks.py says why that matters).
+RAW_ZONE_POOL = "raw_zone"
+
 
 class PoolSpec(NamedTuple):
     slots: int
@@ -23,6 +27,8 @@ POOLS = {
     # One slot: the sync tasks' API rate ceiling (include/sync/rate_limit.py) holds for the
     # account, and one task at a time writes the sync tables.
     SYNC_POOL: PoolSpec(1, "Customer Profiles and SES API calls"),
+    # Room for every stream of a landing run and then some; erasure holds all of it.
+    RAW_ZONE_POOL: PoolSpec(16, "Writers of the raw zone: landing tasks (1 slot), erasure (every slot)"),
 }
 
 

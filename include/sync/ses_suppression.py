@@ -5,11 +5,16 @@ Same engine, state, log and run tables as the Customer Profiles sync (object typ
 PutSuppressedDestination when it is new or its reason changed.
 
 Removals: an address *we* put that leaves ``suppression_list`` (a mapping fix that no
-longer counts its bounce as permanent, or an erasure) is deleted with
-DeleteSuppressedDestination, so the list keeps matching the warehouse. Addresses SES added
-itself or that someone added by hand are never in our state, so they are never touched;
-and the mass-deletion guard refuses a run in which the list would lose more than
-``max_delete_share`` of what we put (a broken build must not un-suppress everybody).
+longer counts its bounce as permanent) is deleted with DeleteSuppressedDestination, so the
+list keeps matching the warehouse. Addresses SES added itself or that someone added by hand
+are never in our state, so they are never touched; and the mass-deletion guard refuses a run
+in which the list would lose more than ``max_delete_share`` of what we put (a broken build
+must not un-suppress everybody).
+
+An erased person's address (in the erased-subject register, include/erasure/register.py) is
+never removed, though the warehouse no longer lists it: erasure leaves it suppressed so they
+cannot be mailed again. It leaves our state and items instead, unsent and unlogged (our tables
+must not hold it), and stays on the list as SES's own; the run counts it, ``erased_kept``.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from datetime import timedelta
 import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 
+from include.erasure.register import ErasedSubjects
 from include.sync.config import SyncSettings
 from include.sync.engine import Item, Outcome, Sync, content_hash, failure
-from include.sync.state import StateRow
+from include.sync.state import StateRow, ensure_tables
 from include.sync.templates import over_models
 
 OBJECT_TYPE = "SesSuppressedDestination"
@@ -70,5 +76,26 @@ class SuppressedDestinations:
         return Outcome(row.object_key, "delete", True)
 
 
-def sync_suppression_list(con: duckdb.DuckDBPyConnection, client, run_id: str, settings: SyncSettings) -> dict:
-    return Sync(con, SuppressedDestinations(client), run_id, settings).run(items(con))
+def forget_erased(con: duckdb.DuckDBPyConnection, erased: ErasedSubjects) -> int:
+    """Drop the state rows of erased addresses, touching nothing in SES: so no run removes them."""
+    ensure_tables(con)
+    keys = con.execute(
+        "select object_key from customer_profiles_sync_state where object_type = ?", [OBJECT_TYPE]
+    ).fetchall()
+    erased_keys = [key for (key,) in keys if erased.holds_address(key)]
+    if erased_keys:
+        con.execute(
+            "delete from customer_profiles_sync_state where object_type = ? "
+            "and object_key in (select unnest(?::varchar[]))",
+            [OBJECT_TYPE, erased_keys],
+        )
+    return len(erased_keys)
+
+
+def sync_suppression_list(
+    con: duckdb.DuckDBPyConnection, client, run_id: str, settings: SyncSettings, erased: ErasedSubjects
+) -> dict:
+    """``erased``: the erased-subject register; its addresses are kept suppressed, outside our state."""
+    kept = forget_erased(con, erased)
+    wanted = [item for item in items(con) if not erased.holds_address(item.key)]
+    return Sync(con, SuppressedDestinations(client), run_id, settings).run(wanted) | {"erased_kept": kept}

@@ -22,6 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from botocore.exceptions import BotoCoreError, ClientError
 
 from include import settings
+from include.erasure import register
 from include.sync import customer_profiles, ses_suppression, templates
 from include.sync.config import SyncSettings
 from include.sync.engine import ContractError, SyncRefused, SyncRejected, TargetUnavailable, unavailable_code
@@ -103,8 +104,18 @@ def sync_object_type(client, object_type: str, params: dict, run_id: str, try_nu
 
 
 def sync_ses_suppression_list(client, params: dict, run_id: str, try_number: int) -> dict:
-    """Keeps the SES account-level suppression list equal to suppression_list."""
+    """Keeps the SES account-level suppression list equal to suppression_list; erased people's
+    addresses stay on it (the erased-subject register, read from the raw bucket)."""
     run_settings = sync_settings(params)
     AdaptiveRateLimiter(run_settings.ses_requests_per_second).attach(client)
+    erased = erased_subjects()
     with warehouse.connect() as con:
-        return ses_suppression.sync_suppression_list(con, client, sync_run_id(run_id, try_number), run_settings)
+        run = sync_run_id(run_id, try_number)
+        return ses_suppression.sync_suppression_list(con, client, run, run_settings, erased)
+
+
+def erased_subjects() -> register.ErasedSubjects:
+    """The erased-subject register, from the raw bucket through the S3 connection."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return register.load(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), settings.RAW_BUCKET)

@@ -369,7 +369,8 @@ def traces(identifiers: set[str], var_dir) -> list[tuple[str, str]]:
             check(f"warehouse {schema}.{table}", "\n".join(row for (row,) in rows))
     with sqlite3.connect(var_dir / "customer_profiles.sqlite") as db:
         for (table,) in db.execute("select name from sqlite_master where type = 'table'").fetchall():
-            check(f"customer_profiles.sqlite {table}", repr(db.execute(f"select * from {table}").fetchall()))
+            if table != "suppressed_destinations":  # an erased address stays suppressed, on purpose
+                check(f"customer_profiles.sqlite {table}", repr(db.execute(f"select * from {table}").fetchall()))
     return found
 
 
@@ -394,7 +395,7 @@ def test_erase_person_leaves_no_trace(stack, sample, var_dir):
     assert traces(identifiers, var_dir) == []
     audit = warehouse_rows(
         "select requested_at, identifier_kind, identifier_hash, shared_identifiers_kept, profiles, customer_profiles, "
-        "ses_suppressions, landing_lines, raw_rows, raw_manifests, warehouse_rows "
+        "ses_suppressions_kept, registered, landing_lines, raw_rows, raw_manifests, warehouse_rows "
         f"from erasure_audit where request_id = '{ERASURE_REQUEST}'"
     )
     assert len(audit) == 1
@@ -404,6 +405,9 @@ def test_erase_person_leaves_no_trace(stack, sample, var_dir):
     assert all(n > 0 for n in counts), counts
     # Keyed: not the plain hash of the address, which anyone could recompute.
     assert digest not in {hashlib.sha256(v.encode()).hexdigest() for v in (email, f"email:{email}")}
+    # Their address stays on the SES suppression list: erased, they must not be mailed again.
+    with sqlite3.connect(var_dir / "customer_profiles.sqlite") as db:
+        assert db.execute("select count(*) from suppressed_destinations where email = ?", (email,)).fetchone() == (1,)
 
     # Rebuilding every hour from the erased raw zone passes the gate and brings nothing back.
     hours = discover_hours(s3_client(), settings.LANDING_BUCKET, streams.RAW_STREAMS)

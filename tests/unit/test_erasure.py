@@ -8,17 +8,19 @@ import duckdb
 import pytest
 
 from include import settings
-from include.erasure.audit import AuditRow, already_done, ensure_audit_table, erase_warehouse
+from include.erasure import register
+from include.erasure.audit import AuditRow, ensure_audit_table, erase_warehouse, recorded
 from include.erasure.buckets import erase_landing, erase_raw_zone, rebuild_interval
-from include.erasure.customer_profiles import erase_customer_profiles, erase_suppressions
-from include.erasure.matching import Matcher, build_pattern
+from include.erasure.customer_profiles import erase_customer_profiles, suppressions_kept
+from include.erasure.matching import Matcher
 from include.erasure.request import ErasureRequestError, Request, hash_key, identifier_hash, parse_request
 from include.erasure.resolution import Person, resolve
 from include.erasure.tasks import check_request
 from include.landing.land import land_hour
 from include.landing.partitions import PART_NAME, partition_prefix
 from include.landing.sources import CUSTOMER_COLUMNS
-from include.sync import templates
+from include.sync import ses_suppression, templates
+from include.sync.config import SyncSettings
 from tests.unit.conftest import endpoint_client
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -35,10 +37,24 @@ def test_a_request_names_exactly_one_identifier_and_is_normalised():
     assert request(email=" Ana.Smith@Example.COM ") == Request("DSAR-1", "email", EMAIL)
     assert request(phone="(206) 247-8200").value == PHONE  # national, in the default region (US)
     assert request(phone="07400 123456", phone_country="gb").value == "+447400123456"
-    assert request(profile_id="p-1", email="").kind == "profile_id"
+    assert request(profile_id="p-123456", email="").kind == "profile_id"
     for bad in ({}, {"email": EMAIL, "phone": PHONE}, {"phone": "12"}, {"email": "nobody"}):
         with pytest.raises(ErasureRequestError):
             request(**bad)
+
+
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        ({"email": "ana@localhost"}, "name@domain.tld"),
+        ({"email": "@example.com"}, "name@domain.tld"),
+        ({"phone": "+6834002"}, "fewer than 7 national digits"),  # Niue: valid, 4 digits
+        ({"profile_id": "42"}, "shorter than 6"),
+    ],
+)
+def test_an_identifier_too_short_to_be_sure_of_is_refused(params, reason):
+    with pytest.raises(ErasureRequestError, match=reason):
+        request(**params)
     with pytest.raises(ErasureRequestError, match="request_id"):
         parse_request({"email": EMAIL})
 
@@ -56,7 +72,7 @@ def test_the_audit_hash_is_keyed_and_the_local_key_is_kept(tmp_path, monkeypatch
 
 
 # -- matching --------------------------------------------------------------------------------
-MATCHER = Matcher(build_pattern({EMAIL}, {PHONE, "+447400123456"}, {"C00000042", "AIR-7F3A9C21"}))
+MATCHER = Matcher({EMAIL}, {PHONE, "+447400123456"}, {"C00000042", "AIR-7F3A9C21"})
 MENTIONS = [
     '{"email":"Ana.Smith@EXAMPLE.com"}',
     "mailto:ana.smith@example.com.",
@@ -85,27 +101,71 @@ NOT_MENTIONS = [
 
 @pytest.mark.parametrize("text", MENTIONS)
 def test_a_mention_is_found_in_any_case_and_formatting(text):
-    assert MATCHER.mentions(text)
+    assert MATCHER.holds(text) and MATCHER.could_hold(text)
 
 
 @pytest.mark.parametrize("text", NOT_MENTIONS)
 def test_a_longer_identifier_is_not_a_mention(text):
-    assert not MATCHER.mentions(text)
+    assert not MATCHER.holds(text)
 
 
-def test_duckdb_runs_the_same_pattern_to_the_same_answers():
-    texts = MENTIONS + NOT_MENTIONS
+# CRM id 42 (too short to search text for) beside what merely contains 42.
+SHORT_ID = Matcher(set(), set(), {"42"})
+HOLD_42 = [
+    {"customer_id": "42"},
+    {"member": {"customer_id": 42}},
+    {"crm_customer_id": " 42 "},
+    '{"source_system":"crm","customer_id":"42"}',
+    {"body": '{"customerId":"42"}'},
+    {"profile_ids": ["p-1234567", "42"]},
+]
+NOT_42 = [
+    "10:42:00",
+    {"updated_at": "2026-11-20T10:42:00Z"},
+    {"amount": 0.42},
+    {"amount": "0.42"},
+    {"points_balance": 42},
+    '{"points_balance":42}',
+    {"note": "42"},
+    {"customer_id": "C42"},
+    {"customer_id": 420},
+    "crm,42,Ana",  # a line that is not JSON is text: only long identifiers are searched in it
+    {"paid": 42},
+]
+
+
+@pytest.mark.parametrize("value", HOLD_42)
+def test_a_short_id_is_matched_as_a_whole_value_of_an_id_field(value):
+    assert SHORT_ID.holds(value)
+    assert SHORT_ID.could_hold(value if isinstance(value, str) else json.dumps(value))
+
+
+@pytest.mark.parametrize("value", NOT_42)
+def test_a_short_id_is_not_matched_inside_times_numbers_or_other_fields(value):
+    assert not SHORT_ID.holds(value)
+
+
+def test_a_short_phone_is_matched_as_a_value_only():
+    niue = Matcher(set(), {"+6834002"}, set())
+    assert niue.holds({"phone": "+683 4002"}) and niue.holds("+6834002")
+    assert not niue.holds("call +683 4002 today") and not niue.holds({"phone": "+6834003"})
+
+
+def test_duckdb_runs_the_candidate_pattern_to_the_same_answers():
+    texts = MENTIONS + NOT_MENTIONS + [json.dumps(v) for v in HOLD_42 + NOT_42 if not isinstance(v, str)]
     with duckdb.connect() as con:
-        found = con.execute(
-            "select list(regexp_matches(lower(t), $p) order by i) from unnest($texts) with ordinality as x (t, i)",
-            {"p": MATCHER.pattern, "texts": texts},
-        ).fetchone()[0]
-    assert found == [MATCHER.mentions(t) for t in texts]
+        for matcher in (MATCHER, SHORT_ID):
+            found = con.execute(
+                "select list(regexp_matches(lower(t), $p) order by i) from unnest($texts) with ordinality as x (t, i)",
+                {"p": matcher.candidate_pattern, "texts": texts},
+            ).fetchone()[0]
+            assert found == [matcher.could_hold(t) for t in texts]
 
 
 def test_no_identifiers_match_nothing():
-    assert build_pattern(set(), set(), set()) is None
-    assert not Matcher(None).mentions(EMAIL)
+    nobody = Matcher(set(), set(), set())
+    assert nobody.candidate_pattern is None
+    assert not nobody.holds(EMAIL) and not nobody.could_hold(EMAIL)
 
 
 # -- resolution ------------------------------------------------------------------------------
@@ -125,20 +185,21 @@ def build_warehouse(con, dbt_models) -> None:
     )
     con.execute(
         """create table profile_links as select * from (values
-        ('crm:crm:C1', 'p-ana'), ('loyalty:loyalty:LY1', 'p-ana'),
-        ('engagement:email:ana.smith@example.com', 'p-ana'), ('crm:crm:C9', 'p-ana'),
-        ('crm:crm:C2', 'p-bo'), ('crm:crm:C3', 'p-cy')) as t (record_key, profile_id)"""
+        ('crm:crm:C1', 'p-ana-1'), ('loyalty:loyalty:LY1', 'p-ana-1'),
+        ('engagement:email:ana.smith@example.com', 'p-ana-1'), ('crm:crm:C9', 'p-ana-1'),
+        ('crm:crm:C2', 'p-bo-1'), ('crm:crm:C3', 'p-cy-1')) as t (record_key, profile_id)"""
     )
     con.execute(
         """create table unified_profiles as select * from (values
-        ('p-ana', ['ana.smith@example.com', 'old.ana@example.com'], ['+12062478200']),
-        ('p-bo', ['bo.chen@example.com'], ['+12065550188']),
-        ('p-cy', ['cy.chen@example.com'], ['+12065550188'])) as t (profile_id, emails, phones)"""
+        ('p-ana-1', ['ana.smith@example.com', 'old.ana@example.com'], ['+12062478200']),
+        ('p-bo-1', ['bo.chen@example.com'], ['+12065550188']),
+        ('p-cy-1', ['cy.chen@example.com'], ['+12065550188'])) as t (profile_id, emails, phones)"""
     )
-    # p-old was Ana's until a build merged it into p-ana; p-bo once split from p-x.
+    # p-old-1 was Ana's until a build merged it into p-ana-1; p-bo-1 once split from p-x.
     con.execute(
         """create table profile_merges as select * from (values
-        ('p-old', 'p-ana', 'merge'), ('p-x', 'p-bo', 'split')) as t (old_profile_id, new_profile_id, change_kind)"""
+        ('p-old-1', 'p-ana-1', 'merge'), ('p-x-1', 'p-bo-1', 'split'))
+        as t (old_profile_id, new_profile_id, change_kind)"""
     )
     dbt_models(con, "profile_record_identifiers", "profile_addresses")
 
@@ -153,21 +214,21 @@ def warehouse(dbt_models):
 
 def test_resolve_finds_every_profile_and_identifier_of_the_person(warehouse):
     person = resolve(warehouse, request(email="ANA.SMITH@example.com"))
-    assert person.profile_ids == {"p-ana", "p-old"}
+    assert person.profile_ids == {"p-ana-1", "p-old-1"}
     assert person.emails == {EMAIL, "old.ana@example.com"}
     assert person.phones == {PHONE}
-    assert {"C1", "LY1", "ly1", "C9", "crm:crm:C1", "p-ana", "p-old"} <= person.ids
+    assert {"C1", "LY1", "ly1", "C9", "crm:crm:C1", "p-ana-1", "p-old-1"} <= person.ids
     assert not person.shared
     # Every way in gives the same person: another identifier, or the id merged away.
-    for other in (request(phone="206-247-8200"), request(profile_id="p-old"), request(email="old.ana@example.com")):
+    for other in (request(phone="206-247-8200"), request(profile_id="p-old-1"), request(email="old.ana@example.com")):
         assert resolve(warehouse, other) == person
 
 
 def test_an_identifier_other_profiles_hold_is_kept_and_counted(warehouse):
-    person = resolve(warehouse, request(profile_id="p-bo"))
-    assert person.profile_ids == {"p-bo"}  # a split is not the same person
+    person = resolve(warehouse, request(profile_id="p-bo-1"))
+    assert person.profile_ids == {"p-bo-1"}  # a split is not the same person
     assert person.phones == set() and person.shared == {OTHER_PHONE}
-    assert not person.matcher().mentions(f"cy.chen@example.com {OTHER_PHONE}")
+    assert not person.matcher().holds(f"cy.chen@example.com {OTHER_PHONE}")
     # Asked by that phone: two people hold it, so which one is meant must be said.
     with pytest.raises(ErasureRequestError, match="2 profiles"):
         resolve(warehouse, request(phone=OTHER_PHONE))
@@ -177,7 +238,7 @@ def test_nothing_known_erases_the_given_identifier_alone(warehouse):
     person = resolve(warehouse, request(email="stranger@example.com"))
     assert person.profile_ids == set() and person.emails == {"stranger@example.com"}
     with duckdb.connect() as empty:
-        assert resolve(empty, request(profile_id="p-1")).ids == {"p-1"}
+        assert resolve(empty, request(profile_id="p-unknown")).ids == {"p-unknown"}
 
 
 def test_check_request_refuses_what_cannot_be_carried_out(tmp_path, monkeypatch, dbt_models):
@@ -207,8 +268,8 @@ def test_the_warehouse_loses_every_row_naming_the_person_and_gains_an_audit_row(
         ('e3', ['12062478200'])) as t (event_id, destination_address)"""
     )
     warehouse.execute(
-        "create table customer_profiles_sync_state as select * from (values ('UnifiedProfile', 'p-ana', 'p-ana'), "
-        "('SesSuppressedDestination', 'ana.smith@example.com', null), ('UnifiedProfile', 'p-bo', 'p-bo')) "
+        "create table customer_profiles_sync_state as select * from (values ('UnifiedProfile', 'p-ana-1', 'p-ana-1'), "
+        "('SesSuppressedDestination', 'ana.smith@example.com', null), ('UnifiedProfile', 'p-bo-1', 'p-bo-1')) "
         "as t (object_type, object_key, profile_id)"
     )
     warehouse.execute("create view ana_view as select * from engagement_events")  # views need no deletes
@@ -227,15 +288,35 @@ def test_the_warehouse_loses_every_row_naming_the_person_and_gains_an_audit_row(
     }
     assert audit.warehouse_rows == 14
     assert warehouse.execute("select event_id from engagement_events").fetchall() == [("e2",)]
-    assert warehouse.execute("select profile_id from unified_profiles order by 1").fetchall() == [("p-bo",), ("p-cy",)]
+    assert warehouse.execute("select profile_id from unified_profiles order by 1").fetchall() == [
+        ("p-bo-1",),
+        ("p-cy-1",),
+    ]
     row = warehouse.execute("select * from erasure_audit").fetchall()
-    assert len(row) == 1 and not Matcher(person.matcher().pattern).mentions(repr(row))
-    assert already_done(warehouse, "DSAR-1") and not already_done(warehouse, "DSAR-2")
+    assert len(row) == 1 and not person.matcher().could_hold(repr(row))
+    assert recorded(warehouse, "DSAR-1")["warehouse_rows"] == 14 and recorded(warehouse, "DSAR-2") is None
+
+
+def test_the_warehouse_keeps_rows_that_merely_contain_a_short_id(warehouse):
+    warehouse.execute(
+        """create table loyalty_members as select * from (values
+        ('LY1', 'C1', 42, '10:42:00', 0.42, '{"points_balance":42,"customer_id":"C1"}'),
+        ('LY2', '42', 7, '09:00:00', 0.5, '{"points_balance":1}'),
+        ('LY3', 'C3', 42, '10:42:00', 0.42, '{"points_balance":42,"customer_id":"C3"}'),
+        ('LY4', 'C4', 1, '10:00:00', 0.1, '{"customer_id":42}')
+        ) as t (loyalty_id, customer_id, points_balance, updated_time, ratio, attributes)"""
+    )
+    person = Person(ids=frozenset({"42"}))
+
+    erase_warehouse(warehouse, person, AuditRow("DSAR-42", datetime(2026, 11, 21), "profile_id", "h"))
+
+    assert warehouse.execute("select loyalty_id from loyalty_members order by 1").fetchall() == [("LY1",), ("LY3",)]
 
 
 def test_a_failed_warehouse_erasure_changes_nothing(warehouse):
     person = resolve(warehouse, request(email=EMAIL))
-    warehouse.execute("create table erasure_audit (request_id varchar primary key)")  # an incompatible audit table
+    ensure_audit_table(warehouse)
+    warehouse.execute("insert into erasure_audit (request_id) values ('DSAR-1')")  # the audit row cannot be written
     with pytest.raises(duckdb.Error):
         erase_warehouse(warehouse, person, AuditRow("DSAR-1", datetime(2026, 11, 21), "email", "h"))
     assert warehouse.execute("select count(*) from profile_links").fetchone() == (6,)
@@ -319,7 +400,7 @@ def test_the_buckets_lose_every_line_naming_the_person_and_manifests_still_recon
     csv_left = s3.get_object(Bucket="landing", Key="customers/2026/11/20/10/crm.csv")["Body"].read().decode()
     assert csv_left == CSV.split("\r\n", 1)[0] + "\r\n" + "".join(CSV.splitlines(keepends=True)[3:5])
     for stream in ("ses", "whatsapp", "customers"):
-        assert not any(matcher.mentions(json.dumps(row)) for row in raw_rows(s3, stream))
+        assert not any(matcher.holds(row) for row in raw_rows(s3, stream))
     assert (manifest(s3, "ses")["erased"], manifest(s3, "whatsapp")["erased"], manifest(s3, "customers")["erased"]) == (
         3,
         1,
@@ -361,25 +442,79 @@ def test_rebuild_interval_covers_the_changed_hours():
 
 
 # -- Customer Profiles and SES ---------------------------------------------------------------
-def test_their_profiles_and_suppressions_are_deleted_and_nobody_elses(endpoint):
+def test_their_profiles_are_deleted_their_suppressions_kept_and_nobody_elses_touched(endpoint):
     client, ses_client = endpoint_client(endpoint), endpoint_client(endpoint, "sesv2")
     templates.ensure_domain(client, "d")
     templates.ensure_object_types(client, "d")
-    for profile_id in ("p-ana", "p-bo"):
+    for profile_id in ("p-ana-1", "p-bo-1"):
         client.put_profile_object(
             DomainName="d", ObjectTypeName="UnifiedProfile", Object=json.dumps({"profile_id": profile_id})
         )
     for address in (EMAIL, OTHER_EMAIL):
         ses_client.put_suppressed_destination(EmailAddress=address, Reason="BOUNCE")
-    person = Person(profile_ids=frozenset({"p-ana", "p-never-pushed"}), emails=frozenset({EMAIL, "x@example.com"}))
+    person = Person(profile_ids=frozenset({"p-ana-1", "p-never-pushed"}), emails=frozenset({EMAIL, "x@example.com"}))
 
     assert erase_customer_profiles(client, "d", person) == 1
-    assert erase_suppressions(ses_client, person) == 1
+    assert suppressions_kept(ses_client, person) == 1
 
     def found(profile_id: str) -> int:
         return len(client.search_profiles(DomainName="d", KeyName="profile_id", Values=[profile_id])["Items"])
 
-    assert (found("p-ana"), found("p-bo")) == (0, 1)
+    assert (found("p-ana-1"), found("p-bo-1")) == (0, 1)
+    # Their address stays suppressed: erased, they must not be mailed again.
     listed = ses_client.list_suppressed_destinations()["SuppressedDestinationSummaries"]
-    assert [x["EmailAddress"] for x in listed] == [OTHER_EMAIL]
+    assert sorted(x["EmailAddress"] for x in listed) == [EMAIL, OTHER_EMAIL]
     assert erase_customer_profiles(client, "no-such-domain", person) == 0
+
+
+def test_an_older_audit_table_gains_the_new_columns_and_keeps_its_rows():
+    with duckdb.connect() as con:
+        con.execute("create table erasure_audit (request_id varchar primary key, ses_suppressions bigint)")
+        con.execute("insert into erasure_audit values ('DSAR-0', 1)")
+        ensure_audit_table(con)
+        assert recorded(con, "DSAR-0")["ses_suppressions"] == 1
+        assert {"ses_suppressions_kept", "registered"} <= set(recorded(con, "DSAR-0"))
+
+
+# -- the erased-subject register -------------------------------------------------------------
+@pytest.fixture
+def hash_key_env(monkeypatch, tmp_path):
+    monkeypatch.setattr(settings, "VAR_DIR", tmp_path)
+    monkeypatch.setenv(settings.ERASURE_HASH_KEY_ENV, "the-key")
+
+
+def test_the_register_holds_keyed_hashes_only_and_recognises_what_erasure_matches(s3, hash_key_env):
+    person = Person(emails=frozenset({EMAIL}), phones=frozenset({PHONE}), ids=frozenset({"42"}))
+    assert register.add(s3, "raw", person.matcher().identifiers, "DSAR-1") == 3
+    assert register.add(s3, "raw", person.matcher().identifiers, "DSAR-1") == 0  # a retry adds nothing
+    stored = s3.get_object(Bucket="raw", Key=register.REGISTER_KEY)["Body"].read().decode()
+    assert not person.matcher().could_hold(stored) and set(json.loads(stored)["subjects"].values()) == {"DSAR-1"}
+
+    erased = register.load(s3, "raw")
+    for value in HOLD_42 + ['{"to":"ANA.SMITH@example.com"}', {"recipient_id": "12062478200"}]:
+        assert erased.holds(value), value
+    for value in NOT_42 + [{"to": OTHER_EMAIL}, {"phone": OTHER_PHONE}]:
+        assert not erased.holds(value), value
+    assert erased.holds_address(" Ana.Smith@example.com") and not erased.holds_address(OTHER_EMAIL)
+
+
+def test_the_ses_sync_never_removes_an_erased_address(s3, hash_key_env, endpoint):
+    ses_client = endpoint_client(endpoint, "sesv2")
+    settings_ = SyncSettings(concurrency=1, checkpoint_seconds=0.0)
+    with duckdb.connect() as con:
+        con.execute("create table suppression_list (email_address varchar, reason varchar)")
+        con.execute(f"insert into suppression_list values ('{EMAIL}', 'BOUNCE'), ('{OTHER_EMAIL}', 'BOUNCE')")
+        ses_suppression.sync_suppression_list(con, ses_client, "r1", settings_, register.load(s3, "raw"))
+        # Erased: the warehouse no longer lists her (nor holds the sync's state row: here it still does).
+        register.add(s3, "raw", [("email", EMAIL)], "DSAR-1")
+        con.execute(f"delete from suppression_list where email_address = '{EMAIL}'")
+        con.execute(f"delete from suppression_list where email_address = '{OTHER_EMAIL}'")
+
+        summary = ses_suppression.sync_suppression_list(con, ses_client, "r2", settings_, register.load(s3, "raw"))
+
+        assert summary["erased_kept"] == 1
+        state = con.execute("select object_key from customer_profiles_sync_state").fetchall()
+        logged = con.execute("select object_key from customer_profiles_sync_log where run_id = 'r2'").fetchall()
+    listed = ses_client.list_suppressed_destinations()["SuppressedDestinationSummaries"]
+    assert [x["EmailAddress"] for x in listed] == [EMAIL]  # hers kept; the other, ours to remove, removed
+    assert state == [] and logged == [(OTHER_EMAIL,)]

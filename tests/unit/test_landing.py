@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from include import settings
+from include.erasure import register
 from include.landing import sources
 from include.landing.land import discover_hours, land_hour, stream_hours
 from include.landing.partitions import hour_floor, hour_from_key
@@ -404,3 +405,56 @@ def test_stream_hours_of_dropped_keys_only_and_a_missing_key_is_an_error(s3):
     assert stream_hours(s3, "landing", "ses") == {HOUR, HOUR.replace(hour=11)}
     with pytest.raises(ValueError, match="ses/gone.jsonl"):
         stream_hours(s3, "landing", "ses", ["ses/gone.jsonl"])
+
+
+# -- the erased-subject register --------------------------------------------------------
+ERASED_EMAIL, NEIGHBOUR_EMAIL = "ana.smith@example.com", "bo.chen@example.com"
+
+
+def _raw_rows(s3, prefix: str) -> list[dict]:
+    body = s3.get_object(Bucket="raw", Key=prefix + "part-00000.json.gz")["Body"].read()
+    return [json.loads(row) for row in gzip.decompress(body).splitlines()]
+
+
+def test_an_erased_persons_new_records_are_quarantined_without_their_text(s3, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "VAR_DIR", tmp_path)
+    monkeypatch.delenv(settings.ERASURE_HASH_KEY_ENV, raising=False)
+    register.add(s3, "raw", [("email", ERASED_EMAIL), ("phone", "+12062478200"), ("id", "42")], "DSAR-1")
+    header = ",".join(sources.CUSTOMER_COLUMNS)
+    rows = [
+        "crm,C7,Ana,Smith,ANA.SMITH@example.com,,,,,,,,US,,2026-11-20T10:00:00",  # her email, any case
+        "crm,C8,Ana,Smith,,(206) 247-8200,,,,,,,US,,2026-11-20T10:00:00",  # her phone, nationally written
+        "crm,42,Ana,Smith,,,,,,,,,US,,2026-11-20T10:00:00",  # her CRM id
+        "crm,C9,Ana,Smith,ana.smith@example.com,,,,,,,,US,,never",  # refused for its time: still hers
+        f"crm,C10,Bo,Chen,{NEIGHBOUR_EMAIL},,,,,,,,US,,2026-11-20T10:42:00",  # 10:42 and 0.42: a neighbour
+        "crm,C11,Cy,Chen,cy@example.com,,,,,,,,US,0.42,2026-11-20T10:00:00",
+    ]
+    s3.put_object(Bucket="landing", Key="customers/2026/11/20/10/crm.csv", Body="\n".join([header, *rows]) + "\n")
+    delivery = SES_DELIVERY | {"mail": SES_DELIVERY["mail"] | {"destination": [ERASED_EMAIL]}}
+    s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/f", Body=line(delivery) + "\n" + line(SES_DELIVERY))
+
+    customers = land_hour(s3, "customers", HOUR, "landing", "raw")
+    ses = land_hour(s3, "ses", HOUR, "landing", "raw")
+
+    assert (customers.landed, customers.quarantine_reasons) == (2, {"erased_subject": 4})
+    assert (ses.landed, ses.quarantine_reasons) == (1, {"erased_subject": 1})
+    for manifest in (customers, ses):
+        manifest.check()
+    quarantined = _raw_rows(s3, "_quarantine/stream=customers/year=2026/month=11/day=20/hour=10/")
+    assert {row["raw_line"] for row in quarantined} == {""} and all("Ana" not in json.dumps(r) for r in quarantined)
+    landed = [
+        json.loads(row["body"])["customer_id"] for row in _raw_rows(s3, "customers/year=2026/month=11/day=20/hour=10/")
+    ]
+    assert landed == ["C10", "C11"]
+
+
+def test_landing_reads_no_key_when_nobody_was_erased_and_refuses_a_rotated_one(s3, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "VAR_DIR", tmp_path)
+    monkeypatch.setenv(settings.ERASURE_HASH_KEY_ENV, "key-1")
+    assert not register.load(s3, "raw")
+    register.add(s3, "raw", [("email", ERASED_EMAIL)], "DSAR-1")
+    assert register.load(s3, "raw").holds({"email": " Ana.Smith@example.com"})
+    assert not register.load(s3, "raw").holds({"email": NEIGHBOUR_EMAIL})
+    monkeypatch.setenv(settings.ERASURE_HASH_KEY_ENV, "key-2")
+    with pytest.raises(register.RegisterKeyMismatch, match="another C360_ERASURE_HASH_KEY"):
+        land_hour(s3, "ses", HOUR, "landing", "raw")

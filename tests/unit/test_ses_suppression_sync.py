@@ -6,6 +6,7 @@ import types
 import duckdb
 import pytest
 
+from include.erasure.register import ErasedSubjects
 from include.sync import config, engine, ses_suppression
 from local.stack import free_port
 from tests.unit.conftest import endpoint_client
@@ -43,7 +44,7 @@ def endpoint_requests(endpoint) -> dict[tuple[str, str], int]:
 
 
 def run(con, ses, run_id: str) -> dict:
-    return ses_suppression.sync_suppression_list(con, ses, run_id, SETTINGS)
+    return ses_suppression.sync_suppression_list(con, ses, run_id, SETTINGS, ErasedSubjects({}, None))
 
 
 def test_the_list_follows_the_warehouse_and_a_rerun_sends_nothing(con, ses):

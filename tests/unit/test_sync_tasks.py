@@ -19,8 +19,9 @@ def test_max_delete_share_param_overrides_the_guard_for_one_run(monkeypatch, par
     monkeypatch.setattr(
         tasks.ses_suppression,
         "sync_suppression_list",
-        lambda con, client, run_id, settings: seen.update(share=settings.max_delete_share, run_id=run_id),
+        lambda con, client, run_id, settings, erased: seen.update(share=settings.max_delete_share, run_id=run_id),
     )
+    monkeypatch.setattr(tasks, "erased_subjects", lambda: None)
 
     tasks.sync_ses_suppression_list(mock.MagicMock(), {"max_delete_share": param}, "r", 1)
 
