@@ -20,21 +20,34 @@ dropped (apache/airflow#56050). It records the landing runs it covers (XCom
 range by hand (after a mapping fix, say) trigger with **interval_start** and **interval_end**: it
 covers the landing runs all of whose hours lie in the range.
 
-A failed expectation fails **validate** and so never updates `validated_marts`: the sync
-does not run on bad data. The task log names each failed expectation, sample values and its
-data docs page; the docs (every suite, run and failure) open offline from
+A failed expectation fails **validate** and so never updates `validated_marts`: the
+Customer Profiles sync does not run on bad data. The task log names each failed expectation,
+sample values (identifiers masked: `j***@e***.com`, `+44********56`) and its data docs page;
+the docs (every suite, run and failure, masked alike) open offline from
 `var/reports/data_docs/index.html`, or the S3 site under `C360_DATA_DOCS_S3_PREFIX`.
+
+**validate_suppressions** is the SES suppression list's own gate: `suppression_list` (one row
+per address, a reason SES takes) and the interval's SES landing reconciled. It runs whatever
+**validate** and the other dbt models did, but only when `suppression_list` and
+`landing_reconciliation` were built and tested (their tasks in the `dbt` group); it waits for
+**warehouse_released** (every other task of the run done, so the SES sync it triggers never
+meets the gate's or dbt's hold on the DuckDB file). When it passes it updates
+`validated_suppressions`, and **sync_ses_suppression** pushes new bounces and complaints even
+though an unrelated check failed. **fail_if_the_build_failed** then fails the run when dbt,
+validate or the dashboard failed.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import dag, task
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import TriggerRule, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from include import settings
 from include.orchestration import dbt_config
-from include.orchestration.assets import RAW_ZONE_LANDED, VALIDATED_MARTS
+from include.orchestration.assets import RAW_ZONE_LANDED, VALIDATED_MARTS, VALIDATED_SUPPRESSIONS
 from include.orchestration.defaults import DEFAULT_ARGS, interval_params
 
 
@@ -97,6 +110,26 @@ def build_warehouse():
 
         return tasks.write_dashboard(interval)
 
+    # A failed check fails the same way on a retry; anything else (the warehouse busy: the profiles
+    # sync may be writing it by now) is retried.
+    @task(outlets=[VALIDATED_SUPPRESSIONS])
+    def validate_suppressions(interval: dict[str, str]) -> list[dict]:
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        from include.quality import tasks
+        from include.quality.gate import QualityGateFailed
+
+        try:
+            return tasks.validate_suppressions(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
+        except QualityGateFailed as failed:
+            raise AirflowFailException(str(failed)) from failed
+
+    # Airflow judges a run by its last tasks, and validate_suppressions runs whatever validate did:
+    # this one fails the run when dbt, validate or the dashboard failed (each alerted already).
+    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0, on_failure_callback=[])
+    def fail_if_the_build_failed() -> None:
+        raise AirflowFailException("the dbt build, validate or write_dashboard failed: see that task")
+
     interval = resolve_interval()
     dbt = dbt_config.dbt_task_group(
         "dbt",
@@ -105,7 +138,15 @@ def build_warehouse():
             "c360__interval_end": "{{ ti.xcom_pull(task_ids='resolve_interval')['c360__interval_end'] }}",
         },
     )
-    interval >> dbt >> validate(interval) >> write_dashboard(interval)
+    validated = validate(interval)
+    dashboard = write_dashboard(interval)
+    interval >> dbt >> validated >> dashboard >> fail_if_the_build_failed()
+    # Nothing of the run holds the warehouse any more, whatever each task's outcome.
+    warehouse_released = EmptyOperator(task_id="warehouse_released", trigger_rule=TriggerRule.ALL_DONE)
+    [dbt, validated, dashboard] >> warehouse_released
+    # The suppressions' own inputs built and tested: each model's task group (its run and its tests).
+    suppression_inputs = [dbt.children[f"dbt.{model}"] for model in ("suppression_list", "landing_reconciliation")]
+    [*suppression_inputs, warehouse_released] >> validate_suppressions(interval)
 
 
 build_warehouse()

@@ -1,7 +1,8 @@
 """
-### Sync to Amazon Connect Customer Profiles and the SES suppression list
+### Sync to Amazon Connect Customer Profiles
 
-Runs when **build_warehouse** has validated the marts.
+Runs when **build_warehouse** has validated the marts. (The SES suppression list has a DAG of
+its own, **sync_ses_suppression**, which waits on the suppressions' own checks only.)
 
 1. `prepare_domain`: checks the marts hold every column the object types read, creates the
    domain if missing, applies the templates in `include/sync/object_types/` (PutProfileObjectType
@@ -11,9 +12,6 @@ Runs when **build_warehouse** has validated the marts.
    for the others.
 3. `sync_engagement_summary`, `sync_marketing_assigned_offers`, `sync_interaction_history`:
    the objects attached to the profiles; removed rows are deleted.
-4. `sync_ses_suppression_list`: the SES account-level suppression list follows
-   `suppression_list`. It does not wait for the Customer Profiles tasks: a profile problem
-   must not hold back suppressions.
 
 A sync that would delete more than `max_delete_share` of what it pushed (default 0.2, or
 `C360_SYNC_MAX_DELETE_SHARE`) refuses before sending anything: a broken build must not wipe
@@ -99,19 +97,10 @@ def sync_customer_profiles():
         with tasks.failing_on_data_problems():
             tasks.prepare_domain(tasks.customer_profiles_client(), params)
 
-    # Keeps the SES account-level suppression list equal to suppression_list.
-    @task(pool=SYNC_POOL)
-    def sync_ses_suppression_list(params=None, run_id=None, ti=None) -> dict:
-        from include.sync import tasks
-
-        with tasks.failing_on_data_problems():
-            return tasks.sync_ses_suppression_list(tasks.ses_client(), params, run_id, ti.try_number)
-
     prepare = prepare_domain()
     profiles, *attached = (sync_object_type(name) for name in OBJECT_TYPES)
     chain(prepare, profiles, attached)
-    ses = sync_ses_suppression_list()
-    for api_task in (prepare, profiles, *attached, ses):
+    for api_task in (prepare, profiles, *attached):
         api_task.operator.ui_color = API_TASK_COLOR
 
 

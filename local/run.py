@@ -2,7 +2,7 @@
 
 Uploads the input directory (or freshly generated sample data) to the landing bucket, runs
 ``land_engagement_events`` once over every hour the files hold, ``build_warehouse`` over those
-hours and ``sync_customer_profiles``, each as a real Airflow DAG run (``dag.test``), then
+hours, ``sync_ses_suppression`` and ``sync_customer_profiles``, each as a real Airflow DAG run (``dag.test``), then
 prints a summary. The console shows a line per finished step (``local/progress.py``);
 task logs go to ``var/logs/make-run.log`` (``--verbose``: to the console). The local stack must
 be up (the Makefile starts it).
@@ -134,10 +134,11 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     stages["upload"] = time.monotonic() - pipeline_started
     console.write(f"covering {len(hours)} hours: {hours[0]:%Y-%m-%d %H:00} … {hours[-1]:%Y-%m-%d %H:00} UTC\n")
     covered = {"interval_start": hours[0].isoformat(), "interval_end": (hours[-1] + HOUR).isoformat()}
-    # One landing run over every hour (a catch-up run), one build over them, then the sync.
+    # One landing run over every hour (a catch-up run), one build over them, then the syncs.
     runs = [
         ("landing", "land_engagement_events", {"run_conf": covered}),
         ("build", "build_warehouse", {"run_conf": covered}),
+        ("suppressions", "sync_ses_suppression", {}),
         ("sync", "sync_customer_profiles", {}),
     ]
     for stage, dag_id, kwargs in runs:
@@ -171,7 +172,8 @@ def print_summary(console: TextIO, stages: dict[str, float]) -> None:
     say(
         f"pipeline time: {stages['pipeline']:.1f}s: upload {stages['upload']:.1f}s, "
         f"landing {stages['landing']:.1f}s, build {stages['build']:.1f}s "
-        f"(dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), sync {stages['sync']:.1f}s; "
+        f"(dbt build {stages['dbt build']:.1f}s, gate {stages['gate']:.1f}s), "
+        f"suppressions {stages['suppressions']:.1f}s, sync {stages['sync']:.1f}s; "
         f"before it, setup {stages['setup']:.1f}s (Airflow's DB, sample data, DAGs)"
     )
     where = settings.WAREHOUSE_PATH if wh.engine == "duckdb" else f"Athena database {settings.ATHENA_SCHEMA}"
@@ -192,9 +194,9 @@ def print_summary(console: TextIO, stages: dict[str, float]) -> None:
     say(f"  unified profiles {profiles}; source records linked by {matched}; id changes recorded {merges}")
     with connect(read_only=True) as con:
         for object_type, sent, unchanged, failed, dead in con.execute(
+            # Each object type's latest run: the SES list and Customer Profiles sync in DAGs of their own.
             "select object_type, sent, unchanged, failed, dead_lettered from customer_profiles_sync_runs "
-            "where split_part(run_id, '#', 1) = (select split_part(run_id, '#', 1) from customer_profiles_sync_runs "
-            "order by started_at desc limit 1) order by started_at"
+            "qualify row_number() over (partition by object_type order by started_at desc) = 1 order by started_at"
         ).fetchall():
             say(
                 f"  Customer Profiles {object_type}: sent {sent}, unchanged {unchanged}, failed {failed}, "

@@ -5,12 +5,21 @@ from airflow.dag_processing.dagbag import DagBag
 
 from include import settings, streams
 
-EXPECTED_DAGS = {"land_engagement_events", "build_warehouse", "sync_customer_profiles", "erase_person"}
+EXPECTED_DAGS = {
+    "land_engagement_events",
+    "build_warehouse",
+    "sync_customer_profiles",
+    "sync_ses_suppression",
+    "erase_person",
+}
 # Tasks that must not retry: a failed expectation (or a bad erasure request) fails identically on every try.
 NO_RETRY_TASKS = {("build_warehouse", "validate"), ("erase_person", "check_request")}
-# Fails a landing run whose stream failed (the run's last tasks decide its state): no retry, and
-# no alert of its own — the stream's task alerted.
-RUN_STATE_TASK = ("land_engagement_events", "fail_if_a_stream_failed")
+# Fail a run whose task failed (the run's last tasks decide its state, and these run whatever
+# happened): no retry, and no alert of their own — the failed task alerted.
+RUN_STATE_TASKS = {
+    ("land_engagement_events", "fail_if_a_stream_failed"),
+    ("build_warehouse", "fail_if_the_build_failed"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +46,7 @@ def test_dag_is_documented_owned_and_tagged(dagbag, dag_id):
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
 def test_every_task_retries_and_alerts(dagbag, dag_id):
     for task in dagbag.dags[dag_id].tasks:
-        if (dag_id, task.task_id) == RUN_STATE_TASK:
+        if (dag_id, task.task_id) in RUN_STATE_TASKS:
             assert (task.retries, task.on_failure_callback, task.trigger_rule) == (0, [], "one_failed")
             continue
         expected = 0 if (dag_id, task.task_id) in NO_RETRY_TASKS else 2
@@ -76,7 +85,7 @@ def test_landing_runs_hourly_and_on_source_system_file_drops(dagbag):
     }
 
 
-def test_build_runs_once_per_landing_run_and_sync_on_validated_marts(dagbag):
+def test_build_runs_once_per_landing_run_and_the_syncs_on_their_validated_assets(dagbag):
     build = dagbag.dags["build_warehouse"].timetable.asset_condition
     assert [asset.name for asset in build.objects] == ["raw_zone_landed"]
     # One landing run, one event: reported after every stream, whatever their outcome.
@@ -86,6 +95,38 @@ def test_build_runs_once_per_landing_run_and_sync_on_validated_marts(dagbag):
     assert report.upstream_task_ids == {f"land_{stream}" for stream in streams.RAW_STREAMS}
     sync = dagbag.dags["sync_customer_profiles"].timetable.asset_condition
     assert [asset.name for asset in sync.objects] == ["validated_marts"]
+    suppressions = dagbag.dags["sync_ses_suppression"].timetable.asset_condition
+    assert [asset.name for asset in suppressions.objects] == ["validated_suppressions"]
+    assert dagbag.dags["sync_ses_suppression"].task_ids == ["sync_ses_suppression_list"]
+    assert "sync_ses_suppression_list" not in dagbag.dags["sync_customer_profiles"].task_ids
+
+
+def test_the_suppressions_gate_waits_for_its_own_models_and_for_the_run_to_release_the_warehouse(dagbag):
+    dag = dagbag.dags["build_warehouse"]
+    gate = dag.get_task("validate_suppressions")
+    assert [asset.name for asset in gate.outlets] == ["validated_suppressions"]
+    assert [asset.name for asset in dag.get_task("validate").outlets] == ["validated_marts"]
+    # Its own inputs built and tested, not validate nor any other model: all of them must succeed.
+    assert gate.trigger_rule == "all_success"
+    assert gate.upstream_task_ids == {
+        "resolve_interval",
+        "dbt.suppression_list.test",
+        "dbt.landing_reconciliation.test",
+        "warehouse_released",
+    }
+    # Released once every other task of the run is done, whatever its outcome (dbt's process and the
+    # gate's reads hold the DuckDB file the SES sync writes).
+    released = dag.get_task("warehouse_released")
+    assert released.trigger_rule == "all_done"
+    assert {"dbt.dbt_producer_watcher_done", "validate", "write_dashboard"} <= released.upstream_task_ids
+    assert set(dag.task_ids) - released.get_flat_relative_ids(upstream=True) == {
+        "warehouse_released",
+        "validate_suppressions",
+        "fail_if_the_build_failed",
+    }
+    # A failed dbt build, gate or dashboard still fails the run.
+    assert dag.get_task("fail_if_the_build_failed").upstream_task_ids == {"write_dashboard"}
+    assert {task.task_id for task in dag.leaves} == {"validate_suppressions", "fail_if_the_build_failed"}
 
 
 def test_build_runs_dbt_once_and_every_model_has_a_task_that_reports_it(dagbag):
@@ -122,7 +163,13 @@ def test_interval_params_refuse_a_value_that_is_not_a_date_time(dagbag, dag_id):
 # Every task process parses its DAG file (a task per dbt node in the build): what parsing imports
 # is paid per task. Task bodies import these where they run.
 HEAVY_MODULES = {"pandas", "great_expectations", "duckdb", "sqlglot", "splink"}
-DAGS_PARSED_LIGHT = {"land_engagement_events.py", "build_warehouse.py", "erase_person.py", "sync_customer_profiles.py"}
+DAGS_PARSED_LIGHT = {
+    "land_engagement_events.py",
+    "build_warehouse.py",
+    "erase_person.py",
+    "sync_customer_profiles.py",
+    "sync_ses_suppression.py",
+}
 
 
 @pytest.mark.parametrize("dag_file", sorted(path.name for path in (settings.PROJECT_ROOT / "dags").glob("*.py")))

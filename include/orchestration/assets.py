@@ -23,3 +23,6 @@ RAW_ZONE = {stream: _raw(stream) for stream in streams.RAW_STREAMS}
 # each task's end, and a build triggered by the first would leave the rest to a second build.
 RAW_ZONE_LANDED = Asset(name="raw_zone_landed", uri=f"s3://{settings.RAW_BUCKET}/")
 VALIDATED_MARTS = Asset(name="validated_marts", uri="customer360://warehouse/validated_marts")
+# suppression_list passed its own checks: the SES suppression sync waits on this alone, so a failed
+# check elsewhere never holds back a bounce or a complaint.
+VALIDATED_SUPPRESSIONS = Asset(name="validated_suppressions", uri="customer360://warehouse/validated_suppressions")

@@ -1,4 +1,5 @@
-"""The build DAG's validate task: the checkpoints it runs, each a table read from the warehouse.
+"""The build DAG's gates: validate (every checkpoint) and validate_suppressions (the SES suppression
+list's own), each a table read from the warehouse.
 
 The tables are read through the warehouse seam (include/warehouse/seam.py): DuckDB locally,
 Athena when dbt's target is, with the same SQL.
@@ -18,6 +19,8 @@ from include.warehouse.seam import Warehouse, warehouse
 INTERVAL_SQL = "ingest_hour >= ? and ingest_hour < ?"
 # engagement_events' arrays and maps, read as JSON (either engine gives them back as lists and dicts).
 EVENT_JSON_COLUMNS = ("destination_address", "tags", "channel_data")
+# The streams suppression_list is made of: SES's bounces and complaints.
+SUPPRESSION_STREAMS = ("ses",)
 
 
 def engagement_events(wh: Warehouse, bounds: list) -> pd.DataFrame:
@@ -28,21 +31,30 @@ def engagement_events(wh: Warehouse, bounds: list) -> pd.DataFrame:
     return wh.query_df(f"select {select} from {relation} where {INTERVAL_SQL}", bounds)
 
 
+def landing_reconciliation(s3, wh: Warehouse, interval: dict[str, str], stream_names: list[str]) -> pd.DataFrame:
+    """The streams' manifests beside the warehouse's landing_reconciliation rows, hour by hour of the interval."""
+    start, end = intervals.from_dbt_vars(interval)
+    rows = wh.query_df(
+        f"select * from {wh.relation('landing_reconciliation')} where {INTERVAL_SQL}",
+        [start.replace(tzinfo=None), end.replace(tzinfo=None)],
+    )
+    return reconciliation_frame(
+        manifest_counts(
+            s3,
+            settings.RAW_BUCKET,
+            stream_names,
+            list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime()),
+        ),
+        rows[rows["stream"].isin(stream_names)],
+    )
+
+
 def validate_engagement(s3, interval: dict[str, str], wh: Warehouse | None = None) -> dict[str, list[Validation]]:
     """The landing and canonical_events checkpoints of the interval, for the gate."""
     wh = wh or warehouse()
     start, end = intervals.from_dbt_vars(interval)
-    bounds = [start.replace(tzinfo=None), end.replace(tzinfo=None)]
-    events = engagement_events(wh, bounds)
-    reconciled = reconciliation_frame(
-        manifest_counts(
-            s3,
-            settings.RAW_BUCKET,
-            list(streams.RAW_STREAMS),
-            list(pd.date_range(start, end, freq="h", inclusive="left").to_pydatetime()),
-        ),
-        wh.query_df(f"select * from {wh.relation('landing_reconciliation')} where {INTERVAL_SQL}", bounds),
-    )
+    events = engagement_events(wh, [start.replace(tzinfo=None), end.replace(tzinfo=None)])
+    reconciled = landing_reconciliation(s3, wh, interval, list(streams.RAW_STREAMS))
     return {
         "landing": [Validation("landing_reconciliation", reconciled, expectations.reconciliation_expectations())],
         "canonical_events": [
@@ -87,6 +99,27 @@ def validate_profiles(wh: Warehouse | None = None) -> dict[str, list[Validation]
             ),
         ]
     }
+
+
+def validate_suppressions(s3, interval: dict[str, str]) -> list[dict]:
+    """The suppressions checkpoint through the gate: what the SES suppression sync waits on, and no
+    more. suppression_list itself, and the interval's SES landing reconciled (suppression_list reads
+    every SES event landed: an hour lost would take its addresses off the list)."""
+    wh = warehouse()
+    suppressions = wh.query_df(f"select email_address, reason from {wh.relation('suppression_list')}")
+    return gate(
+        {
+            "suppressions": [
+                Validation("suppression_list", suppressions, expectations.suppression_list_expectations()),
+                Validation(
+                    "ses_landing_reconciliation",
+                    landing_reconciliation(s3, wh, interval, list(SUPPRESSION_STREAMS)),
+                    expectations.reconciliation_expectations(),
+                ),
+            ]
+        },
+        *intervals.from_dbt_vars(interval),
+    )
 
 
 def validate(s3, interval: dict[str, str]) -> list[dict]:
