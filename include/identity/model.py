@@ -11,8 +11,7 @@ Gamma follows Splink: -1 when either side is null (weight 0), then the listed le
 down from their number, 0 for "else".
 
     python -m include.identity.model train --version default [--warehouse PATH] [--relation NAME] [--sample N]
-    python -m include.identity.model train --version febrl3 --febrl 3
-    python -m include.identity.model evaluate --febrl 3 [--without loyalty_id] [--model febrl3]
+    python -m include.identity.model evaluate --febrl 3 [--without loyalty_id] [--model default]
 
 FEBRL's labelled records and the accuracy ``evaluate`` reports are evaluation.py's.
 """
@@ -347,7 +346,6 @@ def main(argv: list[str] | None = None) -> None:
     train_cmd.add_argument("--warehouse", type=Path, default=settings.WAREHOUSE_PATH)
     train_cmd.add_argument("--relation", help=f"default: the {RECORDS_MODEL} model's relation")
     train_cmd.add_argument("--sample", type=int, help="train on this many records (the same ones every run)")
-    train_cmd.add_argument("--febrl", type=int, choices=[3, 4], help="train on FEBRL3/FEBRL4 instead of the warehouse")
     eval_cmd = commands.add_parser("evaluate", help="Splink's own pairwise accuracy on FEBRL (labels only score)")
     eval_cmd.add_argument("--febrl", type=int, choices=[3, 4], required=True)
     eval_cmd.add_argument("--without", action="append", default=[], help="blank this column (e.g. loyalty_id)")
@@ -359,10 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     from include.identity import evaluation
 
     if args.command == "train":
-        if args.febrl:
-            records = evaluation.febrl_records(args.febrl).drop(columns="entity")
-        else:
-            records = warehouse_records(args.warehouse, args.relation or relation(RECORDS_MODEL), args.sample)
+        records = warehouse_records(args.warehouse, args.relation or relation(RECORDS_MODEL), args.sample)
         result = train(records, spec, args.version)
         print(
             f"model {result['version']}: {result['records']} records, {result['seconds']:.1f} s, "
