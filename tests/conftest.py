@@ -49,13 +49,15 @@ COMPILE_CATALOG = "c360_compiled"
 @pytest.fixture(scope="session")
 def dbt_models(tmp_path_factory):
     """``create(con, *models)``: dbt models (marts) as views in ``con``, over the tables a test
-    made in the shape of their inputs. The SQL is what dbt compiles for the local target (one
-    ``dbt compile`` of the marts per session), so a test runs the models' own logic."""
+    made in the shape of their inputs; the sync's tables (incremental models) as empty tables.
+    The SQL is what dbt compiles for the local target (one ``dbt compile`` of the marts and the
+    sync's tables per session), so a test runs the models' own logic and DDL."""
     from include.settings import DBT_PROJECT_DIR  # after the environment above
 
     target = tmp_path_factory.mktemp("dbt-compiled")
     env = os.environ | {"C360_WAREHOUSE_PATH": str(target / f"{COMPILE_CATALOG}.duckdb")}
-    command = [DBT, "compile", "--target", "local", "--select", "path:models/marts,resource_type:model"]
+    selection = ["path:models/marts,resource_type:model", "path:models/sync"]
+    command = [DBT, "compile", "--target", "local", "--select", *selection]
     result = subprocess.run(
         [*command, "--profiles-dir", ".", "--target-path", str(target), "--log-path", str(target / "logs")],
         cwd=DBT_PROJECT_DIR,
@@ -73,6 +75,9 @@ def dbt_models(tmp_path_factory):
             schema, name = node["schema"], node["alias"]
             sql = node["compiled_code"].replace(f'"{COMPILE_CATALOG}".', "")
             con.execute(f'create schema if not exists "{schema}"')
-            con.execute(f'create or replace view "{schema}"."{name}" as {sql}')
+            if node["config"]["materialized"] == "incremental":  # a table the sync writes
+                con.execute(f'create table if not exists "{schema}"."{name}" as {sql}')
+            else:
+                con.execute(f'create or replace view "{schema}"."{name}" as {sql}')
 
     return create
