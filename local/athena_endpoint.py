@@ -12,7 +12,7 @@ stack's S3 server) as Athena's CSV (a header row, every value double-quoted, NUL
 unquoted field, arrays and maps as Trino's display text), pages GetQueryResults (at most 1,000
 rows a page, the column labels first), reports UpdateCount for writes, and refuses what Athena
 refuses: several statements, transactions, queries over 262,144 characters, a wrong number of
-ExecutionParameters.
+ExecutionParameters, ExecutionParameters in a DELETE, UPDATE or MERGE.
 
 The query is Trino SQL: sqlglot translates it to DuckDB's (``read="athena"``) once the
 ExecutionParameters are in. Names map to the warehouse's schemas as dbt lays them out per target:
@@ -171,6 +171,10 @@ def translate(query: str, database: str, parameters: list[str], athena_database:
     if isinstance(tree, exp.Command):
         raise QueryFailed("NOT_SUPPORTED", f"the local endpoint cannot run {tree.name.upper()} statements")
 
+    if parameters and isinstance(tree, exp.Delete | exp.Update | exp.Merge):
+        raise QueryFailed(
+            "NOT_SUPPORTED", "Execution parameters are supported only in SELECT, INSERT INTO, CTAS and UNLOAD queries"
+        )
     placeholders = list(tree.find_all(exp.Placeholder, bfs=False))  # in the order they are written
     if len(placeholders) != len(parameters):
         raise QueryFailed(

@@ -2,8 +2,10 @@
 
 Plain boto3 clients from the Airflow AWS connection ``C360_ATHENA_CONN_ID`` (its extra's
 ``service_config`` can point ``athena`` and ``s3`` at different endpoints, as the local stack
-does). A statement is StartQueryExecution (``?`` values as ExecutionParameters, each a Trino
-literal: Athena substitutes them, nothing is spliced into the text here), GetQueryExecution
+does). A statement is StartQueryExecution (a SELECT's ``?`` values as ExecutionParameters, each a
+Trino literal: Athena substitutes them; a write's are put in its text as those literals, since
+Athena takes ExecutionParameters only in SELECT, INSERT, CTAS and UNLOAD, and only in their
+WHERE clause: not in MERGE, UPDATE, DELETE nor VALUES), GetQueryExecution
 polled with backoff, StopQueryExecution when it outlives ``C360_ATHENA_QUERY_TIMEOUT_SECONDS``.
 A SELECT's result CSV is read from S3 with pyarrow, which keeps NULL (an unquoted empty field)
 apart from '' (a quoted one), and its columns are given DuckDB's ``.df()`` dtypes (seam.py).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import numbers
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -95,9 +98,13 @@ class AthenaWarehouse:
         return frame_from_csv(body, columns)
 
     def execute(self, sql: str, params: Sequence = ()) -> int:
-        execution = self.run(sql, params)
+        execution = self.run(with_literals(sql, params))
         result = self.athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"], MaxResults=1)
         return int(result.get("UpdateCount", 0))
+
+    def execute_many(self, statements: Sequence[tuple[str, Sequence]]) -> None:
+        for sql, params in statements:  # no transactions on Athena: each commits on its own
+            self.execute(sql, params)
 
     def run(self, sql: str, params: Sequence = ()) -> dict:
         """Start the query and wait for it: its QueryExecution once SUCCEEDED, else WarehouseError."""
@@ -154,6 +161,29 @@ def trino_literal(value: object) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"no Trino literal for a {type(value).__name__}: parameters are scalars")
+
+
+# A quoted string or name (kept as it is), or a ? placeholder.
+_PLACEHOLDER_OR_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
+
+
+def with_literals(sql: str, params: Sequence) -> str:
+    """``sql`` with each ``?`` outside quotes replaced by its value's Trino literal, in order."""
+    values = iter(params)
+    missing = object()
+
+    def literal(match: re.Match) -> str:
+        if match.group() != "?":
+            return match.group()
+        value = next(values, missing)
+        if value is missing:
+            raise ValueError(f"more ? placeholders than the {len(params)} parameters")
+        return trino_literal(value)
+
+    text = _PLACEHOLDER_OR_QUOTED.sub(literal, sql)
+    if next(values, missing) is not missing:
+        raise ValueError(f"fewer ? placeholders than the {len(params)} parameters")
+    return text
 
 
 def frame_from_csv(body: bytes, columns: list[dict]) -> pd.DataFrame:

@@ -8,7 +8,10 @@ tables the build just wrote. A ``Warehouse``:
   target (relations.py): Python names models, never schemas;
 - ``query_df(sql, params)``: a SELECT's rows as a DataFrame, dtypes as DuckDB's ``.df()`` gives
   them (below), so a frame does not depend on the engine;
-- ``execute(sql, params)``: a statement that writes; returns the rows it affected.
+- ``execute(sql, params)``: a statement that writes; returns the rows it affected;
+- ``execute_many(statements)``: writes in order, each ``(sql, params)``: on DuckDB one
+  transaction; on Athena, which has none, one statement after another (each commits alone,
+  so a caller orders them for what a stop between two may leave).
 
 The SQL is the same text on both engines: plain ANSI selects over ``relation(model)`` with
 ``?`` placeholders for scalar values. What only one engine can say belongs in a dbt model.
@@ -52,6 +55,8 @@ class Warehouse(Protocol):
     def query_df(self, sql: str, params: Sequence = ()) -> pd.DataFrame: ...
 
     def execute(self, sql: str, params: Sequence = ()) -> int: ...
+
+    def execute_many(self, statements: Sequence[tuple[str, Sequence]]) -> None: ...
 
 
 def warehouse(target: str | None = None) -> Warehouse:
@@ -106,6 +111,20 @@ class DuckDBWarehouse:
         except duckdb.Error as err:
             raise _error(err) from err
         return int(rows[0][0]) if rows else 0  # DML answers one row, its count; DDL none
+
+    def execute_many(self, statements: Sequence[tuple[str, Sequence]]) -> None:
+        import duckdb
+
+        from include.warehouse.connection import connect
+
+        try:
+            with connect(path=self.path) as con:
+                con.execute("begin")
+                for sql, params in statements:
+                    con.execute(sql, list(params))
+                con.execute("commit")  # closed without it, DuckDB rolls the transaction back
+        except duckdb.Error as err:
+            raise _error(err) from err
 
 
 def _error(err: Exception) -> WarehouseError:

@@ -21,7 +21,7 @@ from moto.server import ThreadedMotoServer
 
 from include import settings
 from include.warehouse import athena as athena_module
-from include.warehouse.athena import AthenaWarehouse, trino_literal
+from include.warehouse.athena import AthenaWarehouse, trino_literal, with_literals
 from include.warehouse.seam import DuckDBWarehouse, MissingRelation, WarehouseError, records, warehouse
 from local.athena_endpoint import AthenaEndpoint
 from local.stack import free_ports
@@ -171,6 +171,69 @@ def test_writes_return_the_rows_they_affected(engines):
     duck_rows, athena_rows = both(engines, "select id, note from {scratch} order by id")
     pd.testing.assert_frame_equal(athena_rows, duck_rows)
     assert records(duck_rows) == [{"id": 1, "note": "z"}]
+
+
+MERGE = (
+    "merge into {ledger} as t using (values (cast(? as bigint), cast(? as varchar), cast(? as timestamp(6))), "
+    "(cast(? as bigint), cast(? as varchar), cast(? as timestamp(6)))) as s (id, note, noted_at) on t.id = s.id "
+    "when matched then update set note = s.note, noted_at = s.noted_at "
+    "when not matched then insert (id, note, noted_at) values (s.id, s.note, s.noted_at)"
+)
+
+
+def test_statements_run_in_order_and_merge_upserts_on_both_engines(engines):
+    """The sync's checkpoint SQL (MERGE from VALUES, DELETE … IN, UPDATE): one text for both engines."""
+    at = datetime(2026, 11, 20, 4, 0, 0, 123000)  # Athena's results give milliseconds
+    for engine, schema in zip(engines, ("main", "customer360"), strict=True):
+        ledger = f'"{schema}"."ledger_{engine.engine}"'
+        columns = "id bigint, note varchar, noted_at timestamp"
+        engines[0].execute(f'create table "main"."ledger_{engine.engine}" ({columns})')
+        engine.execute_many(
+            [
+                (MERGE.format(ledger=ledger), [1, "it's one", at, 2, None, None]),
+                (MERGE.format(ledger=ledger), [2, "two", at, 3, "three", None]),  # 2 updated, 3 inserted
+                (f"delete from {ledger} where id in (?, ?)", [3, 4]),
+                (f"update {ledger} set note = ? where id = ?", ["one?", 1]),
+            ]
+        )
+    duck_rows, athena_rows = (
+        engine.query_df(f'select id, note, noted_at from "{schema}"."ledger_{engine.engine}" order by id')
+        for engine, schema in zip(engines, ("main", "customer360"), strict=True)
+    )
+    pd.testing.assert_frame_equal(athena_rows, duck_rows)
+    assert records(duck_rows) == [
+        {"id": 1, "note": "one?", "noted_at": pd.Timestamp(at)},
+        {"id": 2, "note": "two", "noted_at": pd.Timestamp(at)},
+    ]
+
+
+def test_on_duckdb_the_statements_are_one_transaction(engines):
+    duck, _ = engines
+    duck.execute('create table "main"."all_or_nothing" (id bigint)')
+    with pytest.raises(WarehouseError, match="no_such_column"):
+        duck.execute_many(
+            [
+                ('insert into "main"."all_or_nothing" values (?)', [1]),
+                ('select no_such_column from "main"."people"', []),
+            ]
+        )
+    assert duck.query_df('select count(*) as n from "main"."all_or_nothing"')["n"].tolist() == [0]
+
+
+def test_athena_writes_carry_their_values_as_literals_in_the_text(engines, endpoint):
+    """Athena takes ExecutionParameters only in SELECT, INSERT, CTAS and UNLOAD (and the endpoint
+    refuses them elsewhere, as Athena does): a write's values are Trino literals in its text."""
+    _, athena = engines
+    with pytest.raises(WarehouseError, match="NOT_SUPPORTED"):
+        athena.run(f"delete from {athena.relation('people')} where id = ?", [100])
+    assert athena.execute(f"delete from {athena.relation('people')} where name = ?", ["nobody's"]) == 0
+    assert with_literals("select '?', \"a?\" from t where x = ? and y in (?, ?)", ["it's", 1, None]) == (
+        "select '?', \"a?\" from t where x = 'it''s' and y in (1, NULL)"
+    )
+    with pytest.raises(ValueError, match="more \\? placeholders"):
+        with_literals("select ? , ?", [1])
+    with pytest.raises(ValueError, match="fewer \\? placeholders"):
+        with_literals("select ?", [1, 2])
 
 
 def test_a_failed_query_says_why(engines):
