@@ -1,27 +1,34 @@
--- Clustering ran enough rounds: no rule or model link joins two different clusters.
+-- Clustering ran enough rounds: no link joins two different components, and every record of
+-- a component a never_link split reached a part.
 with
 
-clusters as (
+components as (
 
-    select * from {{ ref('int_identity_records_clustered') }}
+    select * from {{ ref('int_identity_components') }}
 
 ),
 
 links as (
 
-    select record_key as key_a, anchor_key as key_b from {{ ref('int_record_pairs_ruled') }}
-    union all
-    select record_key_l as key_a, record_key_r as key_b from {{ ref('int_record_pairs_scored') }}
-    where match_probability >= {{ var('c360__identity_resolution').match_threshold }}
+    select node_a as key_a, node_b as key_b from {{ ref('int_identity_links') }}
+    where not never_linked
 
 )
 
 select
     links.key_a,
     links.key_b,
-    a.cluster_key as cluster_a,
-    b.cluster_key as cluster_b
+    a.component_key as cluster_a,
+    b.component_key as cluster_b
 from links
-inner join clusters as a on links.key_a = a.record_key
-inner join clusters as b on links.key_b = b.record_key
-where a.cluster_key != b.cluster_key
+inner join components as a on links.key_a = a.record_key
+inner join components as b on links.key_b = b.record_key
+where a.component_key != b.component_key
+union all
+select
+    record_key as key_a,
+    cast(null as varchar) as key_b,
+    component_key as cluster_a,
+    cast(null as varchar) as cluster_b
+from {{ ref('int_identity_never_link_splits') }}
+where nearest_never_linked_key is null

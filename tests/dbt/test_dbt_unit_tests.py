@@ -57,6 +57,8 @@ def dbt_env(tmp_path_factory) -> dict[str, str]:
 
 
 def test_every_dbt_unit_test_passes(dbt_env, tmp_path):
+    seeds = dbt(dbt_env, tmp_path, "seed")  # the identity models' inputs include seeds
+    assert seeds.returncode == 0, f"loading the seeds failed:\n{seeds.stdout[-3000:]}"
     inputs = dbt(dbt_env, tmp_path, "run", "--empty", "--select", "+test_type:unit", "--exclude", "test_type:unit")
     assert inputs.returncode == 0, f"building the unit tests' inputs failed:\n{inputs.stdout[-3000:]}"
     result = dbt(dbt_env, tmp_path, "test", "--select", "test_type:unit")

@@ -1,14 +1,13 @@
 {{ config(materialized='table') }}
 
--- Connected components of the rule links and the model links at or above the threshold:
--- each record gets its cluster's smallest record key. Min-label propagation, unrolled a
--- fixed number of rounds, each reading the previous round once (Trino inlines CTEs); rule
--- links are stars, so rounds are needed only for chains of model links. The test
--- assert_identity_clusters_converged fails if a component needed more rounds.
--- Contact points (engagement addresses) are then attached to the cluster of the
--- best-ranked record holding their email or phone, so a shared address never bridges two
--- people; one that matches nobody forms a cluster with the contact points sharing it.
-{%- set rounds = var('c360__identity_resolution').clustering_rounds %}
+-- Every record's cluster: its component of links (int_identity_components), or the part of
+-- it a never_link split gave it (int_identity_never_link_splits); the cluster key is the
+-- cluster's smallest record key. matched_by names the strongest of its links that still hold
+-- (must_link, then the rules in order, then the model); 'never_link' when a never_link cut
+-- every link it had. Contact points (engagement addresses) are then attached to the cluster
+-- of the best-ranked record holding their email or phone, so a shared address never bridges
+-- two people; one that matches nobody forms a cluster with the contact points sharing it.
+{%- set config = var('c360__identity_resolution') %}
 
 with
 
@@ -18,116 +17,60 @@ records as (
 
 ),
 
-rule_links as (
+splits as (
+
+    select * from {{ ref('int_identity_never_link_splits') }}
+
+),
+
+kept_links as (
+
+    -- A link holds unless a never_link names its pair or a split put its ends in different parts.
+    select
+        links.node_a,
+        links.node_b,
+        links.link_order,
+        links.match_probability
+    from {{ ref('int_identity_links') }} as links
+    left join splits as split_a on links.node_a = split_a.record_key
+    left join splits as split_b on links.node_b = split_b.record_key
+    where not links.never_linked and coalesce(split_a.part_key, '') = coalesce(split_b.part_key, '')
+
+),
+
+link_ends as (
 
     select
         record_key,
-        min(rule_order) as rule_order
-    from (
-        select
-            record_key,
-            rule_order
-        from {{ ref('int_record_pairs_ruled') }}
-        union all
-        select
-            anchor_key as record_key,
-            rule_order
-        from {{ ref('int_record_pairs_ruled') }}
-    ) as ends
-    group by record_key
-
-),
-
-model_links as (
-
-    select
-        record_key_l,
-        record_key_r,
-        match_probability
-    from {{ ref('int_record_pairs_scored') }}
-    where match_probability >= {{ var('c360__identity_resolution').match_threshold }}
-
-),
-
-edges as (
-
-    select
-        record_key as node_a,
-        anchor_key as node_b
-    from {{ ref('int_record_pairs_ruled') }}
-    union
-    select
-        record_key_l as node_a,
-        record_key_r as node_b
-    from model_links
-
-),
-
-undirected as (
-
-    -- Both directions plus a loop on every linked node, so one join per round carries a
-    -- node's own label as well as its neighbours'.
-    select
-        node_a,
-        node_b
-    from edges
-    union all
-    select
-        node_b as node_a,
-        node_a as node_b
-    from edges
-    union all
-    select
-        node_a,
-        node_a as node_b
-    from edges
-    union all
-    select
-        node_b as node_a,
-        node_b
-    from edges
-
-),
-
-labels_0 as (
-
-    select distinct
-        node_a as node,
-        node_a as lowest_key
-    from undirected
-
-),
-
-{% for round in range(1, rounds + 1) %}
-    labels_{{ round }} as (
-
-        select
-            undirected.node_a as node,
-            min(labels.lowest_key) as lowest_key
-        from undirected
-        inner join labels_{{ round - 1 }} as labels on undirected.node_b = labels.node
-        group by undirected.node_a
-
-    ),
-
-{% endfor %}
-model_scores as (
-
-    select
-        record_key,
+        min(link_order) as link_order,
         max(match_probability) as match_probability
     from (
         select
-            record_key_l as record_key,
+            node_a as record_key,
+            link_order,
             match_probability
-        from model_links
+        from kept_links
         union all
         select
-            record_key_r as record_key,
+            node_b as record_key,
+            link_order,
             match_probability
-        from model_links
+        from kept_links
     ) as ends
     group by record_key
+
+),
+
+cut_records as (
+
+    -- Records a never_link override touched: their own pair, or a split of their component.
+    select node_a as record_key from {{ ref('int_identity_links') }}
+    where never_linked
+    union
+    select node_b as record_key from {{ ref('int_identity_links') }}
+    where never_linked
+    union
+    select record_key from splits
 
 ),
 
@@ -135,16 +78,18 @@ resolved as (
 
     select
         records.record_key,
-        coalesce(labels.lowest_key, records.record_key) as cluster_key,
+        coalesce(splits.part_key, components.component_key, records.record_key) as cluster_key,
+        -- -1: it had links, and never_link overrides cut every one (matched_by 'never_link').
         case
-            when rule_links.rule_order is not null then rule_links.rule_order
-            when model_scores.match_probability is not null then 0
+            when link_ends.link_order is not null then link_ends.link_order
+            when cut_records.record_key is not null then -1
         end as link_order,
-        model_scores.match_probability
+        link_ends.match_probability
     from records
-    left join labels_{{ rounds }} as labels on records.record_key = labels.node
-    left join rule_links on records.record_key = rule_links.record_key
-    left join model_scores on records.record_key = model_scores.record_key
+    left join {{ ref('int_identity_components') }} as components on records.record_key = components.record_key
+    left join splits on records.record_key = splits.record_key
+    left join link_ends on records.record_key = link_ends.record_key
+    left join cut_records on records.record_key = cut_records.record_key
     where not records.is_contact_point
 
 ),
@@ -207,10 +152,12 @@ select
     record_key,
     cluster_key,
     case
-        when link_order = 0 then 'model'
-        {%- for rule in var('c360__identity_resolution').rules %}
+        when link_order = -1 then 'never_link'
+        when link_order = 0 then 'must_link'
+        {%- for rule in config.rules %}
             when link_order = {{ loop.index }} then '{{ rule.name }}'
         {%- endfor %}
+        when link_order = {{ config.rules | length + 1 }} then 'model'
         else 'unmatched'
     end as matched_by,
     match_probability

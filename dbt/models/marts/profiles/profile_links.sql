@@ -1,6 +1,7 @@
--- Every source record → its profile, and how it matched: the rule that linked it, 'model'
--- (with the model's probability), 'contact_point' for engagement addresses
--- attached by their email or phone, or 'unmatched' for a profile of one record.
+-- Every source record → its profile, and how it matched: 'must_link' (an operator's
+-- override), the rule that linked it, 'model' (with the model's probability), 'never_link'
+-- when overrides cut all its links, 'contact_point' for engagement addresses attached by
+-- their email or phone, or 'unmatched' for a profile of one record.
 select
     records.record_key,
     records.source_kind,
