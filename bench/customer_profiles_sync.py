@@ -47,7 +47,9 @@ from botocore.config import Config
 from bench import EXIT_TARGET_MISSED
 from include import settings
 from include.sync import config, customer_profiles, engine, rate_limit, templates
+from include.sync import state as state_tables
 from include.warehouse.relations import relation
+from include.warehouse.seam import DuckDBWarehouse, Warehouse
 from local import stack
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -205,7 +207,14 @@ def capacity(work: Path, items: list[engine.Item], concurrency: int) -> dict:
     }
 
 
-def synchronise(work: Path, con: duckdb.DuckDBPyConnection, ceiling: float, concurrency: int) -> dict:
+def create_sync_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The sync's tables, empty, from their dbt models' SQL (plain SQL: dbt's build would also need the raw zone)."""
+    for table in state_tables.COLUMNS:
+        model_sql = (settings.DBT_PROJECT_DIR / "models" / "sync" / f"{table}.sql").read_text()
+        con.execute(f"create table {relation(table)} as {model_sql}")
+
+
+def synchronise(work: Path, wh: Warehouse, ceiling: float, concurrency: int) -> dict:
     settings_ = config.SyncSettings(requests_per_second=ceiling, concurrency=concurrency)
     with _endpoint(work, THROTTLE_RATE) as (url, state, server):
         client = _client(url, concurrency=concurrency)
@@ -215,16 +224,16 @@ def synchronise(work: Path, con: duckdb.DuckDBPyConnection, ceiling: float, conc
         clock = _SendClock(client)
         before, cpu = _request_counts(state), (sum(server.cpu_times()[:2]), time.process_time(), _busy_cpu())
         started = time.perf_counter()
-        first = customer_profiles.sync_object_type(con, client, DOMAIN, TYPE, "bench-1", settings_)
+        first = customer_profiles.sync_object_type(wh, client, DOMAIN, TYPE, "bench-1", settings_)
         total_seconds = time.perf_counter() - started
         endpoint_cpu, own_cpu = sum(server.cpu_times()[:2]) - cpu[0], time.process_time() - cpu[1]
         others_cpu = max(0.0, _busy_cpu() - cpu[2] - endpoint_cpu - own_cpu)
         after_first = _request_counts(state)
         rerun_started = time.perf_counter()
-        second = customer_profiles.sync_object_type(con, client, DOMAIN, TYPE, "bench-2", settings_)
+        second = customer_profiles.sync_object_type(wh, client, DOMAIN, TYPE, "bench-2", settings_)
         rerun_seconds = time.perf_counter() - rerun_started
         after_second = _request_counts(state)
-        check = verify(con, state)
+        check = verify(wh, state)
     sent = {k: after_first.get(k, 0) - before.get(k, 0) for k in after_first}
     requests = sent.get("BatchPutProfileObject ok", 0) + sent.get("BatchPutProfileObject throttled", 0)
     return {
@@ -254,9 +263,9 @@ def synchronise(work: Path, con: duckdb.DuckDBPyConnection, ceiling: float, conc
     }
 
 
-def verify(con: duckdb.DuckDBPyConnection, state: Path) -> dict:
+def verify(wh: Warehouse, state: Path) -> dict:
     """The endpoint against the source, object by object, and the log against both."""
-    source = {item.key: item.body for item in templates.load_object_type(TYPE).items(con)}
+    source = {item.key: item.body for item in templates.load_object_type(TYPE).items(wh)}
     with contextlib.closing(sqlite3.connect(state)) as db:
         stored = {}
         for (body,) in db.execute("select body from profile_objects where object_type = ?", [TYPE]):
@@ -267,9 +276,10 @@ def verify(con: duckdb.DuckDBPyConnection, state: Path) -> dict:
             0
         ]
         keys = db.execute("select count(*) from profile_keys where key_name = ?", [config.PROFILE_KEY]).fetchone()[0]
-    sends = con.execute(
-        "select count(*), count(distinct object_key) from customer_profiles_sync_log where status = 'sent'"
-    ).fetchone()
+    sends = wh.query_df(
+        "select count(*) as n, count(distinct object_key) as objects "
+        f"from {wh.relation(state_tables.LOG)} where status = 'sent'"
+    ).iloc[0]
     return {
         "source_objects": len(source),
         "endpoint_objects": sum(len(v) for v in stored.values()),
@@ -280,8 +290,8 @@ def verify(con: duckdb.DuckDBPyConnection, state: Path) -> dict:
         "profiles": profiles,
         "duplicated_profiles": profiles - accounts,
         "profile_keys": keys,
-        "log_sent_rows": sends[0],
-        "log_sent_objects": sends[1],
+        "log_sent_rows": int(sends["n"]),
+        "log_sent_objects": int(sends["objects"]),
     }
 
 
@@ -434,13 +444,15 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="c360-bench-sync-") as tmp:
         work = Path(tmp)
-        con = duckdb.connect(str(work / "warehouse.duckdb"))
-        con.execute(SOURCE_SQL.format(relation=relation(templates.model_name(TYPE))), [args.objects])
-        con.execute(
-            "create table profile_merges (old_profile_id varchar, new_profile_id varchar, change_kind varchar, "
-            "moved_records bigint, recorded_for timestamp)"
-        )
-        items = templates.load_object_type(TYPE).items(con)
+        with duckdb.connect(str(work / "warehouse.duckdb")) as con:
+            con.execute(SOURCE_SQL.format(relation=relation(templates.model_name(TYPE))), [args.objects])
+            con.execute(
+                "create table profile_merges (old_profile_id varchar, new_profile_id varchar, change_kind varchar, "
+                "moved_records bigint, recorded_for timestamp)"
+            )
+            create_sync_tables(con)
+        wh = DuckDBWarehouse(work / "warehouse.duckdb")
+        items = templates.load_object_type(TYPE).items(wh)
         print(f"{len(items):,} objects; measuring the endpoint's capacity…", flush=True)
         result = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -451,13 +463,12 @@ def main(argv: list[str] | None = None) -> int:
             "capacity": capacity(work, items[: args.capacity_objects], args.concurrency),
         }
         print(f"capacity {result['capacity']['requests_per_second']:.0f} requests/s; syncing…", flush=True)
-        result["sync"] = synchronise(work, con, args.ceiling, args.concurrency)
+        result["sync"] = synchronise(work, wh, args.ceiling, args.concurrency)
         print(f"sync {result['sync']['sustained_requests_per_second']:.1f} requests/s; botocore adaptive…", flush=True)
         result["botocore_adaptive"] = botocore_adaptive(
             work, items, args.ceiling, args.concurrency, args.adaptive_seconds
         )
         result["load_average_1m_after"] = os.getloadavg()[0]
-        con.close()
     result["checks"] = [{"pass": ok, "check": name, "measured": detail} for ok, name, detail in checks(result)]
     judged = args.objects >= TARGET_JUDGED_FROM_OBJECTS
     result["targets"] = [

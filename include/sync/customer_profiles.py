@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import contextlib
 
-import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 
 from include.sync.config import PROFILE_KEY, PROFILE_TYPE, SyncSettings
 from include.sync.engine import Item, Outcome, Sync, failure
-from include.sync.state import StateRow, ensure_tables, pushed_profiles
+from include.sync.state import STATE, StateRow, pushed_profiles
 from include.sync.templates import ObjectType, load_object_type, over_models
+from include.warehouse.seam import Warehouse, records
 
 # A batch's per-item result carries an HTTP status. Throttled: not the object's fault (no attempt);
 # unauthenticated or forbidden: the account's (the run stops, as for a refused request).
@@ -159,10 +159,11 @@ order by recorded_for, moved_records, new_profile_id desc
 """
 
 
-def merge_targets(con: duckdb.DuckDBPyConnection, live: set[str]) -> dict[str, str]:
+def merge_targets(wh: Warehouse, live: set[str]) -> dict[str, str]:
     """old profile_id -> the live profile it was merged into, following chains (a→b, then b→c)."""
-    rows = con.execute(over_models(MERGES_SQL)).fetchall()
-    latest = {old: new for old, new in rows}  # the latest record wins; at a tie, the biggest move
+    rows = records(wh.query_df(over_models(MERGES_SQL, wh)))
+    # The latest record wins; at a tie, the biggest move.
+    latest = {row["old_profile_id"]: row["new_profile_id"] for row in rows}
     resolved = {}
     for old in latest:
         seen, current = {old}, latest[old]
@@ -174,25 +175,23 @@ def merge_targets(con: duckdb.DuckDBPyConnection, live: set[str]) -> dict[str, s
     return resolved
 
 
-def sync_object_type(
-    con: duckdb.DuckDBPyConnection, client, domain: str, name: str, run_id: str, settings: SyncSettings
-) -> dict:
+def sync_object_type(wh: Warehouse, client, domain: str, name: str, run_id: str, settings: SyncSettings) -> dict:
     """One object type: push what changed, remove what left (for UnifiedProfile: merge or delete profiles)."""
-    ensure_tables(con)
     object_type = load_object_type(name)
-    items = object_type.items(con)
+    items = object_type.items(wh)
     if name == PROFILE_TYPE:
         live = {item.key for item in items}
         objects_of: dict[str, list[tuple[str, str]]] = {}
-        for profile_id, type_name, unique_key in con.execute(
-            "select profile_id, object_type, unique_key from customer_profiles_sync_state "
+        pushed = wh.query_df(
+            f"select profile_id, object_type, unique_key from {wh.relation(STATE)} "
             "where unique_key is not null and profile_id is not null order by profile_id, object_type, unique_key"
-        ).fetchall():
-            if profile_id not in live:
-                objects_of.setdefault(profile_id, []).append((type_name, unique_key))
-        target = UnifiedProfiles(client, domain, object_type, merge_targets(con, live), objects_of)
-        return Sync(con, target, run_id, settings).run(items)
-    profiles = pushed_profiles(con)
-    return Sync(con, ProfileObjects(client, domain, object_type), run_id, settings).run(
+        )
+        for row in records(pushed):
+            if row["profile_id"] not in live:
+                objects_of.setdefault(row["profile_id"], []).append((row["object_type"], row["unique_key"]))
+        target = UnifiedProfiles(client, domain, object_type, merge_targets(wh, live), objects_of)
+        return Sync(wh, target, run_id, settings).run(items)
+    profiles = pushed_profiles(wh)
+    return Sync(wh, ProfileObjects(client, domain, object_type), run_id, settings).run(
         items, waiting=lambda item: item.profile_id not in profiles
     )

@@ -11,9 +11,13 @@ State, resumability, retries
 last successful push, and the failed content with its attempts. Results are checkpointed
 into it, into ``customer_profiles_sync_log`` (one row per object sent or failed, with
 error code and message) and into the run's ``customer_profiles_sync_runs`` row at least
-every ``checkpoint_seconds`` and on any exception, each checkpoint one transaction: a
-killed sync re-run sends only what was not recorded (at most the last checkpoint interval
-again, and that is an idempotent upsert). A rejected object is retried on later runs;
+every ``checkpoint_seconds`` (on Athena ``athena_checkpoint_seconds``: each statement there is
+a query of seconds) and on any exception: a killed sync re-run sends only what was not
+recorded (at most the last checkpoint interval again, and that is an idempotent upsert). A
+checkpoint writes the state first, then the log, then the run's row (include/sync/state.py
+has the SQL, the same on both engines): one transaction on DuckDB; on Athena, which has no
+transactions, a stop between them leaves the state right (what a resume relies on) and at
+worst the log or the run's counts short by that checkpoint. A rejected object is retried on later runs;
 after ``max_attempts`` rejections of the same content it is dead-lettered (not sent again
 until its content changes) and alerted. Throttling and server errors do not count as
 attempts, nor toward the rejected share. A run whose rejected share exceeds
@@ -41,8 +45,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-import duckdb
-import pandas as pd
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -55,8 +57,10 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as EndpointUnreachable  # not the builtin
 
 from include.orchestration import alerts
+from include.sync import state
 from include.sync.config import DELETE_GUARD_FLOOR, EXPIRY_MARGIN, SyncSettings
-from include.sync.state import StateRow, ensure_tables, load_state
+from include.sync.state import StateRow, load_state
+from include.warehouse.seam import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +205,13 @@ class _Run:
 class Sync:
     """One run of one target: diff, send, record."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, target: Target, run_id: str, settings: SyncSettings):
-        self.con, self.target, self.settings = con, target, settings
-        ensure_tables(con)
-        self.state = load_state(con, target.object_type)
+    def __init__(self, wh: Warehouse, target: Target, run_id: str, settings: SyncSettings):
+        self.wh, self.target, self.settings = wh, target, settings
+        self.state = load_state(wh, target.object_type)
         self.run_id = run_id
+        self.checkpoint_seconds = (
+            settings.athena_checkpoint_seconds if wh.engine == "athena" else settings.checkpoint_seconds
+        )
 
     # ---- diff
     def _unchanged(self, row: StateRow | None, item: Item, now: datetime) -> bool:
@@ -249,11 +255,7 @@ class Sync:
                 to_remove.append((row, action))
         self._guard_deletions(len(to_remove))
 
-        self.con.execute(
-            "insert into customer_profiles_sync_runs by name select ? as run_id, ? as object_type, ? as started_at, "
-            "0 as considered, 0 as sent, 0 as unchanged, 0 as failed, 0 as dead_lettered",
-            [run.run_id, run.object_type, run.started_at],
-        )
+        self.wh.execute(*state.start_run(self.wh, run.run_id, run.object_type, run.started_at))
         for item in held_back:
             if item.rejection:
                 outcome = Outcome(item.key, "put", False, None, *item.rejection)
@@ -306,7 +308,7 @@ class Sync:
                 in_flight.discard(future)
                 if refused := _apply_available(future.result(), apply):
                     raise self._unavailable(run, refused)
-            if time.monotonic() - last_checkpoint >= self.settings.checkpoint_seconds:
+            if time.monotonic() - last_checkpoint >= self.checkpoint_seconds:
                 self._checkpoint(run, finished=False)
                 last_checkpoint = time.monotonic()
 
@@ -346,7 +348,7 @@ class Sync:
                 "status": status,
                 "attempt": attempt,
                 "error_code": outcome.error_code,
-                "error_message": outcome.error_message,
+                "error_message": outcome.error_message and outcome.error_message[: state.MAX_ERROR_MESSAGE],
                 "logged_at": _now(),
             }
         )
@@ -398,47 +400,19 @@ class Sync:
             self.state[row.object_key] = run.upserts[row.object_key] = self._failed(run, row, digest, outcome)
 
     def _checkpoint(self, run: _Run, finished: bool) -> None:
-        """Write what arrived since the last checkpoint, in one transaction."""
-        con = self.con
-        con.execute("begin")
-        try:
-            if run.deletes:
-                con.execute(
-                    "delete from customer_profiles_sync_state where object_type = ? "
-                    "and object_key in (select unnest(?::varchar[]))",
-                    [run.object_type, sorted(run.deletes)],
-                )
-            if run.profile_deletes:  # a merged or deleted profile takes every object of it along
-                con.execute(
-                    "delete from customer_profiles_sync_state where profile_id in (select unnest(?::varchar[]))",
-                    [sorted(run.profile_deletes)],
-                )
-            if run.upserts:
-                con.register("sync_upserts", pd.DataFrame([row.__dict__ for row in run.upserts.values()]))
-                con.execute("insert or replace into customer_profiles_sync_state by name select * from sync_upserts")
-                con.unregister("sync_upserts")
-            if run.log:
-                con.register("sync_log_rows", pd.DataFrame(run.log))
-                con.execute("insert into customer_profiles_sync_log by name select * from sync_log_rows")
-                con.unregister("sync_log_rows")
-            con.execute(
-                "update customer_profiles_sync_runs set considered = ?, sent = ?, unchanged = ?, failed = ?, "
-                "dead_lettered = ?, finished_at = ? where run_id = ? and object_type = ?",
-                [
-                    run.considered,
-                    run.counts["sent"],
-                    run.counts["unchanged"],
-                    run.counts["failed"],
-                    run.counts["dead"],
-                    _now() if finished else None,
-                    run.run_id,
-                    run.object_type,
-                ],
-            )
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+        """Write what arrived since the last checkpoint: the state first (what a resume relies on),
+        then the log, then the run's row."""
+        wh = self.wh
+        wh.execute_many(
+            [
+                *state.delete_state(wh, "object_key", sorted(run.deletes), run.object_type),
+                # a merged or deleted profile takes every object of it along
+                *state.delete_state(wh, "profile_id", sorted(run.profile_deletes)),
+                *state.upsert_state(wh, list(run.upserts.values())),
+                *state.append_log(wh, run.log),
+                state.update_run(wh, run.summary(), _now() if finished else None),
+            ]
+        )
         run.upserts, run.deletes, run.profile_deletes, run.log = {}, set(), set(), []
 
     def _conclude(self, run: _Run) -> dict:

@@ -22,23 +22,24 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import duckdb
 from botocore.exceptions import BotoCoreError, ClientError
 
 from include.erasure.register import ErasedSubjects
 from include.sync.config import SyncSettings
 from include.sync.engine import Item, Outcome, Sync, content_hash, failure
-from include.sync.state import StateRow, ensure_tables
+from include.sync.state import STATE, StateRow, delete_state
 from include.sync.templates import over_models
+from include.warehouse.seam import Warehouse, records
 
 OBJECT_TYPE = "SesSuppressedDestination"
 # {suppression_list}: the model's relation (templates.over_models).
 SOURCE_SQL = "select lower(email_address) as email_address, reason from {suppression_list} order by 1"
 
 
-def items(con: duckdb.DuckDBPyConnection) -> list[Item]:
+def items(wh: Warehouse) -> list[Item]:
     result = []
-    for address, reason in con.execute(over_models(SOURCE_SQL)).fetchall():
+    for row in records(wh.query_df(over_models(SOURCE_SQL, wh))):
+        address, reason = row["email_address"], row["reason"]
         body = json.dumps({"EmailAddress": address, "Reason": reason}, sort_keys=True)
         result.append(Item(address, None, body, content_hash(OBJECT_TYPE, body)))
     return result
@@ -76,26 +77,16 @@ class SuppressedDestinations:
         return Outcome(row.object_key, "delete", True)
 
 
-def forget_erased(con: duckdb.DuckDBPyConnection, erased: ErasedSubjects) -> int:
+def forget_erased(wh: Warehouse, erased: ErasedSubjects) -> int:
     """Drop the state rows of erased addresses, touching nothing in SES: so no run removes them."""
-    ensure_tables(con)
-    keys = con.execute(
-        "select object_key from customer_profiles_sync_state where object_type = ?", [OBJECT_TYPE]
-    ).fetchall()
-    erased_keys = [key for (key,) in keys if erased.holds_address(key)]
-    if erased_keys:
-        con.execute(
-            "delete from customer_profiles_sync_state where object_type = ? "
-            "and object_key in (select unnest(?::varchar[]))",
-            [OBJECT_TYPE, erased_keys],
-        )
+    keys = wh.query_df(f"select object_key from {wh.relation(STATE)} where object_type = ?", [OBJECT_TYPE])
+    erased_keys = [key for key in keys["object_key"] if erased.holds_address(key)]
+    wh.execute_many(delete_state(wh, "object_key", erased_keys, OBJECT_TYPE))
     return len(erased_keys)
 
 
-def sync_suppression_list(
-    con: duckdb.DuckDBPyConnection, client, run_id: str, settings: SyncSettings, erased: ErasedSubjects
-) -> dict:
+def sync_suppression_list(wh: Warehouse, client, run_id: str, settings: SyncSettings, erased: ErasedSubjects) -> dict:
     """``erased``: the erased-subject register; its addresses are kept suppressed, outside our state."""
-    kept = forget_erased(con, erased)
-    wanted = [item for item in items(con) if not erased.holds_address(item.key)]
-    return Sync(con, SuppressedDestinations(client), run_id, settings).run(wanted) | {"erased_kept": kept}
+    kept = forget_erased(wh, erased)
+    wanted = [item for item in items(wh) if not erased.holds_address(item.key)]
+    return Sync(wh, SuppressedDestinations(client), run_id, settings).run(wanted) | {"erased_kept": kept}

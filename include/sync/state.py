@@ -1,18 +1,67 @@
-"""The sync's tables in the warehouse, created or brought up to date, and its state read back.
+"""The sync's tables in the warehouse: their columns, SQL both engines accept to write them, and the state read back.
 
 ``customer_profiles_sync_state``: one row per object; ``customer_profiles_sync_log``: one row
 per object sent or failed; ``customer_profiles_sync_runs``: one row per run of an object type.
-How they are written: include/sync/engine.py.
+dbt creates them and adds new columns (dbt/models/sync: incremental, never fully refreshed;
+Iceberg tables on Athena); only the sync writes their rows, through the warehouse seam. When
+the engine writes them: include/sync/engine.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-import duckdb
-
 from include.sync.config import PROFILE_TYPE
+from include.warehouse.seam import Warehouse, records
+
+STATE, LOG, RUNS = "customer_profiles_sync_state", "customer_profiles_sync_log", "customer_profiles_sync_runs"
+# The models' columns and types (their contracts: tests hold the two equal), for the casts that
+# type each written value: a NULL in VALUES has no type of its own.
+COLUMNS = {
+    STATE: {
+        "object_type": "varchar",
+        "object_key": "varchar",
+        "content_hash": "varchar",
+        "pushed_run_id": "varchar",
+        "profile_id": "varchar",
+        "unique_key": "varchar",
+        "pushed_at": "timestamp(6)",
+        "failed_hash": "varchar",
+        "attempts": "integer",
+        "dead_lettered": "boolean",
+    },
+    LOG: {
+        "run_id": "varchar",
+        "object_type": "varchar",
+        "object_key": "varchar",
+        "content_hash": "varchar",
+        "status": "varchar",  # sent | failed | dead_lettered
+        "error_code": "varchar",
+        "error_message": "varchar",
+        "logged_at": "timestamp(6)",
+        "operation": "varchar",  # put | delete | merge | delete_profile
+        "attempt": "integer",
+    },
+    RUNS: {
+        "run_id": "varchar",
+        "object_type": "varchar",
+        "started_at": "timestamp(6)",
+        "finished_at": "timestamp(6)",
+        "considered": "bigint",
+        "sent": "bigint",
+        "unchanged": "bigint",
+        "failed": "bigint",
+        "dead_lettered": "bigint",
+    },
+}
+# Rows (or keys) per statement: Athena takes at most 262,144 characters of query text; a state
+# row is ~300, a log row at most ~1,400 (its error message cut to MAX_ERROR_MESSAGE).
+ROWS_PER_STATEMENT = 100
+MAX_ERROR_MESSAGE = 1000
+
+Statement = tuple[str, Sequence]
 
 
 @dataclass(frozen=True)
@@ -29,66 +78,93 @@ class StateRow:
     dead_lettered: bool = False
 
 
-TABLES = {
-    "customer_profiles_sync_state": {
-        "object_type": "varchar",
-        "object_key": "varchar",
-        "content_hash": "varchar",
-        "pushed_run_id": "varchar",
-        "profile_id": "varchar",
-        "unique_key": "varchar",
-        "pushed_at": "timestamp",
-        "failed_hash": "varchar",
-        "attempts": "integer",
-        "dead_lettered": "boolean",
-    },
-    "customer_profiles_sync_runs": {
-        "run_id": "varchar",
-        "object_type": "varchar",
-        "started_at": "timestamp",
-        "finished_at": "timestamp",
-        "considered": "bigint",
-        "sent": "bigint",
-        "unchanged": "bigint",
-        "failed": "bigint",
-        "dead_lettered": "bigint",
-    },
-    "customer_profiles_sync_log": {
-        "run_id": "varchar",
-        "object_type": "varchar",
-        "object_key": "varchar",
-        "content_hash": "varchar",
-        "status": "varchar",  # sent | failed | dead_lettered
-        "error_code": "varchar",
-        "error_message": "varchar",
-        "logged_at": "timestamp",
-        "operation": "varchar",  # put | delete | merge | delete_profile
-        "attempt": "integer",
-    },
-}
-STATE_KEY = "primary key (object_type, object_key)"
+def _batches(values: Sequence) -> Iterable[Sequence]:
+    return (values[i : i + ROWS_PER_STATEMENT] for i in range(0, len(values), ROWS_PER_STATEMENT))
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the tables, or add the columns a table from an earlier version lacks."""
-    for table, columns in TABLES.items():
-        key = f", {STATE_KEY}" if table == "customer_profiles_sync_state" else ""
-        con.execute(f"create table if not exists {table} ({', '.join(f'{c} {t}' for c, t in columns.items())}{key})")
-        for column, column_type in columns.items():
-            con.execute(f"alter table {table} add column if not exists {column} {column_type}")
+def _typed_values(table: str, rows: Sequence[dict]) -> tuple[str, list]:
+    """``(cast(? as type), …), …`` for ``rows`` in the table's column order, and their values."""
+    columns = COLUMNS[table]
+    row_sql = "(" + ", ".join(f"cast(? as {kind})" for kind in columns.values()) + ")"
+    return ", ".join([row_sql] * len(rows)), [row.get(column) for row in rows for column in columns]
 
 
-def load_state(con: duckdb.DuckDBPyConnection, object_type: str) -> dict[str, StateRow]:
+def upsert_state(wh: Warehouse, rows: Sequence[StateRow]) -> list[Statement]:
+    """MERGE statements writing ``rows`` over the state rows of the same keys."""
+    columns = list(COLUMNS[STATE])
+    updates = ", ".join(f"{c} = s.{c}" for c in columns[2:])
+    statements = []
+    for batch in _batches([row.__dict__ for row in rows]):
+        values, params = _typed_values(STATE, batch)
+        statements.append(
+            (
+                f"merge into {wh.relation(STATE)} as t using (values {values}) as s ({', '.join(columns)}) "
+                "on t.object_type = s.object_type and t.object_key = s.object_key "
+                f"when matched then update set {updates} "
+                f"when not matched then insert ({', '.join(columns)}) values ({', '.join(f's.{c}' for c in columns)})",
+                params,
+            )
+        )
+    return statements
+
+
+def delete_state(wh: Warehouse, column: str, keys: Sequence[str], object_type: str | None = None) -> list[Statement]:
+    """DELETE statements for the state rows whose ``column`` is one of ``keys`` (of ``object_type`` if given)."""
+    of_type = "object_type = ? and " if object_type else ""
+    return [
+        (
+            f"delete from {wh.relation(STATE)} where {of_type}{column} in ({', '.join('?' * len(batch))})",
+            [*([object_type] if object_type else []), *batch],
+        )
+        for batch in _batches(sorted(keys))
+    ]
+
+
+def append_log(wh: Warehouse, rows: Sequence[dict]) -> list[Statement]:
+    statements = []
+    for batch in _batches(rows):
+        values, params = _typed_values(LOG, batch)
+        statements.append((f"insert into {wh.relation(LOG)} ({', '.join(COLUMNS[LOG])}) values {values}", params))
+    return statements
+
+
+def start_run(wh: Warehouse, run_id: str, object_type: str, started_at: datetime) -> Statement:
+    row = {"run_id": run_id, "object_type": object_type, "started_at": started_at} | dict.fromkeys(
+        ("considered", "sent", "unchanged", "failed", "dead_lettered"), 0
+    )
+    values, params = _typed_values(RUNS, [row])
+    return f"insert into {wh.relation(RUNS)} ({', '.join(COLUMNS[RUNS])}) values {values}", params
+
+
+def update_run(wh: Warehouse, summary: dict, finished_at: datetime | None) -> Statement:
+    counts = ("considered", "sent", "unchanged", "failed", "dead_lettered")
+    return (
+        f"update {wh.relation(RUNS)} set {', '.join(f'{c} = cast(? as bigint)' for c in counts)}, "
+        "finished_at = cast(? as timestamp(6)) where run_id = ? and object_type = ?",
+        [*(summary[c] for c in counts), finished_at, summary["run_id"], summary["object_type"]],
+    )
+
+
+def load_state(wh: Warehouse, object_type: str) -> dict[str, StateRow]:
     names = [f.name for f in fields(StateRow)]
-    rows = con.execute(
-        f"select {', '.join(names)} from customer_profiles_sync_state where object_type = ?", [object_type]
-    ).fetchall()
-    return {row[1]: StateRow(*row) for row in rows}
+    frame = wh.query_df(f"select {', '.join(names)} from {wh.relation(STATE)} where object_type = ?", [object_type])
+    rows = [StateRow(**_plain(row)) for row in records(frame)]
+    return {row.object_key: row for row in rows}
 
 
-def pushed_profiles(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(
-        "select object_key from customer_profiles_sync_state where object_type = ? and content_hash is not null",
+def pushed_profiles(wh: Warehouse) -> set[str]:
+    frame = wh.query_df(
+        f"select object_key from {wh.relation(STATE)} where object_type = ? and content_hash is not null",
         [PROFILE_TYPE],
-    ).fetchall()
-    return {key for (key,) in rows}
+    )
+    return set(frame["object_key"])
+
+
+def _plain(row: dict) -> dict:
+    """A state row's values as StateRow holds them: a pandas Timestamp as a datetime, no NULL counts."""
+    pushed_at = row["pushed_at"]
+    return row | {
+        "pushed_at": pushed_at.to_pydatetime() if pushed_at is not None else None,
+        "attempts": row["attempts"] or 0,
+        "dead_lettered": bool(row["dead_lettered"]),
+    }

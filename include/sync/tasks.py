@@ -1,6 +1,7 @@
 """The sync DAG's task bodies: the run's settings, the clients' rate, the warehouse, the sync.
 
-The DAG passes each body a client from the Airflow connection (``customer_profiles_client``,
+Each body reads and writes the warehouse of dbt's target (``seam.warehouse()``: DuckDB or
+Athena). The DAG passes each body a client from the Airflow connection (``customer_profiles_client``,
 ``ses_client``: plugins/customer360_aws/hooks.py) and runs it in the ``customer_profiles_api``
 pool (one slot): one task at a time calls the APIs, so the configured rate is the account's,
 and one at a time writes the sync tables.
@@ -27,7 +28,7 @@ from include.sync import customer_profiles, ses_suppression, templates
 from include.sync.config import SyncSettings
 from include.sync.engine import ContractError, SyncRefused, SyncRejected, TargetUnavailable, unavailable_code
 from include.sync.rate_limit import AdaptiveRateLimiter
-from include.warehouse import connection as warehouse
+from include.warehouse.seam import warehouse
 
 DATA_PROBLEMS = (ContractError, SyncRejected, SyncRefused)
 
@@ -70,11 +71,9 @@ def sync_run_id(run_id: str, try_number: int) -> str:
 def prepare_domain(client, params: dict) -> None:
     """Checks the marts hold what the object types read, creates the domain if missing, applies the templates."""
     run_settings = sync_settings(params)
-    with warehouse.connect(read_only=True) as con:
-        templates.check_sources(
-            con,
-            {"profile_merges": customer_profiles.MERGES_SQL, "suppression_list": ses_suppression.SOURCE_SQL},
-        )
+    templates.check_sources(
+        warehouse(), {"profile_merges": customer_profiles.MERGES_SQL, "suppression_list": ses_suppression.SOURCE_SQL}
+    )
     AdaptiveRateLimiter(run_settings.requests_per_second).attach(client)
     try:
         templates.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)
@@ -92,15 +91,10 @@ def sync_object_type(client, object_type: str, params: dict, run_id: str, try_nu
     """Pushes one object type: what changed, removals, and for UnifiedProfile merges and deletions."""
     run_settings = sync_settings(params)
     AdaptiveRateLimiter(run_settings.requests_per_second).attach(client)
-    with warehouse.connect() as con:
-        return customer_profiles.sync_object_type(
-            con,
-            client,
-            settings.CUSTOMER_PROFILES_DOMAIN,
-            object_type,
-            sync_run_id(run_id, try_number),
-            run_settings,
-        )
+    run = sync_run_id(run_id, try_number)
+    return customer_profiles.sync_object_type(
+        warehouse(), client, settings.CUSTOMER_PROFILES_DOMAIN, object_type, run, run_settings
+    )
 
 
 def sync_ses_suppression_list(client, params: dict, run_id: str, try_number: int) -> dict:
@@ -109,9 +103,8 @@ def sync_ses_suppression_list(client, params: dict, run_id: str, try_number: int
     run_settings = sync_settings(params)
     AdaptiveRateLimiter(run_settings.ses_requests_per_second).attach(client)
     erased = erased_subjects()
-    with warehouse.connect() as con:
-        run = sync_run_id(run_id, try_number)
-        return ses_suppression.sync_suppression_list(con, client, run, run_settings, erased)
+    run = sync_run_id(run_id, try_number)
+    return ses_suppression.sync_suppression_list(warehouse(), client, run, run_settings, erased)
 
 
 def erased_subjects() -> register.ErasedSubjects:

@@ -4,13 +4,15 @@ An object type is ``include/sync/object_types/<Name>.json``, the PutProfileObjec
 (its version is in the Description and in git; it is applied every run, PutProfileObjectType
 being an upsert), and a dbt model, ``customer_profiles__<name>``
 (dbt/models/marts/customer_profiles/), whose enforced contract's columns are exactly the
-template's fields: the sync reads ``select *`` from the model's relation, on either engine.
+template's fields: the sync reads ``select *`` from the model's relation through the warehouse
+seam (include/warehouse/seam.py), on either engine, its values as plain Python
+(``seam.records``), so an object's JSON is the same text on both.
 The UNIQUE key's fields name an object, the PROFILE key's field its profile. Null and empty
 values are left out.
 
 SQL the sync reads besides the object types (``check_sources``' ``extra_queries``, the merges,
 the suppression list) names dbt models as ``{model}`` placeholders: ``over_models`` puts each
-model's relation in (the manifest's, include/warehouse/relations.py).
+model's relation in (the warehouse's, from dbt's manifest).
 """
 
 from __future__ import annotations
@@ -23,11 +25,9 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
-import duckdb
-
 from include.sync.config import OBJECT_TYPES
 from include.sync.engine import ContractError, Item, content_hash
-from include.warehouse.relations import relation
+from include.warehouse.seam import Warehouse, WarehouseError, records
 
 OBJECT_TYPES_DIR = Path(__file__).parent / "object_types"
 MODEL_PREFIX = "customer_profiles__"
@@ -38,10 +38,10 @@ def model_name(object_type: str) -> str:
     return MODEL_PREFIX + re.sub(r"(?<!^)(?=[A-Z])", "_", object_type).lower()
 
 
-def over_models(sql: str) -> str:
-    """``sql`` with each ``{model}`` placeholder replaced by that dbt model's relation."""
+def over_models(sql: str, wh: Warehouse) -> str:
+    """``sql`` with each ``{model}`` placeholder replaced by that dbt model's relation in ``wh``."""
     models = {name for _, name, _, _ in string.Formatter().parse(sql) if name}
-    return sql.format(**{name: relation(name) for name in models})
+    return sql.format(**{name: wh.relation(name) for name in models})
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,8 @@ class ObjectType:
     template: dict
     model: str  # the dbt model whose rows are the objects
 
-    @property
-    def sql(self) -> str:
-        return f"select * from {relation(self.model)}"
+    def sql(self, wh: Warehouse) -> str:
+        return f"select * from {wh.relation(self.model)}"
 
     @cached_property
     def digest(self) -> str:
@@ -97,10 +96,9 @@ class ObjectType:
         by_lower = {field.lower(): field for field in self.field_names}
         return [by_lower.get(column.lower(), column) for column in columns]
 
-    def items(self, con: duckdb.DuckDBPyConnection) -> list[Item]:
-        cursor = con.execute(self.sql)
-        columns = self.as_fields([d[0] for d in cursor.description])
-        return [self.item(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+    def items(self, wh: Warehouse) -> list[Item]:
+        frame = wh.query_df(self.sql(wh))
+        return [self.item(row) for row in records(frame.set_axis(self.as_fields(list(frame.columns)), axis=1))]
 
     def item(self, row: dict) -> Item:
         values = {k: v for k, v in row.items() if v is not None and v != ""}
@@ -127,7 +125,7 @@ def load_object_type(name: str) -> ObjectType:
     return ObjectType(name, json.loads((OBJECT_TYPES_DIR / f"{name}.json").read_text()), model_name(name))
 
 
-def check_sources(con: duckdb.DuckDBPyConnection, extra_queries: dict[str, str]) -> None:
+def check_sources(wh: Warehouse, extra_queries: dict[str, str]) -> None:
     """Read every object type's model and ``extra_queries`` (SQL over ``{model}`` placeholders)
     without rows; one error naming every gap.
 
@@ -138,12 +136,12 @@ def check_sources(con: duckdb.DuckDBPyConnection, extra_queries: dict[str, str])
     for name in [*OBJECT_TYPES, *extra_queries]:
         object_type = load_object_type(name) if name in OBJECT_TYPES else None
         try:
-            sql = object_type.sql if object_type else over_models(extra_queries[name])
-            columns = [d[0] for d in con.execute(f"select * from ({sql}) limit 0").description]
+            sql = object_type.sql(wh) if object_type else over_models(extra_queries[name], wh)
+            columns = list(wh.query_df(f"select * from ({sql}) limit 0").columns)
         except KeyError as err:  # a model the dbt manifest does not have
             problems.append(f"{name}: {err.args[0]}")
             continue
-        except duckdb.Error as err:
+        except WarehouseError as err:  # MissingRelation: not built
             problems.append(f"{name}: {str(err).splitlines()[0]}")
             continue
         if object_type and sorted(object_type.as_fields(columns)) != sorted(object_type.field_names):

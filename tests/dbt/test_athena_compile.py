@@ -17,7 +17,7 @@ import sqlglot
 from include import settings
 from include.sync import config, templates
 from include.warehouse.relations import relation
-from tests.unit.test_customer_profiles_sync import Marts, profile
+from tests.unit.test_customer_profiles_sync import Marts, WarehouseFile, profile
 from tests.unit.test_erasure import build_warehouse
 
 DBT = str(Path(sys.executable).parent / "dbt")
@@ -102,18 +102,18 @@ def same_rows(con, compiled: Path, model: str) -> None:
 
 def test_the_models_python_reads_give_the_same_rows_on_both_engines(compiled, dbt_models, tmp_path):
     """The Athena SQL (translated by sqlglot) and the DuckDB SQL of each model, over the same tables."""
-    with duckdb.connect(str(tmp_path / "marts.duckdb")) as con:
-        marts = Marts(con)
-        dbt_models(con, *OBJECT_TYPE_MODELS)
-        marts.profiles(
-            profile("ann", emails=["b@x.io", "A@x.io"], segments=["b", "a"], email_clicks_90d=2),
-            profile("bob", birth_date=datetime(1975, 1, 2), last_booked_at=datetime(2026, 11, 3, 4, 5, 6, 789999)),
-            profile("cat", sms_sends_90d=0, voice_sends_90d=1, whatsapp_sends_90d=3, whatsapp_reads_30d=1),
-        )
-        marts.offers(("ann", "autumn", True), ("bob", "autumn", False))
-        marts.messages(("m1", "email", "a@x.io", 1), ("m2", "email", "bob@example.com", 30), ("m3", "sms", "x", 2))
-        for model in OBJECT_TYPE_MODELS:
-            same_rows(con, compiled, model)
+    con = WarehouseFile(tmp_path / "marts.duckdb")
+    marts = Marts(con)
+    dbt_models(con, *OBJECT_TYPE_MODELS)
+    marts.profiles(
+        profile("ann", emails=["b@x.io", "A@x.io"], segments=["b", "a"], email_clicks_90d=2),
+        profile("bob", birth_date=datetime(1975, 1, 2), last_booked_at=datetime(2026, 11, 3, 4, 5, 6, 789999)),
+        profile("cat", sms_sends_90d=0, voice_sends_90d=1, whatsapp_sends_90d=3, whatsapp_reads_30d=1),
+    )
+    marts.offers(("ann", "autumn", True), ("bob", "autumn", False))
+    marts.messages(("m1", "email", "a@x.io", 1), ("m2", "email", "bob@example.com", 30), ("m3", "sms", "x", 2))
+    for model in OBJECT_TYPE_MODELS:
+        same_rows(con, compiled, model)
     with duckdb.connect(str(tmp_path / "profiles.duckdb")) as con:
         build_warehouse(con, dbt_models)
         dbt_models(con, "profile_reconciliation")

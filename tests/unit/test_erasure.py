@@ -20,8 +20,11 @@ from include.landing.land import land_hour
 from include.landing.partitions import PART_NAME, partition_prefix
 from include.landing.sources import CUSTOMER_COLUMNS
 from include.sync import ses_suppression, templates
+from include.sync import state as sync_state
 from include.sync.config import SyncSettings
+from include.warehouse.seam import DuckDBWarehouse
 from tests.unit.conftest import endpoint_client
+from tests.unit.test_customer_profiles_sync import WarehouseFile
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
 EMAIL, PHONE = "ana.smith@example.com", "+12062478200"
@@ -498,23 +501,25 @@ def test_the_register_holds_keyed_hashes_only_and_recognises_what_erasure_matche
     assert erased.holds_address(" Ana.Smith@example.com") and not erased.holds_address(OTHER_EMAIL)
 
 
-def test_the_ses_sync_never_removes_an_erased_address(s3, hash_key_env, endpoint):
+def test_the_ses_sync_never_removes_an_erased_address(s3, hash_key_env, endpoint, tmp_path, dbt_models):
     ses_client = endpoint_client(endpoint, "sesv2")
     settings_ = SyncSettings(concurrency=1, checkpoint_seconds=0.0)
-    with duckdb.connect() as con:
-        con.execute("create table suppression_list (email_address varchar, reason varchar)")
-        con.execute(f"insert into suppression_list values ('{EMAIL}', 'BOUNCE'), ('{OTHER_EMAIL}', 'BOUNCE')")
-        ses_suppression.sync_suppression_list(con, ses_client, "r1", settings_, register.load(s3, "raw"))
-        # Erased: the warehouse no longer lists her (nor holds the sync's state row: here it still does).
-        register.add(s3, "raw", [("email", EMAIL)], "DSAR-1")
-        con.execute(f"delete from suppression_list where email_address = '{EMAIL}'")
-        con.execute(f"delete from suppression_list where email_address = '{OTHER_EMAIL}'")
+    con = WarehouseFile(tmp_path / "warehouse.duckdb")
+    wh = DuckDBWarehouse(con.path)
+    dbt_models(con, *sync_state.COLUMNS)
+    con.execute("create table suppression_list (email_address varchar, reason varchar)")
+    con.execute(f"insert into suppression_list values ('{EMAIL}', 'BOUNCE'), ('{OTHER_EMAIL}', 'BOUNCE')")
+    ses_suppression.sync_suppression_list(wh, ses_client, "r1", settings_, register.load(s3, "raw"))
+    # Erased: the warehouse no longer lists her (nor holds the sync's state row: here it still does).
+    register.add(s3, "raw", [("email", EMAIL)], "DSAR-1")
+    con.execute(f"delete from suppression_list where email_address = '{EMAIL}'")
+    con.execute(f"delete from suppression_list where email_address = '{OTHER_EMAIL}'")
 
-        summary = ses_suppression.sync_suppression_list(con, ses_client, "r2", settings_, register.load(s3, "raw"))
+    summary = ses_suppression.sync_suppression_list(wh, ses_client, "r2", settings_, register.load(s3, "raw"))
 
-        assert summary["erased_kept"] == 1
-        state = con.execute("select object_key from customer_profiles_sync_state").fetchall()
-        logged = con.execute("select object_key from customer_profiles_sync_log where run_id = 'r2'").fetchall()
+    assert summary["erased_kept"] == 1
+    state = con.execute("select object_key from customer_profiles_sync_state").fetchall()
+    logged = con.execute("select object_key from customer_profiles_sync_log where run_id = 'r2'").fetchall()
     listed = ses_client.list_suppressed_destinations()["SuppressedDestinationSummaries"]
     assert [x["EmailAddress"] for x in listed] == [EMAIL]  # hers kept; the other, ours to remove, removed
     assert state == [] and logged == [(OTHER_EMAIL,)]

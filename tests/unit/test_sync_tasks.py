@@ -1,7 +1,6 @@
 """The sync task bodies: one run's deletion allowance from the DAG's params; data problems fail
 without retrying, outages are retried."""
 
-import contextlib
 from unittest import mock
 
 import pytest
@@ -15,11 +14,11 @@ from tests.unit.conftest import endpoint_client
 def test_max_delete_share_param_overrides_the_guard_for_one_run(monkeypatch, param, expected):
     monkeypatch.delenv("C360_SYNC_MAX_DELETE_SHARE", raising=False)
     seen = {}
-    monkeypatch.setattr(tasks.warehouse, "connect", lambda: contextlib.nullcontext())
+    monkeypatch.setattr(tasks, "warehouse", lambda: None)
     monkeypatch.setattr(
         tasks.ses_suppression,
         "sync_suppression_list",
-        lambda con, client, run_id, settings, erased: seen.update(share=settings.max_delete_share, run_id=run_id),
+        lambda wh, client, run_id, settings, erased: seen.update(share=settings.max_delete_share, run_id=run_id),
     )
     monkeypatch.setattr(tasks, "erased_subjects", lambda: None)
 
@@ -35,8 +34,8 @@ def test_data_problems_fail_without_retrying(problem):
 
 
 def test_an_outage_is_left_to_airflows_retries(monkeypatch, endpoint):
-    monkeypatch.setattr(tasks.warehouse, "connect", lambda read_only: contextlib.nullcontext())
-    monkeypatch.setattr(tasks.templates, "check_sources", lambda con, queries: None)
+    monkeypatch.setattr(tasks, "warehouse", lambda: None)
+    monkeypatch.setattr(tasks.templates, "check_sources", lambda wh, queries: None)
     endpoint.outage_flag.touch()
     refused = pytest.raises(engine.TargetUnavailable, match="Customer Profiles domain: AccessDeniedException")
     with refused, tasks.failing_on_data_problems():  # not turned into AirflowFailException
