@@ -36,13 +36,15 @@ pytestmark = pytest.mark.e2e
 HOUR = datetime(2026, 11, 26, 9, tzinfo=UTC)  # a day no other e2e module lands
 ONE_HOUR = timedelta(hours=1)
 OVERRIDES_CSV = Path("seeds") / "identity_overrides.csv"
-# The marts the sync reads (as test_faults builds them), with every test of what they depend on;
-# a later build, with no new data, rebuilds what the overrides feed (the profiles and their objects).
+# The marts the sync reads and its state tables (as test_faults builds them), with every test of
+# what they depend on; a later build, with no new data, rebuilds what the overrides feed (the
+# profiles and their objects).
 FIRST_BUILD = [
     *(f"+{templates.model_name(name)}" for name in config.OBJECT_TYPES),
     "+profile_links",
     "+profile_merges",
     "+suppression_list",
+    "path:models/sync",
 ]
 OVERRIDES_BUILD = ["identity_overrides+"]
 dagbag = faults.dagbag
