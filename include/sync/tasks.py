@@ -24,13 +24,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from include import settings
 from include.erasure import register
-from include.sync import customer_profiles, ses_suppression, templates
+from include.sync import customer_profiles, ses_suppression, state, templates
 from include.sync.config import SyncSettings
 from include.sync.engine import ContractError, SyncRefused, SyncRejected, TargetUnavailable, unavailable_code
 from include.sync.rate_limit import AdaptiveRateLimiter
 from include.warehouse.seam import warehouse
 
 DATA_PROBLEMS = (ContractError, SyncRejected, SyncRefused)
+# What the sync reads besides the object types' models: the marts, and its own tables (dbt builds them).
+SOURCES = {"profile_merges": customer_profiles.MERGES_SQL, "suppression_list": ses_suppression.SOURCE_SQL} | {
+    table: f"select * from {{{table}}}" for table in state.COLUMNS
+}
 
 
 @contextmanager
@@ -71,9 +75,7 @@ def sync_run_id(run_id: str, try_number: int) -> str:
 def prepare_domain(client, params: dict) -> None:
     """Checks the marts hold what the object types read, creates the domain if missing, applies the templates."""
     run_settings = sync_settings(params)
-    templates.check_sources(
-        warehouse(), {"profile_merges": customer_profiles.MERGES_SQL, "suppression_list": ses_suppression.SOURCE_SQL}
-    )
+    templates.check_sources(warehouse(), SOURCES)
     AdaptiveRateLimiter(run_settings.requests_per_second).attach(client)
     try:
         templates.ensure_domain(client, settings.CUSTOMER_PROFILES_DOMAIN)

@@ -32,6 +32,7 @@ from include.landing.partitions import (
 from include.orchestration import connections
 from include.sync import config, templates
 from include.sync.engine import Item
+from include.warehouse.seam import DuckDBWarehouse
 from local import sample_data
 from local.run import upload_input
 from local.stack import PROFILES_PORT, S3_PORT, LocalStack, s3_client
@@ -270,7 +271,7 @@ def warehouse(stack, sample, tmp_path_factory):
     work = tmp_path_factory.mktemp("faults-dbt")
     interval = intervals.dbt_vars(FIRST_HOUR, LAST_HOUR + HOUR)
     object_types = [f"+{templates.model_name(name)}" for name in config.OBJECT_TYPES]
-    marts = [*object_types, "+profile_merges", "+suppression_list"]
+    marts = [*object_types, "+profile_merges", "+suppression_list", "path:models/sync"]
     for args in (
         ["run-operation", "create_raw_relations"],
         ["seed"],
@@ -280,8 +281,7 @@ def warehouse(stack, sample, tmp_path_factory):
 
 
 def warehouse_items() -> dict[str, list[Item]]:
-    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
-        return {name: templates.load_object_type(name).items(con) for name in config.OBJECT_TYPES}
+    return {name: templates.load_object_type(name).items(DuckDBWarehouse()) for name in config.OBJECT_TYPES}
 
 
 def endpoint_rows(stack, sql: str) -> list[tuple]:

@@ -22,6 +22,7 @@ from include.landing.partitions import HOUR
 from include.landing.records import Quarantined, check_record
 from include.landing.sources import CUSTOMER_COLUMNS
 from include.sync import templates
+from include.warehouse.seam import DuckDBWarehouse
 from local import sample_data
 from local.stack import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, PROFILES_PORT, REGION, S3_PORT, LocalStack, s3_client
 
@@ -102,14 +103,13 @@ def endpoint_objects(var_dir) -> dict[str, list[dict]]:
 
 def warehouse_objects() -> dict[str, list[dict]]:
     """What the warehouse says Customer Profiles should hold, through the sync's own queries."""
-    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
-        return {
-            name: sorted(
-                (json.loads(item.body) for item in templates.load_object_type(name).items(con)),
-                key=lambda body: json.dumps(body, sort_keys=True),
-            )
-            for name in OBJECT_TYPES
-        }
+    return {
+        name: sorted(
+            (json.loads(item.body) for item in templates.load_object_type(name).items(DuckDBWarehouse())),
+            key=lambda body: json.dumps(body, sort_keys=True),
+        )
+        for name in OBJECT_TYPES
+    }
 
 
 def test_make_run_builds_events_and_pushes_profiles(stack, sample, var_dir):

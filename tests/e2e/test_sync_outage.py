@@ -12,6 +12,7 @@ import pytest
 
 from include import settings
 from include.sync import config, ses_suppression
+from include.warehouse.seam import DuckDBWarehouse
 from local.stack import received_alerts
 from tests.e2e import test_faults as faults
 from tests.e2e.test_faults import endpoint_bodies, endpoint_rows, warehouse_items
@@ -45,8 +46,7 @@ def run_sync_dags(dagbag, state: str) -> dict[str, tuple[str, int]]:
 def test_an_outage_of_three_runs_then_recovery_sends_the_warehouse_with_no_dead_letters(stack, warehouse, dagbag):
     items = warehouse_items()
     expected = {name: sorted((json.loads(i.body) for i in found), key=json.dumps) for name, found in items.items()}
-    with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:
-        suppressed = {item.key: json.loads(item.body)["Reason"] for item in ses_suppression.items(con)}
+    suppressed = {item.key: json.loads(item.body)["Reason"] for item in ses_suppression.items(DuckDBWarehouse())}
     assert suppressed and all(items.values())
     received_alerts()  # start from none
 

@@ -284,6 +284,15 @@ def test_the_queries_read_the_contract_and_name_every_gap(marts, con, wh):
     assert "MarketingAssignedOffers" in str(caught.value) and "profile_offers" in str(caught.value)
 
 
+def test_the_domain_task_checks_the_syncs_own_tables_too(marts, con, wh):
+    from include.sync import tasks
+
+    templates.check_sources(wh, tasks.SOURCES)
+    con.execute("drop table customer_profiles_sync_log")
+    with pytest.raises(engine.ContractError, match="customer_profiles_sync_log: .*does not exist"):
+        templates.check_sources(wh, tasks.SOURCES)
+
+
 def test_objects_omit_nulls_and_empties_and_sort_sets(marts, wh):
     marts.profiles(profile("ann", address_line2=None, state="", segments=["b", "a"], emails=["z@x.io", "a@x.io"]))
     (item,) = templates.load_object_type("UnifiedProfile").items(wh)
