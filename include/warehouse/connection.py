@@ -1,4 +1,5 @@
-"""Access to the local DuckDB warehouse for the Python tasks (quality checks, sync, summaries)."""
+"""The local DuckDB warehouse file: connections to it (the seam's DuckDB side, erasure, make run's
+summary) and its httpfs extension, installed from a wheel."""
 
 from __future__ import annotations
 
