@@ -496,6 +496,14 @@ class ProfilesEndpoint(HttpEndpoint):
                 validate_parameters(params, shape)
             except ParamValidationError as exc:
                 raise ApiError("BadRequestException", str(exc)) from exc
+            # botocore leaves enums to the service; AWS refuses a value outside the model's set.
+            for name, member in shape.members.items():
+                if getattr(member, "enum", None) and name in params and params[name] not in member.enum:
+                    raise ApiError(
+                        "BadRequestException",
+                        f"Value at '{name}' failed to satisfy constraint: Member must satisfy enum value set: "
+                        f"{member.enum}",
+                    )
         return params
 
 

@@ -57,6 +57,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as EndpointUnreachable  # not the builtin
 
 from include.orchestration import alerts
+from include.quality.masking import mask_identifiers
 from include.sync import state
 from include.sync.config import DELETE_GUARD_FLOOR, EXPIRY_MARGIN, SyncSettings
 from include.sync.state import StateRow, load_state
@@ -226,7 +227,7 @@ class Sync:
         if len(by_key) < len(items):
             seen: set[str] = set()
             dupes = sorted({i.key for i in items if i.key in seen or seen.add(i.key)})
-            raise ContractError(f"{self.target.object_type}: duplicate object keys {dupes[:5]}")
+            raise ContractError(f"{self.target.object_type}: duplicate object keys {mask_identifiers(str(dupes[:5]))}")
         now = _now()
         run = _Run(self.run_id, self.target.object_type, now, len(items))
         to_put, held_back = [], []
@@ -426,7 +427,7 @@ class Sync:
                 run.run_id,
                 len(run.newly_dead),
                 self.settings.max_attempts,
-                run.newly_dead[:5],
+                mask_identifiers(str(run.newly_dead[:5])),  # SES object keys are email addresses
             )
         if run.attempted and run.rejected / run.attempted > self.settings.max_rejected_share:
             raise SyncRejected(

@@ -104,7 +104,8 @@ class ObjectType:
         values = {k: v for k, v in row.items() if v is not None and v != ""}
         missing = [f for f in self.unique_fields if f not in values]
         if missing:
-            raise ContractError(f"{self.name}: a row has no value for its key field(s) {missing}: {row}")
+            # The row itself stays out of the message: it is a person's profile, and the message is alerted.
+            raise ContractError(f"{self.name}: a row of {self.model} has no value for its key field(s) {missing}")
         body = json.dumps(values, sort_keys=True, separators=(",", ":"))
         rejection = None
         too_long = sorted(f for f in self.attribute_fields if len(str(values.get(f, ""))) > 255)

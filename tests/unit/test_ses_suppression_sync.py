@@ -1,11 +1,13 @@
 """The SES account-level suppression list follows suppression_list, through the local endpoint."""
 
+import logging
 import sqlite3
 import types
 
 import pytest
 
 from include.erasure.register import ErasedSubjects
+from include.quality.masking import mask
 from include.sync import config, engine, ses_suppression, state
 from include.warehouse.seam import DuckDBWarehouse
 from local.stack import free_port
@@ -115,3 +117,13 @@ def test_an_unreachable_endpoint_stops_the_run(con, wh):
     with pytest.raises(engine.TargetUnavailable, match="EndpointConnectionError"):
         run(wh, unreachable, "run1")
     assert con.execute("select count(*) from customer_profiles_sync_state").fetchone() == (0,)
+
+
+def test_a_dead_lettered_address_is_alerted_masked(con, ses, wh, caplog):
+    suppress(con, ("dead.letter@example.com", "NOT_A_REASON"))  # the endpoint refuses the reason
+    with caplog.at_level(logging.ERROR, logger="customer360.alerts"):
+        for run_id in ("run1", "run2", "run3"):
+            with pytest.raises(engine.SyncRejected):
+                run(wh, ses, run_id)
+    assert "1 objects dead-lettered" in caplog.text
+    assert mask("dead.letter@example.com") in caplog.text and "dead.letter@example.com" not in caplog.text
