@@ -248,3 +248,25 @@
 {% macro duckdb__iso_timestamp_text(expression) -%}
   strftime({{ expression }}, '%Y-%m-%dT%H:%M:%S.%gZ')
 {%- endmacro %}
+
+{#
+  Upkeep of an Iceberg table written between builds (the sync's tables): compact the small files
+  each checkpoint adds, then expire old snapshots. Post-hooks of those models; dbt-athena runs
+  each until done (render_pure: Athena's OPTIMIZE and VACUUM take no catalog). DuckDB has nothing
+  to do, and dbt skips a hook that renders empty.
+#}
+{% macro iceberg_optimize(relation) -%}
+  {{ return(adapter.dispatch('iceberg_optimize', 'customer360')(relation)) }}
+{%- endmacro %}
+{% macro default__iceberg_optimize(relation) -%}
+  optimize {{ relation.render_pure() }} rewrite data using bin_pack
+{%- endmacro %}
+{% macro duckdb__iceberg_optimize(relation) -%}{%- endmacro %}
+
+{% macro iceberg_vacuum(relation) -%}
+  {{ return(adapter.dispatch('iceberg_vacuum', 'customer360')(relation)) }}
+{%- endmacro %}
+{% macro default__iceberg_vacuum(relation) -%}
+  vacuum {{ relation.render_pure() }}
+{%- endmacro %}
+{% macro duckdb__iceberg_vacuum(relation) -%}{%- endmacro %}
