@@ -40,10 +40,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import Param, chain, dag, task
+from airflow.sdk import chain, dag, task
 
 from include.orchestration.assets import VALIDATED_MARTS
-from include.orchestration.defaults import DEFAULT_ARGS
+from include.orchestration.defaults import DEFAULT_ARGS, max_delete_share_params
 from include.sync.config import OBJECT_TYPES, SYNC_POOL
 
 # The task bodies are include/sync/tasks.py. It, the sync modules and the hooks are imported inside
@@ -78,15 +78,7 @@ def sync_object_type(object_type: str):
     default_args=DEFAULT_ARGS,
     tags=["customer360", "customer-profiles"],
     doc_md=__doc__,
-    params={
-        "max_delete_share": Param(
-            None,
-            type=["null", "number"],
-            minimum=0,
-            maximum=1,
-            description="This run only: the share of pushed objects it may delete (null: the configured guard)",
-        ),
-    },
+    params=max_delete_share_params("pushed objects"),
 )
 def sync_customer_profiles():
     # Checks the marts hold what the object types read, creates the domain if missing, applies the templates.

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from include.orchestration.assets import VALIDATED_SUPPRESSIONS
-from include.orchestration.defaults import DEFAULT_ARGS
+from include.orchestration.defaults import DEFAULT_ARGS, max_delete_share_params
 from include.sync.config import SYNC_POOL
 
 # The task body is include/sync/tasks.py, imported in the task: pandas and DuckDB at parse time
@@ -43,15 +43,7 @@ from include.sync.config import SYNC_POOL
     default_args=DEFAULT_ARGS,
     tags=["customer360", "ses"],
     doc_md=__doc__,
-    params={
-        "max_delete_share": Param(
-            None,
-            type=["null", "number"],
-            minimum=0,
-            maximum=1,
-            description="This run only: the share of the addresses we put that it may delete (null: the guard)",
-        ),
-    },
+    params=max_delete_share_params("the addresses we put"),
 )
 def sync_ses_suppression():
     # Keeps the SES account-level suppression list equal to suppression_list.

@@ -1,4 +1,5 @@
-"""What every customer360 DAG shares: default_args, and the Params of a run over a range of hours."""
+"""What every customer360 DAG shares: default_args, and the Params of a run over a range of hours
+and of a sync run that may delete more than its guard allows."""
 
 from airflow.sdk import Param
 
@@ -20,4 +21,18 @@ def interval_params(start: str, end: str) -> dict[str, Param]:
     return {
         "interval_start": Param(None, type=["null", "string"], format="date-time", description=start),
         "interval_end": Param(None, type=["null", "string"], format="date-time", description=end),
+    }
+
+
+def max_delete_share_params(removed: str) -> dict[str, Param]:
+    """The sync DAGs' one-run override of the deletion guard, when deletions are meant (an
+    erasure, a source retired); ``removed``: what the sync deletes, for the trigger form."""
+    return {
+        "max_delete_share": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            maximum=1,
+            description=f"This run only: the share of {removed} it may delete (null: the configured guard)",
+        ),
     }
