@@ -1,4 +1,4 @@
-"""Each end-to-end module is a scenario of its own: it starts from nothing another module left.
+"""Each end-to-end module is a scenario of its own: it starts from nothing another module left; and the DAGs they run.
 
 The session shares one var/ (the warehouse file, the local Customer Profiles and SES state) and
 one Airflow metadata database. A module that found another's profiles, suppressions or tables
@@ -9,7 +9,10 @@ build covered: include/orchestration/build.py).
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -32,3 +35,18 @@ def a_module_starts_from_nothing(var_dir):
         with sqlite3.connect(metadata) as db:
             for table in ASSET_EVENT_TABLES:
                 db.execute(f"delete from {table}")
+
+
+@pytest.fixture(scope="module")
+def dagbag(var_dir):
+    """The project's DAGs, parsed against the session's migrated Airflow database and its pools."""
+    (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    from airflow.dag_processing.dagbag import DagBag
+
+    from include.orchestration.pools import create_pools
+
+    create_pools()
+    dags = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    assert not dags.import_errors
+    return dags

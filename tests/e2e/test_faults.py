@@ -87,20 +87,6 @@ def sample(stack, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def dagbag(var_dir):
-    (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
-    from airflow.dag_processing.dagbag import DagBag
-
-    from include.orchestration.pools import create_pools
-
-    create_pools()
-    dags = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    assert not dags.import_errors
-    return dags
-
-
 # -- the raw zone ------------------------------------------------------------------------------
 def raw_hour(s3, hour: datetime) -> dict[str, bytes]:
     """Every raw-zone object of ``hour``: each stream's partition, quarantine partition and manifest."""

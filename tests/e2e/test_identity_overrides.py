@@ -47,7 +47,6 @@ FIRST_BUILD = [
     "path:models/sync",
 ]
 OVERRIDES_BUILD = ["identity_overrides+"]
-dagbag = faults.dagbag
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,6 @@ import io
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -51,20 +49,6 @@ def stack(tmp_path_factory):
 def _drop_warehouse() -> None:
     for path in (settings.WAREHOUSE_PATH, settings.WAREHOUSE_PATH.with_name(settings.WAREHOUSE_PATH.name + ".wal")):
         path.unlink(missing_ok=True)
-
-
-@pytest.fixture(scope="module")
-def dagbag(var_dir):
-    (var_dir / "airflow").mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
-    from airflow.dag_processing.dagbag import DagBag
-
-    from include.orchestration.pools import create_pools
-
-    create_pools()
-    dags = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    assert not dags.import_errors
-    return dags
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from tests.e2e.test_faults import endpoint_bodies, endpoint_rows, warehouse_item
 pytestmark = pytest.mark.e2e
 # The faults module's fixtures: its small built warehouse (80 people over two hours) on a stack of
 # its own (a private Customer Profiles state, 20 % of requests throttled).
-stack, sample, warehouse, dagbag = faults.stack, faults.sample, faults.warehouse, faults.dagbag
+stack, sample, warehouse = faults.stack, faults.sample, faults.warehouse
 # Two runs where the role lost the data-plane actions (the domain is still prepared, the objects'
 # own tasks meet the outage), then one where every request is refused (credentials expired).
 DATA_PLANE_OUTAGE = "AccessDeniedException BatchPutProfileObject PutSuppressedDestination"
