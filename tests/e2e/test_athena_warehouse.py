@@ -51,22 +51,13 @@ SYNC_DAGS = ("sync_customer_profiles", "sync_ses_suppression")
 QUIET_SYNC_QUERIES = 9 + 6 + 3 * 5 + 5
 
 
-def _drop_warehouse() -> None:
-    """The warehouse file is the session's: start from none and leave none behind (as test_faults)."""
-    for path in (settings.WAREHOUSE_PATH, settings.WAREHOUSE_PATH.with_name(settings.WAREHOUSE_PATH.name + ".wal")):
-        path.unlink(missing_ok=True)
-
-
 @pytest.fixture(scope="module")
 def stack(var_dir, tmp_path_factory):
-    _drop_warehouse()
-    (var_dir / "customer_profiles.sqlite").unlink(missing_ok=True)  # what the syncs send starts from nothing
     running = LocalStack(
         var_dir, S3_PORT, PROFILES_PORT, THROTTLE_RATE, s3_dir=tmp_path_factory.mktemp("athena-s3")
     ).start()
     yield running
     running.stop()
-    _drop_warehouse()
 
 
 @pytest.fixture(scope="module")

@@ -37,18 +37,11 @@ S3_CONN_VAR = connections.variable(settings.S3_CONN_ID)
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    # Its own lake and Customer Profiles state on the session's ports; the session's warehouse, from empty.
+    # Its own lake and Customer Profiles state on the session's ports; the session's warehouse (emptied: conftest.py).
     var_dir = tmp_path_factory.mktemp("late-files-var")
     running = LocalStack(var_dir, S3_PORT, PROFILES_PORT).start()
-    _drop_warehouse()
     yield var_dir
-    _drop_warehouse()
     running.stop()
-
-
-def _drop_warehouse() -> None:
-    for path in (settings.WAREHOUSE_PATH, settings.WAREHOUSE_PATH.with_name(settings.WAREHOUSE_PATH.name + ".wal")):
-        path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
