@@ -14,6 +14,9 @@ VAR := $(or $(C360_VAR_DIR),var)
 STACK_PID := $(VAR)/local_stack.pid
 INPUT ?=
 VERBOSE ?=
+# make test's workers (pytest-xdist): one per core of the 2-core machines it is sized for.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 RUN_ARGS := $(if $(INPUT),--input $(abspath $(INPUT)),) $(if $(VERBOSE),--verbose,)
 
 .PHONY: help install run test test-fast lint airflow clean stack-start stack-stop lock dbt-manifest bench bench-sync bench-loop athena-smoke
@@ -34,7 +37,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	@# -qq: errors only (a machine-wide pip config may name absent indexes, each a warning)
 	$(BIN)/pip install -qq --disable-pip-version-check uv
-	$(BIN)/uv pip sync --quiet --python $(PY) requirements-dev.txt
+	@# Bytecode compiled once here: Python started with PYTHONDONTWRITEBYTECODE (set on some machines) never caches it,
+	@# and every Airflow, dbt and GX process would compile its imports from source (~6 s each).
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(PY) requirements-dev.txt
 	$(PY) -m include.warehouse.connection install-extensions
 	touch $@
 
@@ -85,13 +90,14 @@ lint: $(STAMP) $(MANIFEST)
 test: lint
 	@# Debian's headless Chromium (dashboard, data docs) and docker-compose (checks the team stack's file).
 	bash scripts/install-test-tools.sh
-	@# tests/conftest.py sets up its own environment (private var/, free ports)
-	$(BIN)/pytest
+	@# A worker per core, each module whole on one worker; tests/conftest.py gives every worker its
+	@# own environment (private var/, local stack, Airflow database, free ports).
+	$(BIN)/pytest $(XDIST)
 
 # Everything but the end-to-end runs and the benchmarks' smoke runs.
 test-fast: lint
 	bash scripts/install-test-tools.sh
-	$(BIN)/pytest -m "not e2e and not bench"
+	$(BIN)/pytest $(XDIST) -m "not e2e and not bench"
 
 # BENCH_ARGS: options for the benchmark, e.g. BENCH_ARGS="--events 20000 --out /tmp/b" (bench/README.md).
 BENCH_ARGS ?=

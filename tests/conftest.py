@@ -36,6 +36,13 @@ from local.stack import local_environment  # noqa: E402  (reads the settings abo
 os.environ.update(local_environment(S3_PORT, PROFILES_PORT, TEST_VAR_DIR, AWS_PORT))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end and benchmark modules first (minutes each), then the quick ones: with the
+    modules shared out across workers (``make test``: pytest-xdist, ``--dist loadfile``), the
+    quick ones fill whichever worker finishes its long modules first. Order inside a module is kept."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") or item.get_closest_marker("bench") else 1)
+
+
 @pytest.fixture(scope="session")
 def var_dir() -> Path:
     return TEST_VAR_DIR
