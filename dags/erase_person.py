@@ -12,7 +12,8 @@ profiles (emails, phones, loyalty, CRM and source record ids, profile ids), then
    (DeleteProfile). Their addresses **stay** on the SES account-level suppression list, so
    they cannot be mailed again; the audit counts them (`ses_suppressions_kept`).
 2. `erase_lake_and_warehouse`, in the `raw_zone` pool taking every slot (no landing task
-   runs meanwhile) and holding the warehouse's write lock (no build either):
+   runs meanwhile, so no landing triggers a build) and only when no `build_warehouse` run is
+   running (it waits, retrying, until none is):
    - adds their identifiers, as keyed hashes, to the erased-subject register
      (`s3://<raw bucket>/_erasure/erased_subjects.json`): from then on landing quarantines
      any record of theirs as `erased_subject` (the line itself not kept), and the SES sync
@@ -20,9 +21,13 @@ profiles (emails, phones, loyalty, CRM and source record ids, profile ids), then
    - the landing bucket (each line or CSV row naming them) and the raw zone (each source
      line's rows, landed and quarantined; manifests decremented with an `erased` count, so
      the quality gate still reconciles when the hours are rebuilt);
-   - every warehouse row naming them — events, messages, quarantine, identity tables,
-     profiles and their history, sync state and logs — and one `erasure_audit` row (a keyed
-     hash of the identifier, never the value; counts per place).
+   - deletes their rows, by their keys, from the tables no build rewrites — the sync's state
+     and log, `profile_merges` — and writes one `erasure_audit` row (a keyed hash of the
+     identifier, never the value; counts per place; the interval rebuilt).
+3. `rebuild`: dbt, as `build_warehouse` runs it, over the interval that task names (from the
+   first raw-zone hour it changed to the end of the last hour built): every table built from
+   the raw zone — events, messages, quarantine, identity tables, profiles — is rebuilt
+   without them, on DuckDB and Athena alike. Skipped when no raw-zone hour changed.
 
 "Naming them" is exact: values compared field by field, column by column (emails
 lower-cased, phones as E.164, ids only in id fields), and text searched only for
@@ -31,9 +36,8 @@ characters). Erasing CRM id `42` leaves `10:42:00`, `0.42` and `"points_balance"
 
 An identifier that other profiles' records hold too (a shared family phone) is kept and
 counted: erasing it would erase someone else. A request that matches nothing succeeds and
-is audited. Pause `build_warehouse` and `sync_customer_profiles` while it runs; afterwards,
-rebuild the hours the `erase_lake_and_warehouse` log names to refresh the aggregates. Logic:
-`include/erasure/` (task bodies: `tasks.py`).
+is audited. Pause `sync_customer_profiles` while it runs (it would push the person back from
+marts not yet rebuilt). Logic: `include/erasure/` (task bodies: `tasks.py`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from include import settings
+from include.orchestration import dbt_config
 from include.orchestration.defaults import DEFAULT_ARGS
 from include.orchestration.pools import POOLS, RAW_ZONE_POOL
 from include.sync.config import SYNC_POOL
@@ -59,6 +64,8 @@ def _identifier(description: str) -> Param:
     start_date=datetime(2026, 11, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    # DuckDB has one writer at a time: locally the rebuild's dbt tasks run one by one (as the build's).
+    max_active_tasks=1 if settings.DBT_TARGET == "local" else 16,
     default_args=DEFAULT_ARGS,
     tags=["customer360", "gdpr"],
     doc_md=__doc__,
@@ -95,20 +102,36 @@ def erase_person():
 
     # Every slot of the raw_zone pool: no landing task runs beside it (include/erasure/tasks.py says why).
     @task(pool=RAW_ZONE_POOL, pool_slots=POOLS[RAW_ZONE_POOL].slots)
-    def erase_lake_and_warehouse(found: dict, profiles: dict, params=None, dag_run=None) -> dict:
+    def erase_lake_and_warehouse(found: dict, profiles: dict, params=None, dag_run=None, ti=None) -> dict:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
         from include.erasure import tasks
 
+        # A build already running read the raw zone before the erasure: it could write the person back.
+        if running := ti.get_dr_count(dag_id="build_warehouse", states=["running"]):
+            raise RuntimeError(f"{running} build_warehouse run(s) running: erasing once they are done (retried)")
         return tasks.erase_from_lake_and_warehouse(
             params, found, profiles, dag_run.logical_date or dag_run.run_after,
             S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(),
         )  # fmt: skip
 
+    @task.short_circuit
+    def raw_zone_changed(erased: dict) -> bool:
+        return erased["rebuilt_interval_start"] is not None
+
     found = check_request()
     profiles = erase_customer_profiles()
     found >> profiles
-    erase_lake_and_warehouse(found, profiles)
+    erased = erase_lake_and_warehouse(found, profiles)
+    # The tables dbt builds from the raw zone, rebuilt from the erased one: the same dbt as build_warehouse's.
+    rebuild = dbt_config.dbt_task_group(
+        "rebuild",
+        {
+            var: f"{{{{ ti.xcom_pull(task_ids='erase_lake_and_warehouse')['rebuilt_interval_{bound}'] }}}}"
+            for var, bound in (("c360__interval_start", "start"), ("c360__interval_end", "end"))
+        },
+    )
+    raw_zone_changed(erased) >> rebuild
 
 
 erase_person()

@@ -8,15 +8,17 @@
   {%- endif -%}
 {%- endmacro %}
 
-{#- Incremental settings shared by the hour-partitioned marts: a run replaces its hours. -#}
+{#- Incremental settings shared by the hour-partitioned marts: a run replaces its hours, those
+    it leaves empty included (clear_run_interval). -#}
 {% macro hourly_incremental_config() -%}
   {%- if target.type == 'athena' -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite',
                'table_type': 'hive', 'format': 'parquet', 'partitioned_by': ['ingest_hour'],
-               'on_schema_change': 'append_new_columns'}) }}
+               'on_schema_change': 'append_new_columns', 'pre_hook': '{{ clear_run_interval(this) }}'}) }}
   {%- else -%}
     {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert',
-               'unique_key': 'ingest_hour', 'on_schema_change': 'append_new_columns'}) }}
+               'unique_key': 'ingest_hour', 'on_schema_change': 'append_new_columns',
+               'pre_hook': '{{ clear_run_interval(this) }}'}) }}
   {%- endif -%}
 {%- endmacro %}
 

@@ -1,26 +1,27 @@
-"""The person out of the warehouse, with the ``erasure_audit`` row, in one transaction.
+"""The person out of the tables builds keep, the ``erasure_audit`` row, and what to rebuild.
 
-Every row of every base table in every schema that names the person is deleted: judged column
-by column as a line is (``Matcher.holds`` over the row as JSON, so a JSON or list column by its
-values; ids only in id columns such as profile_id, record_key, source_record_id), after one
-regular expression over the row's JSON text has picked the rows that might (``could_hold``'s
-pattern, which DuckDB runs). The audit row counts what each place removed and what was kept,
-and holds a keyed hash of the identifier (``request.identifier_hash``), never the value.
-DuckDB only (rowid, to_json): Athena's Hive tables cannot delete rows; there the erased raw
-zone is rebuilt (docs/operations.md).
+A table dbt builds from the raw zone loses the person when it is rebuilt from the erased raw
+zone (the erase_person DAG's ``rebuild`` task group: ``rebuild_interval``). What no build
+rewrites holds the person until deleted here, by their keys, with plain SQL both engines run
+through the warehouse seam (Iceberg tables on Athena): the sync's state and log (object keys:
+a profile id, ``<profile id>|…``, an address) and ``profile_merges`` (history: old and new
+profile ids). The audit row (the ``erasure_audit`` model) counts what each place removed, and
+holds a keyed hash of the identifier (``request.identifier_hash``), never the value.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
-import duckdb
-
-from include.erasure.resolution import Person, table_names
+from include.erasure.resolution import Person
+from include.intervals import HOUR, dbt_vars
+from include.warehouse.seam import MissingRelation, Warehouse, records
 
 AUDIT_TABLE = "erasure_audit"
+# Rows of another sync object keyed by the profile: "<profile id>|<channel>|<message id>", …
+KEY_SEPARATOR = "|"
 
 
 @dataclass
@@ -40,67 +41,96 @@ class AuditRow:
     raw_objects: int = 0
     raw_rows: int = 0
     raw_manifests: int = 0
-    warehouse_rows: int = 0
-    warehouse_tables: str = "{}"  # JSON: table -> rows removed
+    warehouse_rows: int = 0  # deleted by key from the tables builds keep
+    warehouse_tables: str = "{}"  # JSON: table -> rows deleted by key
+    rebuilt_interval_start: str | None = None  # what the rebuild covers: dbt's interval vars
+    rebuilt_interval_end: str | None = None
 
 
-_AUDIT_TYPES = {"int": "bigint", "str": "varchar", "datetime": "timestamp"}
+# The audit model's column types (its contract: a test holds the two equal), for the casts that
+# type each written value: a NULL in VALUES has no type of its own.
+AUDIT_TYPES = {"int": "bigint", "str": "varchar", "datetime": "timestamp(6)", "str | None": "varchar"}
 
 
-def ensure_audit_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Created, or given the columns it lacks (an audit table from before a column existed keeps its rows)."""
-    columns = [f"{f.name} {_AUDIT_TYPES[f.type]}" for f in fields(AuditRow)]
-    con.execute(f"create table if not exists {AUDIT_TABLE} ({', '.join(columns)}, primary key (request_id))")
-    for column in columns:
-        con.execute(f"alter table {AUDIT_TABLE} add column if not exists {column}")
-
-
-def recorded(con: duckdb.DuckDBPyConnection, request_id: str) -> dict | None:
+def recorded(wh: Warehouse, request_id: str) -> dict | None:
     """The request's audit row, if it was carried out (its timestamps as ISO text)."""
-    if f"main.{AUDIT_TABLE}" not in table_names(con):
-        return None
-    result = con.execute(f"select * from {AUDIT_TABLE} where request_id = ?", [request_id])
-    row = result.fetchone()
-    if row is None:
-        return None
-    names = [column[0] for column in result.description]
-    values = (value.isoformat() if isinstance(value, datetime) else value for value in row)
-    return dict(zip(names, values, strict=True))
-
-
-def erase_warehouse(con: duckdb.DuckDBPyConnection, person: Person, audit: AuditRow) -> AuditRow:
-    """Delete the person's rows from every base table and write the audit row, in one transaction."""
-    matcher = person.matcher()
-    ensure_audit_table(con)
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_type = 'BASE TABLE' and table_catalog = current_database() and table_name != ? order by 1, 2",
-        [AUDIT_TABLE],
-    ).fetchall()
-    removed = {}
-    con.execute("begin")
     try:
-        for schema, table in tables:
-            candidates = con.execute(
-                f'select rowid, to_json(t)::varchar from "{schema}"."{table}" as t '
-                "where regexp_matches(lower(to_json(t)::varchar), $pattern)",
-                {"pattern": matcher.candidate_pattern},
-            ).fetchall()
-            rowids = [rowid for rowid, row in candidates if matcher.holds(json.loads(row))]
-            if rowids:
-                con.execute(
-                    f'delete from "{schema}"."{table}" where rowid in (select unnest($rowids::bigint[]))',
-                    {"rowids": rowids},
-                )
-                removed[f"{schema}.{table}" if schema != "main" else table] = len(rowids)
-        audit.warehouse_rows = sum(removed.values())
-        audit.warehouse_tables = json.dumps(removed, sort_keys=True)
-        row = asdict(audit)
-        con.execute(
-            f"insert into {AUDIT_TABLE} ({', '.join(row)}) values ({', '.join('?' * len(row))})", list(row.values())
+        found = records(wh.query_df(f"select * from {wh.relation(AUDIT_TABLE)} where request_id = ?", [request_id]))
+    except MissingRelation:  # no build has made the table yet: nothing was carried out
+        return None
+    if not found:
+        return None
+    return {name: value.isoformat() if isinstance(value, datetime) else value for name, value in found[0].items()}
+
+
+def _in(values: list[str]) -> str:
+    return f"({', '.join('?' * len(values))})"
+
+
+def _escaped(value: str) -> str:
+    """``value`` as a LIKE pattern's literal text (escape character ``!``)."""
+    return value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def key_deletes(wh: Warehouse, person: Person) -> dict[str, tuple[str, list]]:
+    """Per table builds keep, the DELETE of the person's rows, selected by their keys only."""
+    profiles = sorted(person.profile_ids)
+    keys = sorted(person.emails | person.phones | person.ids | person.profile_ids)
+    if not keys:
+        return {}
+    prefixed = "".join(" or object_key like ? escape '!'" for _ in profiles)
+    prefixes = [_escaped(p + KEY_SEPARATOR) + "%" for p in profiles]
+    deletes = {
+        "customer_profiles_sync_state": (
+            f"delete from {{}} where object_key in {_in(keys)}{prefixed}"
+            + (f" or profile_id in {_in(profiles)}" if profiles else ""),
+            [*keys, *prefixes, *profiles],
+        ),
+        "customer_profiles_sync_log": (
+            f"delete from {{}} where object_key in {_in(keys)}{prefixed}",
+            [*keys, *prefixes],
+        ),
+    }
+    if profiles:
+        deletes["profile_merges"] = (
+            f"delete from {{}} where old_profile_id in {_in(profiles)} or new_profile_id in {_in(profiles)}",
+            [*profiles, *profiles],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    return {table: (sql.format(wh.relation(table)), params) for table, (sql, params) in deletes.items()}
+
+
+def rebuild_interval(wh: Warehouse, hours: list[datetime]) -> dict[str, str] | None:
+    """The build interval that rebuilds every table from the erased raw zone (``hours``: those the
+    erasure changed, UTC): from the first of them to the end of the last hour built
+    (``landing_reconciliation`` has a row for each), so the hourly marts' changed partitions are
+    rewritten and every state-of-the-world table sees all it saw before. None when no hour changed."""
+    if not hours:
+        return None
+    try:
+        built = wh.query_df(f"select max(ingest_hour) as last_hour from {wh.relation('landing_reconciliation')}")
+        last_built = [moment.to_pydatetime().replace(tzinfo=UTC) for moment in built["last_hour"].dropna()]
+    except MissingRelation:  # landed, never built
+        last_built = []
+    return dbt_vars(min(hours), max(hours + last_built) + HOUR)
+
+
+def erase_warehouse(wh: Warehouse, person: Person, audit: AuditRow, hours: list[datetime]) -> AuditRow:
+    """Delete the person's rows from the tables builds keep, then write the audit row with the
+    interval the DAG's rebuild covers. Each DELETE is idempotent and the audit row comes last,
+    so a retry after a stop finishes the job (the rows a first try deleted are not counted again)."""
+    removed = {}
+    for table, (sql, params) in key_deletes(wh, person).items():
+        if deleted := wh.execute(sql, params):
+            removed[table] = deleted
+    audit.warehouse_rows = sum(removed.values())
+    audit.warehouse_tables = json.dumps(removed, sort_keys=True)
+    if interval := rebuild_interval(wh, hours):
+        audit.rebuilt_interval_start, audit.rebuilt_interval_end = interval.values()
+    row = asdict(audit)
+    kinds = {name: AUDIT_TYPES[kind] for name, kind in AuditRow.__annotations__.items()}
+    wh.execute(
+        f"insert into {wh.relation(AUDIT_TABLE)} ({', '.join(row)}) "
+        f"values ({', '.join(f'cast(? as {kinds[name]})' for name in row)})",
+        list(row.values()),
+    )
     return audit

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from include.erasure.matching import Matcher
 from include.erasure.register import REGISTER_KEY
 from include.landing.partitions import (
-    HOUR,
     MANIFEST_PREFIX,
     QUARANTINE_PREFIX,
     LandingManifest,
@@ -252,10 +251,6 @@ def erase_from_manifest(
     return result
 
 
-def rebuild_interval(hours: list[str]) -> dict[str, str] | None:
-    """build_warehouse's interval over the raw-zone hours an erasure changed: rebuilding it refreshes
-    the aggregates (campaign counts and the like, which hold no identifiers)."""
-    if not hours:
-        return None
-    stamps = sorted(datetime.strptime(h, "year=%Y/month=%m/day=%d/hour=%H/").replace(tzinfo=UTC) for h in hours)
-    return {"interval_start": stamps[0].isoformat(), "interval_end": (stamps[-1] + HOUR).isoformat()}
+def changed_hours(hours: list[str]) -> list[datetime]:
+    """The raw-zone hours an erasure changed (``erase_raw_zone``'s ``hours``) as UTC datetimes."""
+    return sorted(datetime.strptime(h, "year=%Y/month=%m/day=%d/hour=%H/").replace(tzinfo=UTC) for h in hours)

@@ -18,8 +18,8 @@ identifiers long enough not to occur by chance: every email, phones of at least
 each bounded by characters that could not continue it. Shorter ones are found as whole values only.
 
 ``candidate_pattern`` is a cheap superset of all that (every identifier between
-non-identifier characters), one regular expression Python and DuckDB (RE2) both run: it
-skips objects and selects the warehouse rows the exact walk then judges.
+non-identifier characters), one regular expression: it skips the objects and lines the exact
+walk need not judge.
 
 The erased-subject register (register.py) hashes the same ``identifier_values``, so landing
 recognises a returning person by exactly the values erasure removes.
@@ -123,8 +123,7 @@ def _national_digits(e164: str) -> int:
 
 
 def build_pattern(emails: set[str], phones: set[str], ids: set[str]) -> str | None:
-    """One regular expression over lower-cased text, valid for Python's re and DuckDB's RE2 (no lookaround):
-    each identifier between characters that could not continue it."""
+    """One regular expression over lower-cased text: each identifier between characters that could not continue it."""
     parts = []
     if phones:
         alternatives = "|".join(_phone_pattern(p) for p in sorted(phones))
@@ -147,7 +146,7 @@ class Matcher:
         self.identifiers: frozenset[Identifier] = frozenset(
             {("email", e.lower()) for e in emails} | {("phone", p) for p in phones} | {("id", i) for i in ids}
         )
-        # The superset (any length, any context), for Python and DuckDB alike.
+        # The superset (any length, any context).
         self.candidate_pattern = build_pattern(emails, phones, ids)
         self._candidate = re.compile(self.candidate_pattern) if self.candidate_pattern else None
         # Free text: emails, and phones and ids long enough not to occur by chance.

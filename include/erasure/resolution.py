@@ -8,8 +8,8 @@ profiles hold too (a shared family phone) is not matched: erasing it would erase
 else. A request by an email or phone that several profiles hold is refused: it must name one
 profile_id.
 
-The lookups are dbt models (dbt/models/marts/profiles/), so the SQL here is plain selects
-over each model's relation with ``?`` values, the same on DuckDB and Athena.
+The lookups are dbt models (dbt/models/marts/profiles/), read through the warehouse seam: plain
+selects over each model's relation with ``?`` values, the same on DuckDB and Athena.
 """
 
 from __future__ import annotations
@@ -17,11 +17,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import duckdb
-
 from include.erasure.matching import Matcher
 from include.erasure.request import ErasureRequestError, Request
-from include.warehouse.relations import relation
+from include.warehouse.seam import MissingRelation, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -60,43 +58,40 @@ _SEED_SQL = {
 }
 
 
-def table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {
-        name
-        for (name,) in con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
-    }
-
-
 def _placeholders(values: list[str]) -> str:
     return ", ".join("?" * len(values))
 
 
-def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
+def _rows(wh: Warehouse, sql: str, params: list) -> list[tuple]:
+    return list(wh.query_df(sql, params).itertuples(index=False, name=None))
+
+
+def resolve(wh: Warehouse, request: Request) -> Person:
     """Every profile the identifier belongs to and every identifier of those profiles.
 
     With no profile found, the given identifier alone is erased (it may still sit in
     quarantined lines or sync state)."""
-    relations = {model: relation(model) for model in MODELS}
-    tables = table_names(con)
-    missing = [model for model, name in relations.items() if name.replace('"', "") not in tables]
+    relations = {model: wh.relation(model) for model in MODELS}
     given = {"email": set(), "phone": set(), "id": set()}
     given["id" if request.kind == "profile_id" else request.kind].add(request.value)
-    if missing:
-        log.warning("the warehouse has no profiles yet (%s missing): erasing the given identifier only", missing)
-        return _person(set(), given, set(), set())
-
     seed = _SEED_SQL[request.kind].format(**relations)
-    profiles = {p for (p,) in con.execute(seed, [request.value] * seed.count("?")).fetchall()}
+    try:
+        profiles = {p for (p,) in _rows(wh, seed, [request.value] * seed.count("?"))}
+        # Ids merged into one another are the same person's: follow merge history both ways.
+        merges = _rows(
+            wh,
+            f"select old_profile_id, new_profile_id from {relations['profile_merges']} where change_kind = ?",
+            ["merge"],
+        )
+    except MissingRelation as missing:
+        log.warning("the warehouse has no profiles yet (%s): erasing the given identifier only", missing)
+        return _person(set(), given, set(), set())
     if len(profiles) > 1 and request.kind != "profile_id":
         # Identity resolution links records sharing a valid email or mobile, so several profiles
         # holding it are several people (a family phone): erasing all of them is not what was asked.
         raise ErasureRequestError(
             f"the {request.kind} belongs to {len(profiles)} profiles: erase by profile_id, one person at a time"
         )
-    # Ids merged into one another are the same person's: follow merge history both ways.
-    merges = con.execute(
-        f"select old_profile_id, new_profile_id from {relations['profile_merges']} where change_kind = 'merge'"
-    ).fetchall()
     grown = True
     while grown:
         before = len(profiles)
@@ -107,16 +102,17 @@ def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
     chosen = sorted(profiles)
     values, record_keys = [], set()
     if chosen:
-        values = con.execute(
-            f"select record_key, kind, value from {identifiers} where profile_id in ({_placeholders(chosen)})", chosen
-        ).fetchall()
-        record_keys = {key for key, _, _ in values} | {
-            key
-            for (key,) in con.execute(
-                f"select record_key from {relations['profile_links']} where profile_id in ({_placeholders(chosen)})",
-                chosen,
-            ).fetchall()
-        }
+        values = _rows(
+            wh,
+            f"select record_key, kind, value from {identifiers} where profile_id in ({_placeholders(chosen)})",
+            chosen,
+        )
+        links = _rows(
+            wh,
+            f"select record_key from {relations['profile_links']} where profile_id in ({_placeholders(chosen)})",
+            chosen,
+        )
+        record_keys = {key for key, _, _ in values} | {key for (key,) in links}
     for _, kind, value in values:
         given[kind].add(value)
     # The same value on a record of someone else's profile: matching it would erase them too.
@@ -124,10 +120,11 @@ def resolve(con: duckdb.DuckDBPyConnection, request: Request) -> Person:
     others = f" and profile_id not in ({_placeholders(chosen)})" if chosen else ""
     shared = {
         value
-        for (value,) in con.execute(
+        for (value,) in _rows(
+            wh,
             f"select distinct value from {identifiers} where value in ({_placeholders(mine)}){others}",
             [*mine, *chosen],
-        ).fetchall()
+        )
     }
     return _person(profiles, given, record_keys, shared)
 

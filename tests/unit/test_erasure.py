@@ -1,21 +1,19 @@
-"""GDPR erasure: the request, the matcher (Python and DuckDB agree), resolution, and each place erased."""
+"""GDPR erasure: the request, the matcher, the buckets, Customer Profiles and SES, the register (the
+warehouse on both engines: test_erasure_warehouse.py)."""
 
 import gzip
 import json
 from datetime import UTC, datetime
 
-import duckdb
 import pytest
 
 from include import settings
 from include.erasure import register
-from include.erasure.audit import AuditRow, ensure_audit_table, erase_warehouse, recorded
-from include.erasure.buckets import erase_landing, erase_raw_zone, rebuild_interval
+from include.erasure.buckets import changed_hours, erase_landing, erase_raw_zone
 from include.erasure.customer_profiles import erase_customer_profiles, suppressions_kept
 from include.erasure.matching import Matcher
 from include.erasure.request import ErasureRequestError, Request, hash_key, identifier_hash, parse_request
-from include.erasure.resolution import Person, resolve
-from include.erasure.tasks import check_request
+from include.erasure.resolution import Person
 from include.landing.land import land_hour
 from include.landing.partitions import PART_NAME, partition_prefix
 from include.landing.sources import CUSTOMER_COLUMNS
@@ -154,24 +152,13 @@ def test_a_short_phone_is_matched_as_a_value_only():
     assert not niue.holds("call +683 4002 today") and not niue.holds({"phone": "+6834003"})
 
 
-def test_duckdb_runs_the_candidate_pattern_to_the_same_answers():
-    texts = MENTIONS + NOT_MENTIONS + [json.dumps(v) for v in HOLD_42 + NOT_42 if not isinstance(v, str)]
-    with duckdb.connect() as con:
-        for matcher in (MATCHER, SHORT_ID):
-            found = con.execute(
-                "select list(regexp_matches(lower(t), $p) order by i) from unnest($texts) with ordinality as x (t, i)",
-                {"p": matcher.candidate_pattern, "texts": texts},
-            ).fetchone()[0]
-            assert found == [matcher.could_hold(t) for t in texts]
-
-
 def test_no_identifiers_match_nothing():
     nobody = Matcher(set(), set(), set())
     assert nobody.candidate_pattern is None
     assert not nobody.holds(EMAIL) and not nobody.could_hold(EMAIL)
 
 
-# -- resolution ------------------------------------------------------------------------------
+# -- the warehouse resolution reads -----------------------------------------------------------
 def build_warehouse(con, dbt_models) -> None:
     """The tables resolution reads, and the dbt models over them it looks values up in (views)."""
     con.execute("create schema main_intermediate")
@@ -205,124 +192,6 @@ def build_warehouse(con, dbt_models) -> None:
         as t (old_profile_id, new_profile_id, change_kind)"""
     )
     dbt_models(con, "profile_record_identifiers", "profile_addresses")
-
-
-@pytest.fixture
-def warehouse(dbt_models):
-    con = duckdb.connect()
-    build_warehouse(con, dbt_models)
-    yield con
-    con.close()
-
-
-def test_resolve_finds_every_profile_and_identifier_of_the_person(warehouse):
-    person = resolve(warehouse, request(email="ANA.SMITH@example.com"))
-    assert person.profile_ids == {"p-ana-1", "p-old-1"}
-    assert person.emails == {EMAIL, "old.ana@example.com"}
-    assert person.phones == {PHONE}
-    assert {"C1", "LY1", "ly1", "C9", "crm:crm:C1", "p-ana-1", "p-old-1"} <= person.ids
-    assert not person.shared
-    # Every way in gives the same person: another identifier, or the id merged away.
-    for other in (request(phone="206-247-8200"), request(profile_id="p-old-1"), request(email="old.ana@example.com")):
-        assert resolve(warehouse, other) == person
-
-
-def test_an_identifier_other_profiles_hold_is_kept_and_counted(warehouse):
-    person = resolve(warehouse, request(profile_id="p-bo-1"))
-    assert person.profile_ids == {"p-bo-1"}  # a split is not the same person
-    assert person.phones == set() and person.shared == {OTHER_PHONE}
-    assert not person.matcher().holds(f"cy.chen@example.com {OTHER_PHONE}")
-    # Asked by that phone: two people hold it, so which one is meant must be said.
-    with pytest.raises(ErasureRequestError, match="2 profiles"):
-        resolve(warehouse, request(phone=OTHER_PHONE))
-
-
-def test_nothing_known_erases_the_given_identifier_alone(warehouse):
-    person = resolve(warehouse, request(email="stranger@example.com"))
-    assert person.profile_ids == set() and person.emails == {"stranger@example.com"}
-    with duckdb.connect() as empty:
-        assert resolve(empty, request(profile_id="p-unknown")).ids == {"p-unknown"}
-
-
-def test_check_request_refuses_what_cannot_be_carried_out(tmp_path, monkeypatch, dbt_models):
-    path = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(path)) as con:
-        build_warehouse(con, dbt_models)
-        ensure_audit_table(con)
-        con.execute("insert into erasure_audit (request_id) values ('DSAR-done')")
-    monkeypatch.setattr(settings, "WAREHOUSE_PATH", path)
-
-    found = check_request({"email": EMAIL, "request_id": "DSAR-1"})
-    assert found == {"kind": "email", "profiles": 2, "identifiers": 13, "shared_identifiers_kept": 0}
-    for params, reason in (
-        ({"email": EMAIL, "request_id": "DSAR-done"}, "already carried out"),
-        ({"email": EMAIL, "request_id": f"erase {EMAIL.upper()}"}, "names the person"),
-        ({"phone": OTHER_PHONE, "request_id": "DSAR-2"}, "2 profiles"),
-    ):
-        with pytest.raises(ErasureRequestError, match=reason):
-            check_request(params)
-
-
-# -- the warehouse ---------------------------------------------------------------------------
-def test_the_warehouse_loses_every_row_naming_the_person_and_gains_an_audit_row(warehouse):
-    warehouse.execute(
-        """create table engagement_events as select * from (values
-        ('e1', ['ANA.SMITH@example.com']), ('e2', ['bo.chen@example.com']),
-        ('e3', ['12062478200'])) as t (event_id, destination_address)"""
-    )
-    warehouse.execute(
-        "create table customer_profiles_sync_state as select * from (values ('UnifiedProfile', 'p-ana-1', 'p-ana-1'), "
-        "('SesSuppressedDestination', 'ana.smith@example.com', null), ('UnifiedProfile', 'p-bo-1', 'p-bo-1')) "
-        "as t (object_type, object_key, profile_id)"
-    )
-    warehouse.execute("create view ana_view as select * from engagement_events")  # views need no deletes
-    person = resolve(warehouse, request(email=EMAIL))
-    audit = AuditRow("DSAR-1", datetime(2026, 11, 21, 9), "email", "h" * 64, profiles=2, landing_lines=3)
-
-    erase_warehouse(warehouse, person, audit)
-
-    assert json.loads(audit.warehouse_tables) == {
-        "customer_profiles_sync_state": 2,
-        "engagement_events": 2,
-        "main_intermediate.int_identity_records_normalised": 4,
-        "profile_links": 4,
-        "profile_merges": 1,
-        "unified_profiles": 1,
-    }
-    assert audit.warehouse_rows == 14
-    assert warehouse.execute("select event_id from engagement_events").fetchall() == [("e2",)]
-    assert warehouse.execute("select profile_id from unified_profiles order by 1").fetchall() == [
-        ("p-bo-1",),
-        ("p-cy-1",),
-    ]
-    row = warehouse.execute("select * from erasure_audit").fetchall()
-    assert len(row) == 1 and not person.matcher().could_hold(repr(row))
-    assert recorded(warehouse, "DSAR-1")["warehouse_rows"] == 14 and recorded(warehouse, "DSAR-2") is None
-
-
-def test_the_warehouse_keeps_rows_that_merely_contain_a_short_id(warehouse):
-    warehouse.execute(
-        """create table loyalty_members as select * from (values
-        ('LY1', 'C1', 42, '10:42:00', 0.42, '{"points_balance":42,"customer_id":"C1"}'),
-        ('LY2', '42', 7, '09:00:00', 0.5, '{"points_balance":1}'),
-        ('LY3', 'C3', 42, '10:42:00', 0.42, '{"points_balance":42,"customer_id":"C3"}'),
-        ('LY4', 'C4', 1, '10:00:00', 0.1, '{"customer_id":42}')
-        ) as t (loyalty_id, customer_id, points_balance, updated_time, ratio, attributes)"""
-    )
-    person = Person(ids=frozenset({"42"}))
-
-    erase_warehouse(warehouse, person, AuditRow("DSAR-42", datetime(2026, 11, 21), "profile_id", "h"))
-
-    assert warehouse.execute("select loyalty_id from loyalty_members order by 1").fetchall() == [("LY1",), ("LY3",)]
-
-
-def test_a_failed_warehouse_erasure_changes_nothing(warehouse):
-    person = resolve(warehouse, request(email=EMAIL))
-    ensure_audit_table(warehouse)
-    warehouse.execute("insert into erasure_audit (request_id) values ('DSAR-1')")  # the audit row cannot be written
-    with pytest.raises(duckdb.Error):
-        erase_warehouse(warehouse, person, AuditRow("DSAR-1", datetime(2026, 11, 21), "email", "h"))
-    assert warehouse.execute("select count(*) from profile_links").fetchone() == (6,)
 
 
 # -- the buckets -----------------------------------------------------------------------------
@@ -436,12 +305,12 @@ def test_objects_not_naming_the_person_are_not_rewritten(s3):
     assert s3.list_objects_v2(Bucket="raw")["Contents"] == before
 
 
-def test_rebuild_interval_covers_the_changed_hours():
-    assert rebuild_interval([]) is None
-    assert rebuild_interval(["year=2026/month=11/day=20/hour=10/", "year=2026/month=11/day=20/hour=02/"]) == {
-        "interval_start": "2026-11-20T02:00:00+00:00",
-        "interval_end": "2026-11-20T11:00:00+00:00",
-    }
+def test_the_changed_hours_are_read_from_the_raw_zone_prefixes():
+    assert changed_hours([]) == []
+    assert changed_hours(["year=2026/month=11/day=20/hour=10/", "year=2026/month=11/day=20/hour=02/"]) == [
+        datetime(2026, 11, 20, 2, tzinfo=UTC),
+        datetime(2026, 11, 20, 10, tzinfo=UTC),
+    ]
 
 
 # -- Customer Profiles and SES ---------------------------------------------------------------
@@ -468,15 +337,6 @@ def test_their_profiles_are_deleted_their_suppressions_kept_and_nobody_elses_tou
     listed = ses_client.list_suppressed_destinations()["SuppressedDestinationSummaries"]
     assert sorted(x["EmailAddress"] for x in listed) == [EMAIL, OTHER_EMAIL]
     assert erase_customer_profiles(client, "no-such-domain", person) == 0
-
-
-def test_an_older_audit_table_gains_the_new_columns_and_keeps_its_rows():
-    with duckdb.connect() as con:
-        con.execute("create table erasure_audit (request_id varchar primary key, ses_suppressions bigint)")
-        con.execute("insert into erasure_audit values ('DSAR-0', 1)")
-        ensure_audit_table(con)
-        assert recorded(con, "DSAR-0")["ses_suppressions"] == 1
-        assert {"ses_suppressions_kept", "registered"} <= set(recorded(con, "DSAR-0"))
 
 
 # -- the erased-subject register -------------------------------------------------------------
