@@ -877,7 +877,6 @@ TRUTH_FILE = Path("_truth") / "source_records.csv"
 _BATCH_HOUR = {"crm-customers": 1, "web-accounts": 2, "loyalty-members": 3}
 CRM_DUPLICATE_SHARE = 0.08  # of CRM customers, entered a second time under another id
 
-_STREETS = ("Main Street", "High Street", "Station Road", "Park Avenue", "Church Lane", "Mill Road", "Oak Avenue")
 # Per country: (city, state, postal code format taking 1-99, airport); currency.
 _PLACES = {
     "US": (("Seattle", "WA", "981{:02d}", "SEA"), ("Boston", "MA", "021{:02d}", "BOS"),
@@ -890,6 +889,7 @@ _PLACES = {
     "IN": (("Mumbai", "MH", "4000{:02d}", "BOM"), ("Bengaluru", "KA", "5600{:02d}", "BLR")),
     "BR": (("São Paulo", "SP", "01{:03d}-000", "GRU"), ("Rio de Janeiro", "RJ", "20{:03d}-000", "GIG")),
 }  # fmt: skip
+_POSTAL_FORMAT = {city: postal for places in _PLACES.values() for city, _, postal, _ in places}
 _CURRENCY = {"US": "USD", "GB": "GBP", "DE": "EUR", "FR": "EUR", "IN": "INR", "BR": "BRL"}
 _SERVICE_TOPICS = (
     ("My flight was cancelled, can I rebook?", "I've rebooked you on the next flight and emailed the details."),
@@ -925,14 +925,16 @@ def identity(population: Population, i: int) -> Identity:
     person = population[i]
     h = _mix(i ^ population.salt ^ 0x1D3A7)
     g = _mix(h ^ 0x2B)
-    # The surname comes from the synthetic pool: with the Person's 16 surnames, strangers would
-    # share full names far more often than real customers do.
-    first = person.name.split(" ")[0]
-    surnames = _synthetic_pools()["last"]
-    last = surnames[_mix(g ^ 0x5A) % len(surnames)]
+    # Names and streets come from the synthetic pools: with the Person's 25 first names and 16
+    # surnames, or a handful of streets, strangers would share names and addresses far more
+    # often than real customers do.
+    pools = _synthetic_pools()
+    first = _skewed(pools["first"], _mix(g ^ 0x3C))
+    last = pools["last"][_mix(g ^ 0x5A) % len(pools["last"])]
+    streets = pools["street"]
     code = person.country.code
     city, state, postal, airport = _PLACES[code][h % len(_PLACES[code])]
-    line1 = f"{1 + (h >> 4) % 240} {_STREETS[(h >> 12) % len(_STREETS)]}"
+    line1 = f"{1 + (h >> 4) % 240} {streets[(h >> 12) % len(streets)]}"
     if g % 5 == 0:  # a comma inside a field: CSV must quote it
         line1 = f"Flat {1 + (g >> 3) % 12}, {line1}"
     return Identity(
@@ -986,7 +988,7 @@ _ADDRESS = ("address_line1", "address_line2", "city", "postal_code", "state")
 def _entered(ident: Identity, draw, mess: float) -> dict:
     """The person as one source system holds them: with probability ``mess`` entered sloppily
     (a typo, first and last name swapped, email in other case or padded, phone in national
-    format or left out, birth date or address missing)."""
+    format or left out, birth date or address missing or mistyped, a typo in the postal code or city)."""
     fields = {
         "first_name": ident.first_name,
         "last_name": ident.last_name,
@@ -1004,24 +1006,53 @@ def _entered(ident: Identity, draw, mess: float) -> dict:
         return fields
     for _ in range(1 + (draw() < 0.3)):
         roll = draw()
-        if roll < 0.25:
+        if roll < 0.2:
             name = "first_name" if draw() < 0.5 else "last_name"
             fields[name] = _typo(fields[name], draw)
-        elif roll < 0.35:
+        elif roll < 0.28:
             fields["first_name"], fields["last_name"] = fields["last_name"], fields["first_name"]
-        elif roll < 0.5 and fields["email"]:
+        elif roll < 0.36 and fields["email"]:
             fields["email"] = f" {fields['email'].upper()}" if draw() < 0.5 else fields["email"].title()
-        elif roll < 0.65:
+        elif roll < 0.44:
             fields["phone"] = national_format(ident.phone, ident.country)
-        elif roll < 0.75:
+        elif roll < 0.5:
             fields["phone"] = None
-        elif roll < 0.85:
+        elif roll < 0.56:
             fields["birth_date"] = None
-        elif roll < 0.93:
+        elif roll < 0.64 and fields["birth_date"]:
+            fields["birth_date"] = _misdated(fields["birth_date"], draw)
+        elif roll < 0.7:
             fields |= dict.fromkeys(_ADDRESS)
+        elif roll < 0.76 and fields["address_line1"]:
+            fields["address_line1"] = _typo(fields["address_line1"], draw)
+        elif roll < 0.82 and fields["address_line1"]:
+            # Moved house in the same city: another number, street and postal code.
+            streets = _synthetic_pools()["street"]
+            fields["address_line1"] = f"{1 + int(draw() * 240)} {streets[int(draw() * len(streets))]}"
+            fields["address_line2"] = None
+            fields["postal_code"] = _POSTAL_FORMAT[ident.city].format(1 + int(draw() * 99))
+        elif roll < 0.87 and fields["postal_code"]:
+            fields["postal_code"] = _typo(fields["postal_code"], draw)
+        elif roll < 0.92 and fields["city"]:
+            fields["city"] = _typo(fields["city"], draw)
         else:
             fields["email"] = None
     return fields
+
+
+def _misdated(iso: str, draw) -> str:
+    """An ISO birth date entered wrongly, still a real date: day and month swapped (when the day
+    can be a month), the day's or the year's last digit mistyped."""
+    year, month, day = iso[:4], iso[5:7], iso[8:]
+    roll = draw()
+    if roll < 0.4 and int(day) <= 12 and day != month:
+        return f"{year}-{day}-{month}"
+    if roll < 0.7 or (month, day) == ("02", "29"):
+        d = int(day)
+        tens = d - d % 10
+        others = [tens + k for k in range(10) if tens + k != d and 1 <= tens + k <= 28]  # 28: every month has it
+        return f"{year}-{month}-{others[int(draw() * len(others))] if others else d - 10:02d}"
+    return f"{year[:3]}{(int(year[3]) + 1) % 10}-{month}-{day}"
 
 
 def _past(day: datetime, draw, days: int) -> datetime:

@@ -270,3 +270,25 @@
   vacuum {{ relation.render_pure() }}
 {%- endmacro %}
 {% macro duckdb__iceberg_vacuum(relation) -%}{%- endmacro %}
+
+{#- Words (split on single spaces) two strings have in common, and the words either has:
+    distinct words, so their ratio is the Jaccard share of the two word sets. -#}
+{% macro shared_words(left, right) -%}
+  {{ return(adapter.dispatch('shared_words', 'customer360')(left, right)) }}
+{%- endmacro %}
+{% macro default__shared_words(left, right) -%}
+  cardinality(array_intersect(split({{ left }}, ' '), split({{ right }}, ' ')))
+{%- endmacro %}
+{% macro duckdb__shared_words(left, right) -%}
+  len(list_intersect(string_split({{ left }}, ' '), string_split({{ right }}, ' ')))
+{%- endmacro %}
+
+{% macro distinct_words(left, right) -%}
+  {{ return(adapter.dispatch('distinct_words', 'customer360')(left, right)) }}
+{%- endmacro %}
+{% macro default__distinct_words(left, right) -%}
+  cardinality(array_union(split({{ left }}, ' '), split({{ right }}, ' ')))
+{%- endmacro %}
+{% macro duckdb__distinct_words(left, right) -%}
+  len(list_distinct(list_concat(string_split({{ left }}, ' '), string_split({{ right }}, ' '))))
+{%- endmacro %}

@@ -1,6 +1,7 @@
 {#- Identity resolution, rendered from the `c360__identity_resolution` var (dbt_project.yml). -#}
 
-{#- The SQL condition under which a pair (aliases l, r) is at one comparison level. -#}
+{#- The SQL condition under which a pair (aliases l, r) is at one comparison level; the same
+    condition include/identity/model.py gives Splink to train on. -#}
 {% macro comparison_level_condition(column, level) -%}
   {%- if level.kind == 'exact' -%}
     l.{{ column }} = r.{{ column }}
@@ -8,6 +9,20 @@
     {{ levenshtein('l.' ~ column, 'r.' ~ column) }} <= {{ level.max }}
   {%- elif level.kind == 'swapped' -%}
     l.{{ column }} = r.{{ level.with }} and l.{{ level.with }} = r.{{ column }}
+  {%- elif level.kind == 'similarity' -%}
+    {#- In whole percent, so both engines and Splink compare integers: no rounding at the boundary. #}
+    {{ levenshtein('l.' ~ column, 'r.' ~ column) }} * 100
+    <= {{ ((1 - level.min) * 100) | round | int }} * greatest(length(l.{{ column }}), length(r.{{ column }}))
+  {%- elif level.kind == 'prefix' -%}
+    length(l.{{ column }}) >= {{ level.length }}
+    and substr(l.{{ column }}, 1, {{ level.length }}) = substr(r.{{ column }}, 1, {{ level.length }})
+  {%- elif level.kind == 'day_month_swapped' -%}
+    substr(l.{{ column }}, 1, 4) = substr(r.{{ column }}, 1, 4)
+    and substr(l.{{ column }}, 6, 2) = substr(r.{{ column }}, 9, 2)
+    and substr(l.{{ column }}, 9, 2) = substr(r.{{ column }}, 6, 2)
+  {%- elif level.kind == 'tokens' -%}
+    {{ shared_words('l.' ~ column, 'r.' ~ column) }} * 100
+    >= {{ (level.min * 100) | round | int }} * {{ distinct_words('l.' ~ column, 'r.' ~ column) }}
   {%- else -%}
     {{ exceptions.raise_compiler_error('unknown comparison level kind: ' ~ level.kind) }}
   {%- endif -%}

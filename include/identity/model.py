@@ -84,6 +84,32 @@ def _level(level: dict[str, Any], column: str) -> dict[str, Any]:
         other = level["with"]
         condition = f"{_q(column, 'l')} = {_q(other, 'r')} and {_q(other, 'l')} = {_q(column, 'r')}"
         return {"sql_condition": condition, "label_for_charts": f"swapped with {other}"}
+    left, right = _q(column, "l"), _q(column, "r")
+    if kind == "similarity":
+        # Edits as a share of the longer value (Trino has no Jaro-Winkler; both engines have
+        # Levenshtein), in whole percent: integers compare the same everywhere.
+        share = float(level["min"])
+        edits = round((1 - share) * 100)
+        condition = f"levenshtein({left}, {right}) * 100 <= {edits} * greatest(length({left}), length({right}))"
+        return {"sql_condition": condition, "label_for_charts": f"similarity >= {share:g}"}
+    if kind == "prefix":
+        n = int(level["length"])
+        condition = f"length({left}) >= {n} and substr({left}, 1, {n}) = substr({right}, 1, {n})"
+        return {"sql_condition": condition, "label_for_charts": f"first {n} equal"}
+    if kind == "day_month_swapped":
+        # ISO dates: the same year, the day entered as the month and the month as the day.
+        condition = (
+            f"substr({left}, 1, 4) = substr({right}, 1, 4) and substr({left}, 6, 2) = substr({right}, 9, 2)"
+            f" and substr({left}, 9, 2) = substr({right}, 6, 2)"
+        )
+        return {"sql_condition": condition, "label_for_charts": "day and month swapped"}
+    if kind == "tokens":
+        # Jaccard share of the words the two values hold (distinct words, split on spaces).
+        share = float(level["min"])
+        shared = f"len(list_intersect(string_split({left}, ' '), string_split({right}, ' ')))"
+        either = f"len(list_distinct(list_concat(string_split({left}, ' '), string_split({right}, ' '))))"
+        condition = f"{shared} * 100 >= {round(share * 100)} * {either}"
+        return {"sql_condition": condition, "label_for_charts": f"words shared >= {share:g}"}
     raise ValueError(f"comparison {column}: unknown level kind {kind!r}")
 
 

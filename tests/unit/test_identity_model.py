@@ -39,8 +39,8 @@ def test_spec_levels_become_splink_levels_in_gamma_order():
         (-1, "null"),
         (4, "exact"),
         (3, "swapped with last_name"),
-        (2, "levenshtein <= 1"),
-        (1, "levenshtein <= 2"),
+        (2, "similarity >= 0.8"),
+        (1, "similarity >= 0.6"),
         (0, "else"),
     ]
     for comparison in SPEC["comparisons"]:
@@ -52,16 +52,24 @@ def test_gammas_follow_the_level_kinds():
     spec = SPEC | {"blocking_rules": [["postal_code"]]}
     frame = pd.DataFrame(
         [
-            _record("a", first_name="john", last_name="smith", birth_date="1980-01-02", postal_code="2000"),
-            _record("b", first_name="smith", last_name="john", birth_date="1980-01-02", postal_code="2000"),
-            _record("c", first_name="jon", last_name="smyth", birth_date="1980-01-20", postal_code="2000"),
-            _record("d", first_name="jane", last_name=None, birth_date="1981-01-02", postal_code="2000"),
+            _record("a", first_name="john", last_name="smith", birth_date="1980-01-02", postal_code="2000",
+                    address_line1="12 main street"),
+            _record("b", first_name="smith", last_name="john", birth_date="1980-02-01", postal_code="2000",
+                    address_line1="12 main street"),
+            _record("c", first_name="jon", last_name="smyth", birth_date="1980-01-20", postal_code="2000",
+                    address_line1="12 main st"),
+            _record("d", first_name="jane", last_name=None, birth_date="1981-01-02", postal_code="2000",
+                    address_line1="12 mian street"),
         ]
-    )
+    )  # fmt: skip
     gammas = _gammas(frame, spec)
-    assert gammas.loc[("a", "b"), ["gamma_first_name", "gamma_last_name", "gamma_birth_date"]].tolist() == [3, 3, 3]
-    assert gammas.loc[("a", "c"), ["gamma_first_name", "gamma_last_name", "gamma_birth_date"]].tolist() == [2, 2, 1]
-    assert gammas.loc[("a", "d"), ["gamma_first_name", "gamma_last_name", "gamma_birth_date"]].tolist() == [0, -1, 2]
+    columns = ["gamma_first_name", "gamma_last_name", "gamma_birth_date", "gamma_address_line1"]
+    # Names and the day and month swapped; the same address.
+    assert gammas.loc[("a", "b"), columns].tolist() == [3, 3, 3, 3]
+    # jon: 1 edit in 4 (similarity 0.75); smyth: 1 in 5 (0.8); the same year and month; half the words.
+    assert gammas.loc[("a", "c"), columns].tolist() == [1, 2, 1, 1]
+    # jane: 3 edits; the year one digit off; a typo in the street (similarity 0.86).
+    assert gammas.loc[("a", "d"), columns].tolist() == [0, -1, 2, 2]
     assert gammas.loc[("a", "b"), "gamma_email"] == -1
 
 
