@@ -1,6 +1,6 @@
 """Whether a value names the person: identifiers matched exactly, field by field, and in text only when long.
 
-Structured data (a JSON line, a CSV row, a raw-zone row, a warehouse row) is walked value by
+Structured data (a JSON line, a CSV row, a raw-zone row) is walked value by
 value, JSON held in a string included, and each value is compared after its type's
 normalisation (``identifier_values``):
 
