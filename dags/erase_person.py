@@ -13,7 +13,7 @@ profiles (emails, phones, loyalty, CRM and source record ids, profile ids), then
    they cannot be mailed again; the audit counts them (`ses_suppressions_kept`).
 2. `erase_lake_and_warehouse`, in the `raw_zone` pool taking every slot (no landing task
    runs meanwhile, so no landing triggers a build) and only when no `build_warehouse` run is
-   running (it waits, retrying, until none is):
+   running (it fails while one is, and is retried):
    - adds their identifiers, as keyed hashes, to the erased-subject register
      (`s3://<raw bucket>/_erasure/erased_subjects.json`): from then on landing quarantines
      any record of theirs as `erased_subject` (the line itself not kept), and the SES sync
