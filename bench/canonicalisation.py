@@ -50,7 +50,7 @@ from include.landing.records import read_lines
 from include.warehouse.connection import connect
 from local import sample_data
 from local.run import upload_input
-from local.stack import LocalStack, free_port, local_environment, s3_client
+from local.stack import LocalStack, free_ports, local_environment, s3_client
 
 STREAMS = streams.feeding("engagement_events")  # ses, sms_voice, whatsapp
 DAY = sample_data.DEFAULT_DAY
@@ -71,11 +71,14 @@ TARGETS_JUDGED_FROM_EVENTS = 1_000_000  # below it fixed costs (dbt's start, par
 
 # -- the local stack -----------------------------------------------------------------------
 @contextlib.contextmanager
-def _stack(var_dir: Path) -> Iterator[tuple[int, int]]:
-    s3_port, profiles_port = free_port(), free_port()
-    stack = LocalStack(var_dir, s3_port, profiles_port).start()
+def _stack(var_dir: Path) -> Iterator[tuple[int, int, int, int]]:
+    """A private local stack on free ports (none of another stack's, which may be running):
+    yields (s3_port, profiles_port, aws_port, athena_port), local_environment's order."""
+    ports = tuple(free_ports(4))
+    s3_port, profiles_port, aws_port, athena_port = ports
+    stack = LocalStack(var_dir, s3_port, profiles_port, aws_port=aws_port, athena_port=athena_port).start()
     try:
-        yield s3_port, profiles_port
+        yield ports
     finally:
         # The S3 data is under var_dir/s3: each size's var_dir is its own, removed after it.
         stack.stop()
@@ -279,7 +282,7 @@ def measure(events: int, workers: int, baseline_records: int, monitor: Monitor) 
         counts = sample_data.generate(input_dir, people=people, day=DAY, hours=HOURS, seed=SEED, streams=STREAMS)
         expected = sum(c["events"] for c in counts.values())
         var_dir = work / "var"
-        with _stack(var_dir) as (s3_port, profiles_port):
+        with _stack(var_dir) as (s3_port, profiles_port, _, _):
             s3 = s3_client(s3_port)
             started = time.perf_counter()
             files = upload_input(s3, input_dir)

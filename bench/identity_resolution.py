@@ -108,11 +108,13 @@ def write_customers_csv(path: Path, rows: pd.DataFrame) -> None:
 
 def make_run(input_dir: Path, var_dir: Path) -> float:
     """``make run INPUT=…`` on a private stack (own var/ and ports); returns its wall time."""
+    s3_port, profiles_port, aws_port, athena_port = stack.free_ports(4)
     env = os.environ | {
         "C360_VAR_DIR": str(var_dir),
-        "C360_S3_PORT": str(stack.free_port()),
-        "C360_PROFILES_PORT": str(stack.free_port()),
-        "C360_AWS_PORT": str(stack.free_port()),
+        "C360_S3_PORT": str(s3_port),
+        "C360_PROFILES_PORT": str(profiles_port),
+        "C360_AWS_PORT": str(aws_port),
+        "C360_ATHENA_PORT": str(athena_port),
     }
     started = time.perf_counter()
     # Its own session: on a timeout the whole group goes (make, the pipeline, the local stack).
@@ -169,9 +171,9 @@ def load_with_dbt(input_dir: Path, var_dir: Path, work: Path) -> float:
     the hours the files hold, dbt run of the profile models; returns its wall time."""
     started = time.perf_counter()
     monitor = canonicalisation.Monitor()
-    with canonicalisation._stack(var_dir) as (s3_port, profiles_port):
-        env = os.environ | stack.local_environment(s3_port, profiles_port, var_dir)
-        s3 = stack.s3_client(s3_port)
+    with canonicalisation._stack(var_dir) as ports:
+        env = os.environ | stack.local_environment(*ports[:2], var_dir, *ports[2:])
+        s3 = stack.s3_client(ports[0])
         upload_input(s3, input_dir)
         hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS)
         for hour in hours:
@@ -281,10 +283,10 @@ def scale(n: int = 1_000_000) -> dict:
         input_dir = work / "input"
         truth = _write_synthetic(input_dir / "customers" / f"{SCALE_HOUR:%Y/%m/%d/%H}" / "crm.csv", n, 7, "S")
         var_dir = work / "var"
-        with canonicalisation._stack(var_dir) as (s3_port, profiles_port):
-            env = os.environ | stack.local_environment(s3_port, profiles_port, var_dir)
+        with canonicalisation._stack(var_dir) as ports:
+            env = os.environ | stack.local_environment(*ports[:2], var_dir, *ports[2:])
             env["C360_DUCKDB_MEMORY_LIMIT"] = os.environ.get("C360_DUCKDB_MEMORY_LIMIT", "3GB")
-            s3 = stack.s3_client(s3_port)
+            s3 = stack.s3_client(ports[0])
             upload_input(s3, input_dir)
             print(f"[scale] landing {n:,} customers …", flush=True)
             with monitor.phase() as landing_usage:
