@@ -1,4 +1,4 @@
-"""A self-contained HTML dashboard of the engagement marts, written once per run.
+"""A self-contained HTML dashboard of the engagement and identity marts, written once per run.
 
 Charts are inline SVG (charts.py), so the file renders offline with nothing fetched. Every data
 mark is a ``<rect class="bar" data-value=…>``, one per non-null value in the mart. The page
@@ -27,6 +27,21 @@ PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
 FUNNEL_COLOURS = {"sent": "#a0cbe8", "delivered": "#4e79a7", "engaged": "#1d3f66"}
 RATE_COLOURS = {"bounce rate": "#f28e2b", "complaint rate": "#e15759"}
 COST_COLOURS = {"price": "#4e79a7", "carrier fee": "#a0cbe8"}
+PROFILE_COLOURS = {"profiles": "#59a14f"}
+RECORD_COLOURS = {"records": "#76b7b2"}
+# profile_cluster_statistics' size buckets, smallest first.
+SIZE_BUCKETS = {
+    "profiles_of_1": "1",
+    "profiles_of_2": "2",
+    "profiles_of_3_to_5": "3–5",
+    "profiles_of_6_to_10": "6–10",
+    "profiles_of_11_to_50": "11–50",
+    "profiles_over_50": "over 50",
+}
+# profile_cluster_statistics has one links_<matched_by> column per way a record matched.
+MATCHED_BY_PREFIX = "links_"
+# The profiles whose strongest and weakest links the dashboard shows, largest first.
+LARGEST_PROFILES = 5
 CAMPAIGN_COLUMNS = {
     "campaign": None,
     "sends": COUNT,
@@ -142,6 +157,8 @@ def render_report(wh: Warehouse, start: datetime, end: datetime) -> str:
             _campaign_table(campaigns),
             "<h2>SMS</h2>",
             _sms_cost_chart(sms_costs),
+            "<h2>Identity</h2>",
+            _identity_section(wh, end),
             "</main></body></html>",
             "",
         ]
@@ -329,3 +346,134 @@ def _sms_cost_chart(costs: Section) -> str:
         stack_labels=[f"{format_value(row['total_cost'], USD)}  ({row['messages'] or 0:,} messages)" for row in rows],
     )
     return frame.render(chart.svg(), COST_COLOURS)
+
+
+# Identity: cluster statistics of the newest build up to the interval's end, and the links of the largest profiles
+
+
+def _identity_section(wh: Warehouse, end: datetime) -> str:
+    statistics = _newest_statistics(wh, end)
+    row = statistics.rows[0] if statistics.rows else {}
+    cards = [
+        _card("Profiles", row.get("profiles")),
+        _card("Source records", row.get("source_records")),
+        _card("Largest profile (records)", row.get("largest_profile_records")),
+        _card("Merges recorded", row.get("merges_recorded")),
+        _card("Splits recorded", row.get("splits_recorded")),
+        _card("Records moved", row.get("records_moved")),
+    ]
+    return "".join(
+        [
+            f'<section class="cards">{"".join(cards)}</section>',
+            _profile_size_chart(statistics),
+            _matched_by_chart(statistics),
+            _largest_profiles_table(wh),
+        ]
+    )
+
+
+def _newest_statistics(wh: Warehouse, end: datetime) -> Section:
+    """The row of the newest build at or before the interval's end (a later build's is not this run's)."""
+    table = "profile_cluster_statistics"
+    try:
+        frame = wh.query_df(
+            f"select * from {wh.relation(table)} where recorded_for <= ? order by recorded_for desc limit 1", [end]
+        )
+    except MissingRelation:
+        return Section(table, None)
+    return Section(table, records(frame))
+
+
+def _profile_size_chart(statistics: Section) -> str:
+    frame = ChartFrame("profile-sizes", "Profile sizes", "Profiles by how many source records they hold")
+    if statistics.no_data_note:
+        return frame.no_data(statistics.no_data_note)
+    row = statistics.rows[0]
+    chart = BarChart(
+        list(SIZE_BUCKETS.values()),
+        [Series("profiles", PROFILE_COLOURS["profiles"], [row[column] for column in SIZE_BUCKETS])],
+        unit=COUNT,
+        stacked=False,
+        horizontal=False,
+        value_axis_label="profiles",
+    )
+    note = f"The build for the interval ending {row['recorded_for']:%Y-%m-%d %H:%M}."
+    return frame.render(chart.svg(), PROFILE_COLOURS, note)
+
+
+def _matched_by_chart(statistics: Section) -> str:
+    frame = ChartFrame(
+        "records-by-matched-by",
+        "How records matched",
+        "Source records by profile_links.matched_by: an override, the rule that linked them, the model, or none",
+    )
+    if statistics.no_data_note:
+        return frame.no_data(statistics.no_data_note)
+    counts = {
+        column.removeprefix(MATCHED_BY_PREFIX): value
+        for column, value in statistics.rows[0].items()
+        if column.startswith(MATCHED_BY_PREFIX)
+    }
+    chart = BarChart(
+        list(counts),
+        [Series("records", RECORD_COLOURS["records"], list(counts.values()))],
+        unit=COUNT,
+        stacked=False,
+        horizontal=True,
+        value_axis_label="records",
+    )
+    return frame.render(chart.svg(), RECORD_COLOURS)
+
+
+def _largest_profiles_table(wh: Warehouse) -> str:
+    """Each of the largest profiles' strongest and weakest link by match weight: record keys, never names."""
+    try:
+        largest = records(
+            wh.query_df(
+                f"select profile_id, source_record_count from {wh.relation('unified_profiles')} "
+                f"order by source_record_count desc, profile_id limit {LARGEST_PROFILES}"
+            )
+        )
+        ids = [row["profile_id"] for row in largest]
+        links = (
+            records(
+                wh.query_df(
+                    "select profile_id, record_key_l, record_key_r, linked_by, match_weight "
+                    f"from {wh.relation('profile_link_evidence')} "
+                    f"where comparison_order = 1 and profile_id in ({', '.join('?' * len(ids))}) "
+                    "order by match_weight desc, record_key_l, record_key_r",
+                    ids,
+                )
+            )
+            if ids
+            else []
+        )
+    except MissingRelation:
+        return '<p class="no-data">No data: unified_profiles or profile_link_evidence is not in the warehouse.</p>'
+    if not links:
+        return '<p class="no-data">No data: no profile has links between source records.</p>'
+    per_profile: dict[str, list[dict]] = {}
+    for link in links:  # strongest first
+        per_profile.setdefault(link["profile_id"], []).append(link)
+    head = "".join(
+        f"<th>{name}</th>"
+        for name in ("profile", "records", "links", "strongest link", "weight", "weakest link", "weight")
+    )
+    body = "".join(
+        f"<tr><td>{escape(row['profile_id'])}</td><td>{row['source_record_count']:,}</td>"
+        f"<td>{len(per_profile[row['profile_id']]):,}</td>"
+        f"{_link_cells(per_profile[row['profile_id']][0])}{_link_cells(per_profile[row['profile_id']][-1])}</tr>"
+        for row in largest
+        if row["profile_id"] in per_profile
+    )
+    return (
+        '<div class="table-wrap"><table data-table="largest-profiles-links">'
+        "<caption>The largest profiles: their strongest and weakest link (log2 match weight; "
+        "profile_link_evidence holds each link's comparisons)</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def _link_cells(link: dict) -> str:
+    keys = f"{link['record_key_l']} – {link['record_key_r']} ({link['linked_by']})"
+    return f"<td>{escape(keys)}</td><td>{link['match_weight']:.2f}</td>"

@@ -31,6 +31,8 @@ EXPECTED_BARS = {
     "delivery-funnel": 2 * 3 - 1,  # channels × sent, delivered, engaged; SMS reports no engagement (null)
     "campaign-bounce-complaint": 3 * 2,  # campaigns × bounce rate, complaint rate
     "sms-cost-by-country": 2 * 2,  # countries × price, carrier fee
+    "profile-sizes": 6,  # size buckets (test_dashboard_identity.py)
+    "records-by-matched-by": 3,  # ways of matching
 }
 # Each mart as dbt builds it: column types, then rows.
 MARTS = {
@@ -61,6 +63,39 @@ MARTS = {
     ),
     "suppression_list": ("address varchar", [(f"user{i}@example.com",) for i in range(4)]),
     "sms_opt_outs": ("phone_number varchar", [("+15550100",), ("+15550101",)]),
+    # Identity (test_dashboard_identity.py): the builds ending at 05:00, END and after it.
+    "profile_cluster_statistics": (
+        "recorded_for timestamp, profiles bigint, source_records bigint, largest_profile_records bigint, "
+        "profiles_of_1 bigint, profiles_of_2 bigint, profiles_of_3_to_5 bigint, profiles_of_6_to_10 bigint, "
+        "profiles_of_11_to_50 bigint, profiles_over_50 bigint, merges_recorded bigint, splits_recorded bigint, "
+        "records_moved bigint, links_must_link bigint, links_same_email bigint, links_model bigint",
+        [
+            (datetime(2026, 11, 20, 5), 8, 30, 12, 3, 2, 1, 1, 1, 0, 0, 0, 0, 1, 20, 5),
+            (datetime(2026, 11, 20, 7), 9, 31, 12, 4, 2, 1, 1, 1, 0, 2, 1, 5, 1, 20, 6),
+            (datetime(2026, 11, 20, 8), 10, 32, 12, 5, 2, 1, 1, 1, 0, 0, 0, 0, 1, 20, 7),
+        ],
+    ),
+    "unified_profiles": (
+        "profile_id varchar, source_record_count bigint",
+        [("p-big", 12), ("p-mid", 7), ("p-small", 3), ("p-pair", 2), ("p-pair2", 2)]
+        + [(f"p-one{i}", 1) for i in range(4)],
+    ),
+    "profile_link_evidence": (
+        "profile_id varchar, record_key_l varchar, record_key_r varchar, linked_by varchar, comparison_order bigint, "
+        "match_weight double",
+        [
+            (profile, left, right, linked_by, order, weight)
+            for profile, left, right, linked_by, weight in [
+                ("p-big", "crm:crm:1", "crm:crm:2", "model", 30.5),
+                ("p-big", "crm:crm:2", "web:web:7", "same_email", 12.25),
+                ("p-big", "crm:crm:3", "crm:crm:9", "same_email", -3.0),
+                ("p-mid", "crm:crm:4", "loyalty:loyalty:5", "must_link", 20.0),
+                ("p-pair", "crm:crm:6", "crm:crm:8", "model", 8.5),
+                (None, "crm:crm:1", "crm:crm:99", "model", 40.0),  # a pair a never_link split
+            ]
+            for order in (1, 2)  # one row per comparison
+        ],
+    ),
 }
 
 
