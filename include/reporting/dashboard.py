@@ -468,12 +468,12 @@ def _largest_profiles_table(wh: Warehouse) -> str:
     )
     return (
         '<div class="table-wrap"><table data-table="largest-profiles-links">'
-        "<caption>The largest profiles: their strongest and weakest link (log2 match weight; "
-        "profile_link_evidence holds each link's comparisons)</caption>"
+        "<caption>The largest profiles' strongest and weakest links by log2 match weight "
+        "(each link's comparisons: profile_link_evidence)</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
 def _link_cells(link: dict) -> str:
-    keys = f"{link['record_key_l']} – {link['record_key_r']} ({link['linked_by']})"
-    return f"<td>{escape(keys)}</td><td>{link['match_weight']:.2f}</td>"
+    keys = f"{escape(link['record_key_l'])} – {escape(link['record_key_r'])}<br>{escape(link['linked_by'])}"
+    return f"<td>{keys}</td><td>{link['match_weight']:.2f}</td>"

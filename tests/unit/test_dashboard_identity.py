@@ -13,7 +13,7 @@ from tests.unit.test_report import END, START, Dashboard, make_warehouse
 
 
 class Table(HTMLParser):
-    """The text of each body cell of one data-table."""
+    """The text of each body cell of one data-table, a line break read as " / "."""
 
     def __init__(self, html: str, name: str) -> None:
         super().__init__()
@@ -32,6 +32,8 @@ class Table(HTMLParser):
         elif self._in_body and tag == "td":
             self._in_cell = True
             self.rows[-1].append("")
+        elif self._in_cell and tag == "br":
+            self.rows[-1][-1] += " / "
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "table":
@@ -68,9 +70,9 @@ def test_largest_profiles_strongest_and_weakest_links(page: str) -> None:
     # Largest first; profiles without links between source records (p-small, p-pair2) have no row;
     # a pair split into two profiles belongs to neither.
     assert Table(page, "largest-profiles-links").rows == [
-        ["p-big", "12", "3", "crm:crm:1 – crm:crm:2 (model)", "30.50", "crm:crm:3 – crm:crm:9 (same_email)", "-3.00"],
-        ["p-mid", "7", "1", *["crm:crm:4 – loyalty:loyalty:5 (must_link)", "20.00"] * 2],
-        ["p-pair", "2", "1", "crm:crm:6 – crm:crm:8 (model)", "8.50", "crm:crm:6 – crm:crm:8 (model)", "8.50"],
+        ["p-big", "12", "3", "crm:crm:1 – crm:crm:2 / model", "30.50", "crm:crm:3 – crm:crm:9 / same_email", "-3.00"],
+        ["p-mid", "7", "1", *["crm:crm:4 – loyalty:loyalty:5 / must_link", "20.00"] * 2],
+        ["p-pair", "2", "1", "crm:crm:6 – crm:crm:8 / model", "8.50", "crm:crm:6 – crm:crm:8 / model", "8.50"],
     ]
 
 

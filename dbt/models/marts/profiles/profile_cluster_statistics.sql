@@ -13,9 +13,10 @@ with
 
 sizes as (
 
+    -- Sums cast to bigint: DuckDB's are 128-bit, which pandas reads as floats.
     select
         count(*) as profiles,
-        sum(source_record_count) as source_records,
+        cast(sum(source_record_count) as bigint) as source_records,
         max(source_record_count) as largest_profile_records,
         {% for name, bounds in size_buckets.items() -%}
             count(
@@ -32,7 +33,7 @@ changes as (
     select
         count(case when change_kind = 'merge' then 1 end) as merges_recorded,
         count(case when change_kind = 'split' then 1 end) as splits_recorded,
-        coalesce(sum(moved_records), 0) as records_moved
+        cast(coalesce(sum(moved_records), 0) as bigint) as records_moved
     from {{ ref('profile_merges') }}
     where recorded_for is not distinct from {{ identity_as_of() }}
 
