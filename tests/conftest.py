@@ -37,10 +37,17 @@ os.environ.update(local_environment(S3_PORT, PROFILES_PORT, TEST_VAR_DIR, AWS_PO
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The end-to-end and benchmark modules first (minutes each), then the quick ones: with the
-    modules shared out across workers (``make test``: pytest-xdist, ``--dist loadfile``), the
-    quick ones fill whichever worker finishes its long modules first. Order inside a module is kept."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") or item.get_closest_marker("bench") else 1)
+    """The longest modules first, then the other end-to-end and benchmark ones (minutes each),
+    then the quick ones: with the modules shared out across workers (``make test``: pytest-xdist,
+    ``--dist loadfile``), the quick ones fill whichever worker finishes its long modules first.
+    Order inside a module is kept."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("longest"):
+            return 0
+        return 1 if item.get_closest_marker("e2e") or item.get_closest_marker("bench") else 2
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

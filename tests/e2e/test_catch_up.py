@@ -33,7 +33,7 @@ from include.landing.partitions import hour_from_key
 from local import airflow_services, sample_data, stack
 from local.run import upload_input
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.longest]
 
 START = datetime(2026, 11, 20, 8, tzinfo=UTC)
 HOURS = 18

@@ -26,7 +26,7 @@ from include.warehouse.seam import DuckDBWarehouse
 from local import sample_data
 from local.stack import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, PROFILES_PORT, REGION, S3_PORT, LocalStack, s3_client
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.longest]
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 # Measured on this sample (150 people, seed 11) with the shipped default model; see bench/ for FEBRL.
 PAIRWISE_PRECISION, PAIRWISE_RECALL = 0.95, 0.95
