@@ -73,3 +73,16 @@
       'whatsapp': {'sends': none, 'deliveries': ['delivered', 'read'], 'reads': ['read']},
   }) }}
 {%- endmacro %}
+
+{#- The record columns the comparisons read: each compared field, and any field a 'swapped'
+    level compares it with (first_name against last_name) that is not compared itself. -#}
+{% macro identity_compared_columns() -%}
+  {%- set config = var('c360__identity_resolution') -%}
+  {%- set columns = config.comparisons | map(attribute='name') | list -%}
+  {%- for comparison in config.comparisons -%}
+    {%- for level in comparison.levels if level.kind == 'swapped' and level.with not in columns -%}
+      {%- do columns.append(level.with) -%}
+    {%- endfor -%}
+  {%- endfor -%}
+  {{ return(columns) }}
+{%- endmacro %}

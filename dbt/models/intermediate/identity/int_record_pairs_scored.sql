@@ -6,13 +6,6 @@
 -- runs on Athena too. A blocking value held by more than max_block_size records is
 -- skipped: it would compare every pair of them.
 {%- set config = var('c360__identity_resolution') %}
-{%- set compared = config.comparisons | map(attribute='name') | list %}
-{%- set swapped = [] %}
-{%- for comparison in config.comparisons %}
-    {%- for level in comparison.levels if level.kind == 'swapped' and level.with not in compared %}
-        {%- do swapped.append(level.with) %}
-    {%- endfor %}
-{%- endfor %}
 
 with
 
@@ -20,7 +13,7 @@ records as (
 
     select
         record_key,
-        {{ (compared + swapped) | join(', ') }}
+        {{ identity_compared_columns() | join(', ') }}
     from {{ ref('int_identity_records_normalised') }}
     where not is_contact_point
 

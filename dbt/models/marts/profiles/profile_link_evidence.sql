@@ -5,13 +5,6 @@
 -- int_record_pairs_scored), so a rule or must_link pair the blocking rules never paired has
 -- the model's view too. Record keys and levels only: no names, emails or phones.
 {%- set config = var('c360__identity_resolution') %}
-{%- set compared = config.comparisons | map(attribute='name') | list %}
-{%- set swapped = [] %}
-{%- for comparison in config.comparisons %}
-    {%- for level in comparison.levels if level.kind == 'swapped' and level.with not in compared %}
-        {%- do swapped.append(level.with) %}
-    {%- endfor %}
-{%- endfor %}
 
 
 with
@@ -20,7 +13,7 @@ records as (
 
     select
         record_key,
-        {{ (compared + swapped) | join(', ') }}
+        {{ identity_compared_columns() | join(', ') }}
     from {{ ref('int_identity_records_normalised') }}
     where not is_contact_point
 
