@@ -47,9 +47,10 @@ CATCH_UP = [
     "dags", "trigger", LANDING_DAG, "--conf",
     json.dumps({"interval_start": START.isoformat(), "interval_end": (START + timedelta(hours=HOURS)).isoformat()}),
 ]  # fmt: skip
-# History of *when* ids changed: the two paths build over different intervals, so the same
-# people may be renumbered at different builds. What the ids point at is compared instead.
-NOT_COMPARED = {"profile_merges"}
+# History per build: the two paths build over different intervals, so the same people may be
+# renumbered at different builds (profile_merges), and each build's clustering is summed up
+# under its own interval (profile_cluster_statistics). What the ids point at is compared instead.
+NOT_COMPARED = {"profile_merges", "profile_cluster_statistics"}
 # Columns holding a profile id: the marts' own, and the MarketingAssignedOffers object's field.
 PROFILE_ID_COLUMNS = {"profile_id", "UserId"}
 CATCH_UP_TIMEOUT_S = 1800

@@ -43,6 +43,8 @@ FIRST_BUILD = [
     *(f"+{templates.model_name(name)}" for name in config.OBJECT_TYPES),
     "+profile_links",
     "+profile_merges",
+    # dbt selects a relationships test when either side is selected: this one's other side.
+    "+profile_link_evidence",
     "+suppression_list",
     "path:models/sync",
 ]
