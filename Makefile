@@ -28,7 +28,7 @@ help:
 	@echo "make airflow          the Airflow UI on http://localhost:8080 against the local stack"
 	@echo "make bench            the canonicalisation benchmark (1M and 10M events; ~20 min)"
 	@echo "make bench-loop       make run's stages against the work alone (orchestration overhead; ~4 min)"
-	@echo "make athena-smoke     a tiny query through the Athena warehouse reader against your AWS account (docs/aws.md)"
+	@echo "make athena-smoke CONFIRM=1  one hour of sample data through every DAG on your AWS account, checked and removed (docs/aws.md)"
 	@echo "make clean            remove var/ (warehouse, Airflow state, local AWS state)"
 	@echo "make train-identity-model [VERSION=default] [SAMPLE=n]  retrain the Splink identity model on the local warehouse"
 
@@ -119,10 +119,11 @@ SAMPLE ?=
 train-identity-model: $(STAMP)
 	$(PY) -m include.identity.model train --version $(VERSION) $(if $(SAMPLE),--sample $(SAMPLE),)
 
-# Real Athena, not the local stack: the connection C360_ATHENA_CONN_ID (c360_athena) from
-# AIRFLOW_CONN_C360_ATHENA or your secrets backend, else boto3's own credentials and region.
+# Real AWS, not the local stack: the environment and connections of docs/aws.md (it refuses
+# without them, or without CONFIRM=1: it writes to the account, then removes what it wrote).
+CONFIRM ?=
 athena-smoke: $(STAMP)
-	AIRFLOW_HOME="$${AIRFLOW_HOME:-$(abspath $(VAR))/airflow}" $(PY) -m include.warehouse.athena smoke
+	AIRFLOW_HOME="$${AIRFLOW_HOME:-$(abspath $(VAR))/airflow}" $(PY) -m local.athena_smoke $(if $(CONFIRM),--confirm,)
 
 clean: stack-stop
 	rm -rf var dbt/target dbt/logs
