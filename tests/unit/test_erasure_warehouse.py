@@ -1,7 +1,7 @@
 """Erasure's warehouse part through the seam, on DuckDB and on Athena (the local Athena endpoint over
 the same file, real botocore clients): resolution, the person's rows deleted by key from the tables
-builds keep, the audit row, the interval to rebuild. Every statement is Trino SQL with no DuckDB
-function in it (the check tests/dbt/test_athena_compile.py holds the models' SQL to)."""
+builds keep, the audit row, the interval to rebuild. Every statement passes the Trino check
+(tests/trino_sql.py) the Athena-compiled models pass."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
-import sqlglot
 import yaml
 
 from include import settings
@@ -23,7 +22,7 @@ from include.sync import state as sync_state
 from include.warehouse.athena import AthenaWarehouse
 from include.warehouse.seam import DuckDBWarehouse, Warehouse
 from local.athena_endpoint import AthenaEndpoint
-from tests.dbt.test_athena_compile import DUCKDB_ONLY
+from tests.trino_sql import trino_problems
 from tests.unit.test_erasure import EMAIL, OTHER_PHONE, PHONE, build_warehouse
 from tests.unit.test_warehouse_seam import RESULTS, s3_server, use_connection  # noqa: F401 - s3_server: a fixture
 
@@ -65,8 +64,7 @@ class TrinoChecked:
 
     def _check(self, sql: str) -> None:
         self.statements.append(sql)
-        sqlglot.parse_one(sql, read="trino")
-        assert not DUCKDB_ONLY.search(sql), sql
+        assert not trino_problems(sql), sql
 
     def query_df(self, sql, params=()):
         self._check(sql)
