@@ -48,6 +48,7 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
+from trino_sql_validator import validate
 
 from local.http_endpoint import HttpEndpoint
 
@@ -154,11 +155,32 @@ class Translation:
     read_only: bool
 
 
+VALIDATOR_COMPLEXITY_LIMIT = "maximum SQL statement complexity exceeded"
+
+
+def trino_problems(sql: str) -> list[str]:
+    """Why ``sql`` is not Trino SQL as Athena runs it (empty when it is): a syntax error, or a
+    function or type outside Trino's documented catalog. trino-sql-validator reports an unknown
+    name (a DuckDB-only one such as strftime or list_sort) as a warning, since a deployed Trino may
+    add plugin functions; Athena adds none we use, so a warning counts as a problem."""
+    result = validate(sql, dialect="trino", jinja="reject")  # rendered SQL: a Jinja tag left in is an error
+    error = result.error
+    if error and error.message.endswith(VALIDATOR_COMPLEXITY_LIMIT):
+        # The validator's own parser limit, not Trino's (Athena's is the query's length, checked
+        # in translate): a sync's batch of thousands of literal rows, whose shape the same
+        # statement with fewer rows is checked in.
+        error = None
+    return [str(problem) for problem in (error, *result.warnings) if problem]
+
+
 def translate(query: str, database: str, parameters: list[str], athena_database: str) -> Translation:
     """The query as DuckDB SQL, ExecutionParameters in place and names mapped to the warehouse's
-    schemas (``athena_database`` is the one dbt builds in: its name is ``main`` in DuckDB)."""
+    schemas (``athena_database`` is the one dbt builds in: its name is ``main`` in DuckDB). SQL
+    DuckDB would run but Athena would not fails here as it would there."""
     if len(query) > MAX_QUERY_LENGTH:
         raise QueryFailed("INVALID_INPUT", f"Query exceeds the maximum length of {MAX_QUERY_LENGTH} characters")
+    if problems := trino_problems(query):
+        raise QueryFailed("SYNTAX_ERROR", "; ".join(problems))
     try:
         statements = [tree for tree in sqlglot.parse(query, read="athena") if tree is not None]
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as err:

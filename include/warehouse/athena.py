@@ -250,7 +250,7 @@ def _zoned(text: str | None) -> pd.Timestamp | None:
 
 SMOKE_SQL = (
     "select 1 as one, '' as empty_text, cast(null as varchar) as missing, "
-    "timestamp '2026-01-01 00:00:00.123' as at, ? as parameter"
+    "timestamp '2026-01-01 00:00:00.123' as at_time, ? as parameter"
 )
 
 

@@ -17,7 +17,7 @@ import sqlglot
 from include import settings
 from include.sync import config, templates
 from include.warehouse.relations import relation
-from tests.trino_sql import trino_problems
+from local.athena_endpoint import trino_problems
 from tests.unit.test_customer_profiles_sync import Marts, WarehouseFile, profile
 from tests.unit.test_erasure import build_warehouse
 

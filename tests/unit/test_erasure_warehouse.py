@@ -1,7 +1,7 @@
 """Erasure's warehouse part through the seam, on DuckDB and on Athena (the local Athena endpoint over
 the same file, real botocore clients): resolution, the person's rows deleted by key from the tables
-builds keep, the audit row, the interval to rebuild. Every statement passes the Trino check
-(tests/trino_sql.py) the Athena-compiled models pass."""
+builds keep, the audit row, the interval to rebuild. Every statement passes the Trino check the
+Athena-compiled models pass (local/athena_endpoint.py's trino_problems), on either engine."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ from include.erasure.tasks import check_request
 from include.sync import state as sync_state
 from include.warehouse.athena import AthenaWarehouse
 from include.warehouse.seam import DuckDBWarehouse, Warehouse
-from local.athena_endpoint import AthenaEndpoint
-from tests.trino_sql import trino_problems
+from local.athena_endpoint import AthenaEndpoint, trino_problems
 from tests.unit.test_erasure import EMAIL, OTHER_PHONE, PHONE, build_warehouse
 from tests.unit.test_warehouse_seam import RESULTS, s3_server, use_connection  # noqa: F401 - s3_server: a fixture
 
