@@ -396,6 +396,10 @@ class LocalStack:
                     create_buckets(s3_client(self.s3_port))
             if self.aws:
                 self.aws.start()
+                # moto keeps its state per process, not per server: a stack started again in the
+                # same process (a test module after another) would find the last one's alerts.
+                reset = urllib.request.Request(f"http://127.0.0.1:{self.aws_port}/moto-api/reset", method="POST")
+                urllib.request.urlopen(reset, timeout=10).close()
                 sns, sqs = aws_client("sns", self.aws_port), aws_client("sqs", self.aws_port)
                 topic_arn = sns.create_topic(Name=ALERTS_TOPIC_ARN.rsplit(":", 1)[1])["TopicArn"]
                 queue_url = sqs.create_queue(QueueName=ALERTS_QUEUE)["QueueUrl"]
