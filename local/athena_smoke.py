@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from include import settings, streams
+from include.orchestration.connections import variable as connection_variable
 
 HOUR = timedelta(hours=1)
 DEFAULT_HOUR = datetime(2000, 1, 1, tzinfo=UTC)  # far from any real traffic
@@ -80,7 +81,7 @@ def missing_configuration(
         )
     for conn_id, extra in connections.items():
         if extra is None:
-            missing.append(f"the Airflow connection {conn_id} (AIRFLOW_CONN_{conn_id.upper()} or the secrets backend)")
+            missing.append(f"the Airflow connection {conn_id} ({connection_variable(conn_id)} or the secrets backend)")
         elif local := [url for url in endpoints(extra) if any(host in url for host in LOOPBACK)]:
             missing.append(f"the connection {conn_id} points at this machine ({', '.join(local)}): the local stack")
     missing += [
