@@ -98,11 +98,10 @@ def build_warehouse():
     # A failed expectation fails the same way on a retry: fail at once.
     @task(outlets=[VALIDATED_MARTS], retries=0)
     def validate(interval: dict[str, str]) -> list[dict]:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
+        from customer360_aws.hooks import LakeS3Hook
         from include.quality import tasks
 
-        return tasks.validate(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
+        return tasks.validate(LakeS3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
 
     @task
     def write_dashboard(interval: dict[str, str]) -> str:
@@ -114,13 +113,12 @@ def build_warehouse():
     # sync may be writing it by now) is retried.
     @task(outlets=[VALIDATED_SUPPRESSIONS])
     def validate_suppressions(interval: dict[str, str]) -> list[dict]:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
+        from customer360_aws.hooks import LakeS3Hook
         from include.quality import tasks
         from include.quality.gate import QualityGateFailed
 
         try:
-            return tasks.validate_suppressions(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
+            return tasks.validate_suppressions(LakeS3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), interval)
         except QualityGateFailed as failed:
             raise AirflowFailException(str(failed)) from failed
 

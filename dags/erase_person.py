@@ -103,8 +103,7 @@ def erase_person():
     # Every slot of the raw_zone pool: no landing task runs beside it (include/erasure/tasks.py says why).
     @task(pool=RAW_ZONE_POOL, pool_slots=POOLS[RAW_ZONE_POOL].slots)
     def erase_lake_and_warehouse(found: dict, profiles: dict, params=None, dag_run=None, ti=None) -> dict:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
+        from customer360_aws.hooks import LakeS3Hook
         from include.erasure import tasks
 
         # A build already running read the raw zone before the erasure: it could write the person back.
@@ -112,7 +111,7 @@ def erase_person():
             raise RuntimeError(f"{running} build_warehouse run(s) running: erasing once they are done (retried)")
         return tasks.erase_from_lake_and_warehouse(
             params, found, profiles, dag_run.logical_date or dag_run.run_after,
-            S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(),
+            LakeS3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(),
         )  # fmt: skip
 
     @task.short_circuit

@@ -52,11 +52,10 @@ def land_stream(stream: str):
     @task(task_id=f"land_{stream}", outlets=[RAW_ZONE[stream]], pool=RAW_ZONE_POOL)
     def land(params=None, data_interval_start=None, triggering_asset_events=None, outlet_events=None) -> dict:
         # Imported here, not at the top: every task process parses this file, and parsing stays cheap.
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
+        from customer360_aws.hooks import LakeS3Hook
         from include.landing import tasks
 
-        s3 = S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
+        s3 = LakeS3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
         drop = LANDING_DROPS.get(stream)
         drops = [event.extra for event in triggering_asset_events[drop]] if drop else []
         hours = tasks.hours_to_land(s3, stream, params, data_interval_start, drops)
@@ -108,11 +107,10 @@ def land_engagement_events():
     # looks back at nothing. AirflowFailException: what it found is not retried away.
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def check_late_files(params=None, data_interval_start=None) -> None:
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
+        from customer360_aws.hooks import LakeS3Hook
         from include.landing import tasks
 
-        s3 = S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
+        s3 = LakeS3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()
         if alert := tasks.late_file_alert(s3, params, data_interval_start):
             raise AirflowFailException(alert)
 

@@ -204,10 +204,10 @@ class Clients:
 
 
 def aws_clients() -> Clients:
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+    from customer360_aws.hooks import AwsClientHook
 
     def client(conn_id: str, kind: str):
-        return AwsBaseHook(aws_conn_id=conn_id, client_type=kind).get_conn()
+        return AwsClientHook(aws_conn_id=conn_id, client_type=kind).get_conn()
 
     return Clients(
         client(settings.S3_CONN_ID, "s3"),

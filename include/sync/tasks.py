@@ -111,6 +111,6 @@ def sync_ses_suppression_list(client, params: dict, run_id: str, try_number: int
 
 def erased_subjects() -> register.ErasedSubjects:
     """The erased-subject register, from the raw bucket through the S3 connection."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from customer360_aws.hooks import LakeS3Hook
 
-    return register.load(S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), settings.RAW_BUCKET)
+    return register.load(LakeS3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn(), settings.RAW_BUCKET)

@@ -72,12 +72,12 @@ class AthenaWarehouse:
     @classmethod
     def from_connection(cls, conn_id: str | None = None) -> AthenaWarehouse:
         """Clients from the Airflow connection; database, workgroup and results from the settings."""
-        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+        from customer360_aws.hooks import AwsClientHook
 
         conn_id = conn_id or settings.ATHENA_CONN_ID
         return cls(
-            AwsBaseHook(aws_conn_id=conn_id, client_type="athena").get_conn(),
-            AwsBaseHook(aws_conn_id=conn_id, client_type="s3").get_conn(),
+            AwsClientHook(aws_conn_id=conn_id, client_type="athena").get_conn(),
+            AwsClientHook(aws_conn_id=conn_id, client_type="s3").get_conn(),
             settings.ATHENA_SCHEMA,
             settings.ATHENA_WORK_GROUP,
             settings.ATHENA_S3_STAGING_DIR,

@@ -124,9 +124,9 @@ def on_athena(built, athena_manifest, monkeypatch) -> DuckDBWarehouse:
 
 
 def s3():
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from customer360_aws.hooks import LakeS3Hook
 
-    return S3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()  # as the validate task builds it
+    return LakeS3Hook(aws_conn_id=settings.S3_CONN_ID).get_conn()  # as the validate task builds it
 
 
 def duckdb_rows(sql: str) -> list[tuple]:
