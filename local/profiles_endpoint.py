@@ -16,7 +16,8 @@ locally), every signed request is answered 403 with the error code the file star
 ``AccessDeniedException``; e.g. ``ExpiredTokenException``), as AWS answers a request whose
 credentials or permissions it refuses; operations named after the code (e.g.
 ``AccessDeniedException BatchPutProfileObject PutSuppressedDestination``, a policy that lost
-them) are the only ones refused. ``touch`` it to start an outage, remove it to end one.
+them) are the only ones refused. ``touch`` it to start an outage, remove it to end one;
+``start_outage`` writes a code in one step (a request never reads the file half-written).
 """
 
 from __future__ import annotations
@@ -426,6 +427,12 @@ class ProfilesEndpoint(HttpEndpoint):
             return False
         with self._random_lock:
             return self._random.random() < self.throttle_rate
+
+    def start_outage(self, refusal: str = "") -> None:
+        """Refuse requests as ``refusal`` says (the outage flag's text), from the next one on."""
+        written = self.outage_flag.with_suffix(".outage-next")
+        written.write_text(refusal)
+        written.replace(self.outage_flag)  # atomic: never an empty flag on its way to holding a code
 
     def _outage(self, operation: str) -> str | None:
         """The error code ``operation`` is refused with while the outage flag exists, else None."""

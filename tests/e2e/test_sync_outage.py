@@ -51,7 +51,7 @@ def test_an_outage_of_three_runs_then_recovery_sends_the_warehouse_with_no_dead_
     received_alerts()  # start from none
 
     for outage in OUTAGES:
-        stack.profiles.outage_flag.write_text(outage)
+        stack.profiles.start_outage(outage)
         tasks = run_sync_dags(dagbag, "failed")
         # The first task to meet the outage fails after Airflow's retries (not a data problem);
         # those after it wait.

@@ -736,7 +736,7 @@ def test_an_outage_stops_the_run_at_once_counts_no_attempt_and_the_next_run_send
     def expire_after_five_batches(request, **kwargs):
         batches.append(request)
         if len(batches) == 6:
-            endpoint.outage_flag.write_text("ExpiredTokenException")
+            endpoint.start_outage("ExpiredTokenException")
 
     client.meta.events.register("before-send.customer-profiles.BatchPutProfileObject", expire_after_five_batches)
     with pytest.raises(engine.TargetUnavailable) as caught:

@@ -235,10 +235,10 @@ def test_the_outage_switch_refuses_every_request_until_it_is_removed(endpoint, d
             call()
         error = caught.value.response
         assert (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDeniedException", 403)
-    endpoint.outage_flag.write_text("ExpiredTokenException\n")
+    endpoint.start_outage("ExpiredTokenException\n")
     with pytest.raises(ClientError, match="ExpiredTokenException"):
         domain.get_domain(DomainName="d")
-    endpoint.outage_flag.write_text("AccessDeniedException PutProfileObject PutSuppressedDestination")
+    endpoint.start_outage("AccessDeniedException PutProfileObject PutSuppressedDestination")
     assert domain.get_domain(DomainName="d")["DomainName"] == "d"  # not named: served
     with pytest.raises(ClientError, match="AccessDeniedException"):
         put(domain, "a@example.com")
