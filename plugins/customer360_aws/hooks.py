@@ -3,11 +3,12 @@
 Hooks for Amazon Connect Customer Profiles and the SES v2 account-level suppression list,
 the data lake's S3 and any other client (``AwsClientHook``): the provider's AwsBaseHook or
 S3Hook, so region, credentials and ``endpoint_url`` come from the Airflow connection (the
-local stack and AWS differ only by connection). Throttled requests are retried by botocore's standard mode (exponential
-backoff with jitter); the send rate is governed by the sync's AdaptiveRateLimiter
-(include/sync/rate_limit.py), attached to the client. botocore's "adaptive" mode is not used:
-its rate drops by 30 % on every throttle, and under 10 % throttled requests it sank to a few
-percent of the ceiling (include/sync/rate_limit.py, bench/README.md).
+local stack and AWS differ only by connection). Throttled requests are retried by botocore's
+standard mode (exponential backoff with jitter); the send rate is governed by the sync's
+AdaptiveRateLimiter (include/sync/rate_limit.py), attached to the client. botocore's
+"adaptive" mode is not used: its rate drops by 30 % on every throttle, and under 10 %
+throttled requests it sank to a few percent of the ceiling (include/sync/rate_limit.py,
+bench/README.md).
 """
 
 from __future__ import annotations
