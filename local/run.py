@@ -1,9 +1,10 @@
 """``make run``: the whole pipeline through Airflow on the embedded local stack.
 
 Uploads the input directory (or freshly generated sample data) to the landing bucket, runs
-``land_engagement_events`` once over every hour the files hold, ``build_warehouse`` over those
-hours, ``sync_ses_suppression`` and ``sync_customer_profiles``, each as a real Airflow DAG run (``dag.test``), then
-prints a summary. The console shows a line per finished step (``local/progress.py``);
+``land_engagement_events`` once over the hours its files hold (first to last; the files of
+earlier runs stay in the bucket, landed already), ``build_warehouse`` over those hours,
+``sync_ses_suppression`` and ``sync_customer_profiles``, each as a real Airflow DAG run
+(``dag.test``), then prints a summary. The console shows a line per finished step (``local/progress.py``);
 task logs go to ``var/logs/make-run.log`` (``--verbose``: to the console). The local stack must
 be up (the Makefile starts it).
 """
@@ -27,19 +28,25 @@ from local import progress, stack
 HOUR = timedelta(hours=1)
 
 
-def upload_input(s3, input_dir: Path) -> int:
-    """Mirror ``input_dir``'s stream folders into the landing bucket (``<stream>/…`` keys); returns
-    files uploaded. Anything else in it (the sample's ``_truth/``) is not landing input."""
-    stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
-    files = sorted(
+def input_keys(input_dir: Path) -> dict[str, Path]:
+    """``input_dir``'s stream folders' files by their landing key (``<stream>/…``). Anything else in
+    it (the sample's ``_truth/``) is not landing input."""
+    files = (
         p
         for stream in streams.RAW_STREAMS
         for p in (input_dir / stream).rglob("*")
         if p.is_file() and not p.name.startswith(".")
     )
-    for path in files:
-        s3.upload_file(str(path), settings.LANDING_BUCKET, path.relative_to(input_dir).as_posix())
-    return len(files)
+    return {path.relative_to(input_dir).as_posix(): path for path in sorted(files)}
+
+
+def upload_input(s3, input_dir: Path) -> int:
+    """Mirror ``input_dir``'s stream folders into the landing bucket; returns files uploaded."""
+    stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
+    keys = input_keys(input_dir)
+    for key, path in keys.items():
+        s3.upload_file(str(path), settings.LANDING_BUCKET, key)
+    return len(keys)
 
 
 def log_path() -> Path:
@@ -128,7 +135,8 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
     pipeline_started = time.monotonic()
     s3 = stack.s3_client()
     console.write(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}\n")
-    hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS)
+    # This input's hours: the bucket keeps earlier runs' files, whose hours are landed already.
+    hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS, input_keys(input_dir))
     if not hours:
         raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {streams.RAW_STREAMS}")
     stages["upload"] = time.monotonic() - pipeline_started

@@ -224,6 +224,14 @@ def stream_hours(s3, landing_bucket: str, stream: str, keys: Iterable[str] | Non
     return hours
 
 
-def discover_hours(s3, landing_bucket: str, streams: Iterable[str]) -> list[datetime]:
-    """Every hour the landing bucket holds records for (what a run of those files must cover)."""
-    return sorted(set().union(*(stream_hours(s3, landing_bucket, stream) for stream in streams)))
+def discover_hours(
+    s3, landing_bucket: str, streams: Iterable[str], keys: Iterable[str] | None = None
+) -> list[datetime]:
+    """Every hour the landing bucket's files hold records for, or only ``keys``' (what a run of
+    those files must cover)."""
+    wanted = None if keys is None else set(keys)
+
+    def of_stream(stream: str) -> list[str] | None:
+        return None if wanted is None else [key for key in wanted if key.startswith(f"{stream}/")]
+
+    return sorted(set().union(*(stream_hours(s3, landing_bucket, stream, of_stream(stream)) for stream in streams)))

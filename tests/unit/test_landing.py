@@ -137,6 +137,17 @@ def test_landing_an_hour_twice_gives_identical_bytes(s3):
     assert len(s3.list_objects_v2(Bucket="raw", Prefix="ses/")["Contents"]) == 1
 
 
+def test_discovering_the_hours_of_some_files_leaves_the_others_out(s3):
+    later = SES_DELIVERY | {"delivery": {"timestamp": "2026-11-20T11:30:00.000Z"}}
+    s3.put_object(Bucket="landing", Key="ses/2026/11/20/10/earlier-run", Body=line(SES_DELIVERY).encode())
+    s3.put_object(Bucket="landing", Key="ses/this-run.jsonl", Body=line(later).encode())
+
+    assert discover_hours(s3, "landing", ["ses"]) == [HOUR, HOUR.replace(hour=11)]
+    assert discover_hours(s3, "landing", ["ses", "sms_voice"], ["ses/this-run.jsonl"]) == [HOUR.replace(hour=11)]
+    with pytest.raises(ValueError, match="not in s3://landing/"):
+        discover_hours(s3, "landing", ["ses"], ["ses/never-uploaded"])
+
+
 def test_flat_drop_is_split_by_event_hour_and_broken_lines_counted_once(s3):
     later = SES_DELIVERY | {"delivery": {"timestamp": "2026-11-20T11:30:00.000Z"}}
     body = "\n".join([line(SES_DELIVERY), "{oops", line(later)]).encode()
