@@ -16,7 +16,7 @@ INPUT ?=
 VERBOSE ?=
 # make test's workers (pytest-xdist). Three on the 2-core machines it is sized for: the end-to-end
 # modules wait on servers, subprocesses and the scheduler much of the time, and a third worker keeps
-# both cores busy (a clean clone: 20.5 min with three, 28.6 with two).
+# both cores busy (a clean clone: 18.7 min with three, 28.6 with two).
 TEST_WORKERS ?= 3
 XDIST := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 RUN_ARGS := $(if $(INPUT),--input $(abspath $(INPUT)),) $(if $(VERBOSE),--verbose,)
