@@ -137,10 +137,6 @@ def local_environment(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "local.stack.SQLITE_CONNECT_ARGS",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": "local.stack.SQLITE_CONNECT_ARGS",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-        # Locally a run's tasks go one at a time (DuckDB's single writer), each queued by a
-        # scheduler loop; an idle loop sleeps 1 s by default, ~0.6 s a task. A catch-up build
-        # took 142 s instead of 201 s.
-        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.1",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__PROPAGATE_LOGS": "False",
         # dbt's partial-parse file is kept per stack: /tmp/cosmos, shared by every stack on the
