@@ -285,7 +285,7 @@ def measure(events: int, workers: int, baseline_records: int, monitor: Monitor) 
         with _stack(var_dir) as (s3_port, profiles_port, _, _):
             s3 = s3_client(s3_port)
             started = time.perf_counter()
-            files = upload_input(s3, input_dir)
+            files = len(upload_input(s3, input_dir))
             upload_s = time.perf_counter() - started
             print(
                 f"[{events:,}] uploaded {files} files in {upload_s:.1f}s; landing with {workers} workers …", flush=True

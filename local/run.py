@@ -28,25 +28,20 @@ from local import progress, stack
 HOUR = timedelta(hours=1)
 
 
-def input_keys(input_dir: Path) -> dict[str, Path]:
-    """``input_dir``'s stream folders' files by their landing key (``<stream>/…``). Anything else in
-    it (the sample's ``_truth/``) is not landing input."""
-    files = (
+def upload_input(s3, input_dir: Path) -> list[str]:
+    """Mirror ``input_dir``'s stream folders into the landing bucket; returns the keys uploaded
+    (``<stream>/…``). Anything else in it (the sample's ``_truth/``) is not landing input."""
+    stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
+    files = sorted(
         p
         for stream in streams.RAW_STREAMS
         for p in (input_dir / stream).rglob("*")
         if p.is_file() and not p.name.startswith(".")
     )
-    return {path.relative_to(input_dir).as_posix(): path for path in sorted(files)}
-
-
-def upload_input(s3, input_dir: Path) -> int:
-    """Mirror ``input_dir``'s stream folders into the landing bucket; returns files uploaded."""
-    stack.create_buckets(s3, (settings.LANDING_BUCKET, settings.RAW_BUCKET))  # where missing
-    keys = input_keys(input_dir)
-    for key, path in keys.items():
+    keys = [path.relative_to(input_dir).as_posix() for path in files]
+    for path, key in zip(files, keys, strict=True):
         s3.upload_file(str(path), settings.LANDING_BUCKET, key)
-    return len(keys)
+    return keys
 
 
 def log_path() -> Path:
@@ -134,9 +129,10 @@ def run(input_dir: Path | None, people: int, console: TextIO) -> int:
 
     pipeline_started = time.monotonic()
     s3 = stack.s3_client()
-    console.write(f"uploaded {upload_input(s3, input_dir)} files from {input_dir}\n")
+    uploaded = upload_input(s3, input_dir)
+    console.write(f"uploaded {len(uploaded)} files from {input_dir}\n")
     # This input's hours: the bucket keeps earlier runs' files, whose hours are landed already.
-    hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS, input_keys(input_dir))
+    hours = discover_hours(s3, settings.LANDING_BUCKET, streams.RAW_STREAMS, uploaded)
     if not hours:
         raise SystemExit(f"no records found under {input_dir}/<stream>/ for streams {streams.RAW_STREAMS}")
     stages["upload"] = time.monotonic() - pipeline_started
