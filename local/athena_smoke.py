@@ -377,19 +377,11 @@ def checks(wh, hour: datetime, generated: int, created: Created, object_types, m
 
 def hour_manifests(hour: datetime) -> dict[str, dict]:
     """The hour's landing manifests by stream (each already checked: read = landed + quarantined + skipped)."""
-    import json
-
-    from include.landing.partitions import manifest_key
+    from include.landing.partitions import read_manifest
 
     s3 = aws_clients().s3
-    manifests = {}
-    for stream in streams.RAW_STREAMS:
-        try:
-            body = s3.get_object(Bucket=settings.RAW_BUCKET, Key=manifest_key(stream, hour))["Body"].read()
-        except s3.exceptions.NoSuchKey:
-            continue  # a stream the hour holds nothing of
-        manifests[stream] = json.loads(body)
-    return manifests
+    manifests = {stream: read_manifest(s3, settings.RAW_BUCKET, stream, hour) for stream in streams.RAW_STREAMS}
+    return {stream: manifest for stream, manifest in manifests.items() if manifest is not None}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,7 @@ from include.landing.partitions import (
     list_objects,
     manifest_key,
     partition_prefix,
+    read_manifest,
 )
 from include.landing.records import EARLIEST, LATEST_AFTER_HOUR, LandedRecord, Quarantined, read_file
 
@@ -182,9 +183,8 @@ def unlanded_keys(s3, stream: str, hour: datetime, landing_bucket: str, raw_buck
     ]
     if not objects:
         return []
-    try:
-        listed = json.loads(s3.get_object(Bucket=raw_bucket, Key=manifest_key(stream, hour))["Body"].read())
-    except s3.exceptions.NoSuchKey:
+    listed = read_manifest(s3, raw_bucket, stream, hour)
+    if listed is None:
         return [obj["Key"] for obj in objects]
     landed = {(source["key"], source["etag"]) for source in listed["source_files"]}
     return [obj["Key"] for obj in objects if (obj["Key"], obj["ETag"].strip('"')) not in landed]

@@ -81,6 +81,14 @@ def manifest_key(stream: str, hour: datetime) -> str:
     return f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json"
 
 
+def read_manifest(s3, raw_bucket: str, stream: str, hour: datetime) -> dict | None:
+    """The stream-hour's landing manifest, as landing wrote it; None when that hour was never landed."""
+    try:
+        return json.loads(s3.get_object(Bucket=raw_bucket, Key=manifest_key(stream, hour))["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
 def firehose_prefix(stream: str, hour: datetime) -> str:
     """Where Firehose delivers ``stream``'s objects of ``hour`` in the landing bucket."""
     return f"{stream}/{hour:%Y/%m/%d/%H}/"

@@ -6,12 +6,11 @@ Each stream-hour's manifest says what landing read, landed and quarantined; the 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import pandas as pd
 
-from include.landing.partitions import MANIFEST_PREFIX, partition_prefix
+from include.landing.partitions import read_manifest
 
 
 def manifest_counts(s3, raw_bucket: str, streams: list[str], hours: list[datetime]) -> pd.DataFrame:
@@ -19,10 +18,8 @@ def manifest_counts(s3, raw_bucket: str, streams: list[str], hours: list[datetim
     rows = []
     for stream in streams:
         for hour in hours:
-            key = f"{MANIFEST_PREFIX}/{partition_prefix(stream, hour)}manifest.json"
-            try:
-                manifest = json.loads(s3.get_object(Bucket=raw_bucket, Key=key)["Body"].read())
-            except s3.exceptions.NoSuchKey:
+            manifest = read_manifest(s3, raw_bucket, stream, hour)
+            if manifest is None:
                 continue
             rows.append(
                 {
