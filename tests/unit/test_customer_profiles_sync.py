@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -732,11 +733,15 @@ def test_an_outage_stops_the_run_at_once_counts_no_attempt_and_the_next_run_send
     settings = config.SyncSettings(concurrency=2, checkpoint_seconds=60)  # recorded by the stop, not a checkpoint
     client = endpoint_client(endpoint)
     batches = []
+    counting = threading.Lock()
 
     def expire_after_five_batches(request, **kwargs):
-        batches.append(request)
-        if len(batches) == 6:
-            endpoint.start_outage("ExpiredTokenException")
+        # Under the lock, the other thread's next batch waits until the flag is written: without it, that batch
+        # could be counted seventh yet reach the endpoint before the outage began.
+        with counting:
+            batches.append(request)
+            if len(batches) == 6:
+                endpoint.start_outage("ExpiredTokenException")
 
     client.meta.events.register("before-send.customer-profiles.BatchPutProfileObject", expire_after_five_batches)
     with pytest.raises(engine.TargetUnavailable) as caught:
