@@ -142,8 +142,10 @@ def build_warehouse():
     # Nothing of the run holds the warehouse any more, whatever each task's outcome.
     warehouse_released = EmptyOperator(task_id="warehouse_released", trigger_rule=TriggerRule.ALL_DONE)
     [dbt, validated, dashboard] >> warehouse_released
-    # The suppressions' own inputs built and tested: each model's task group (its run and its tests).
-    suppression_inputs = [dbt.children[f"dbt.{model}"] for model in ("suppression_list", "landing_reconciliation")]
+    # The suppressions' own inputs built and tested: each model's task (its build and its tests).
+    suppression_inputs = [
+        dbt.children[f"dbt.{model}_model_build"] for model in ("suppression_list", "landing_reconciliation")
+    ]
     [*suppression_inputs, warehouse_released] >> validate_suppressions(interval)
 
 

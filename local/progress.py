@@ -107,7 +107,9 @@ class DagRunProgress:
             ).all()
             states = {task_id: state for task_id, state, _, _ in tis}
             if states.get(PRODUCER_TASK) is not None:
-                models = [task_id for task_id in states if task_id.startswith("dbt.") and task_id.endswith("run")]
+                models = [
+                    task_id for task_id in states if task_id.startswith("dbt.") and task_id.endswith("_model_build")
+                ]
                 keys = session.scalars(
                     select(XComModel.key).where(
                         XComModel.dag_id == self.dag_id,

@@ -1,5 +1,7 @@
 """Every DAG imports cleanly, the expected DAGs exist, and each is set up to be operated."""
 
+import json
+
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
@@ -110,8 +112,8 @@ def test_the_suppressions_gate_waits_for_its_own_models_and_for_the_run_to_relea
     assert gate.trigger_rule == "all_success"
     assert gate.upstream_task_ids == {
         "resolve_interval",
-        "dbt.suppression_list.test",
-        "dbt.landing_reconciliation.test",
+        "dbt.suppression_list_model_build",
+        "dbt.landing_reconciliation_model_build",
         "warehouse_released",
     }
     # Released once every other task of the run is done, whatever its outcome (dbt's process and the
@@ -133,6 +135,8 @@ def test_build_runs_dbt_once_and_every_model_has_a_task_that_reports_it(dagbag):
     from airflow.sdk.bases.sensor import BaseSensorOperator
     from cosmos.operators.watcher import DbtProducerWatcherOperator
 
+    from include.orchestration.dbt_build_watcher import DbtBuildWatcherSensor
+
     dag = dagbag.dags["build_warehouse"]
     producers = [task for task in dag.tasks if isinstance(task, DbtProducerWatcherOperator)]
     assert [task.task_id for task in producers] == ["dbt.dbt_producer_watcher"]
@@ -140,9 +144,18 @@ def test_build_runs_dbt_once_and_every_model_has_a_task_that_reports_it(dagbag):
     assert producers[0]._should_generate_model_uris is False
     dbt_tasks = [task for task in dag.tasks if task.task_id.startswith("dbt.") and task not in producers]
     sensors = [task for task in dbt_tasks if isinstance(task, BaseSensorOperator)]
-    # Models, seeds and their tests: each a reschedule sensor (no worker slot held, no triggerer).
-    assert len(sensors) > 50
+    # One task per model and seed, its tests included: each a reschedule sensor (no worker slot held,
+    # no triggerer), and nothing else in the group but the producer's own.
+    manifest = json.loads(settings.DBT_MANIFEST_PATH.read_text())
+    buildable = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] in ("model", "seed")}
+    assert {task.task_id.removeprefix("dbt.").rsplit("_", 2)[0] for task in sensors} == buildable
+    assert len(sensors) == len(buildable)
+    assert {type(task) for task in sensors} == {DbtBuildWatcherSensor}
+    assert {task.task_id for task in dbt_tasks} - {task.task_id for task in sensors} == {
+        "dbt.dbt_producer_watcher_done"
+    }
     assert {(task.mode, task.deferrable) for task in sensors} == {("reschedule", False)}
+    assert dag.get_task("dbt.suppression_list_model_build").has_tests
     # The per-type event views are built by the same dbt build, and shown like every model.
     assert any("email_bounce" in task.task_id for task in sensors)
     assert not {"create_raw_relations", "event_type_views"} & set(dag.task_ids)

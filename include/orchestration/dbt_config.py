@@ -10,6 +10,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from include import settings
+from include.orchestration import dbt_build_watcher
 
 project_config = ProjectConfig(
     dbt_project_path=settings.DBT_PROJECT_DIR,
@@ -35,18 +36,19 @@ class _HooksHaveNoTask(logging.Filter):
 logging.getLogger("cosmos.airflow.graph").addFilter(_HooksHaveNoTask())
 
 # The manifest is compiled by `make dbt-manifest`: parsing the DAG file never calls dbt.
-# A task per model and one for its tests; dbt (one `dbt build`, below) skips what depends on a
-# failing test, and runs a test reading several models (every record linked once) after all of
-# them, so no test needs a task of its own.
+# A task per model (and seed) covering the model and its tests (include/orchestration/dbt_build_watcher.py):
+# dbt (one `dbt build`, below) skips what depends on a failing test, and runs a test reading several
+# models (every record linked once) after all of them, so no test needs a task of its own.
 render_config = RenderConfig(
     load_method=LoadMode.DBT_MANIFEST,
-    test_behavior=TestBehavior.AFTER_EACH,
+    test_behavior=TestBehavior.BUILD,
     should_detach_multiple_parents_tests=False,
 )
+render_config.node_converters = dbt_build_watcher.node_converters(render_config)
 
 # One `dbt build` per run (Cosmos' watcher mode): a producer task runs the whole selection with
 # dbt's threads and reports each node's result; every model still has its own task in the UI,
-# which turns green or red with that model. The build runs in a subprocess: dbt-duckdb keeps its
+# which turns green or red with that model and its tests. The build runs in a subprocess: dbt-duckdb keeps its
 # database open for the life of the process, which would lock the gate and the syncs out of the
 # warehouse file.
 execution_config = ExecutionConfig(
@@ -57,11 +59,11 @@ execution_config = ExecutionConfig(
 
 # Every model's task waits for the producer's report of it without holding a worker slot or
 # needing a triggerer (a reschedule sensor), and without a dbt process of its own.
-CONSUMER_ARGS = {"deferrable": False, "mode": "reschedule", "poke_interval": 5}
+CONSUMER_ARGS = {"mode": "reschedule", "poke_interval": 5}
 
 
 def dbt_task_group(group_id: str, dbt_vars: dict[str, str]) -> DbtTaskGroup:
-    """The dbt project as a task group: one producer running `dbt build`, a task per model and its tests."""
+    """The dbt project as a task group: one producer running `dbt build`, a task per model with its tests."""
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=project_config,
