@@ -10,10 +10,12 @@ State, resumability, retries
 ``customer_profiles_sync_state`` holds one row per object: the hash and unique key of its
 last successful push, and the failed content with its attempts. Results are checkpointed
 into it, into ``customer_profiles_sync_log`` (one row per object sent or failed, with
-error code and message) and into the run's ``customer_profiles_sync_runs`` row at least
-every ``checkpoint_seconds`` (on Athena ``athena_checkpoint_seconds``: each statement there is
-a query of seconds) and on any exception: a killed sync re-run sends only what was not
-recorded (at most the last checkpoint interval again, and that is an idempotent upsert). A
+error code and message) and into the run's ``customer_profiles_sync_runs`` row every
+``checkpoint_seconds`` (on Athena ``athena_checkpoint_seconds``: each statement there is a
+query of seconds), or once the last write is done if it took longer, and on any exception. A
+writer thread writes them while the sends go on. A killed sync re-run sends only what was not
+recorded (what arrived after the last written checkpoint was taken: an interval and a write at most; an
+idempotent upsert). A
 checkpoint writes the state first, then the log, then the run's row (include/sync/state.py
 has the SQL, the same on both engines): one transaction on DuckDB; on Athena, which has no
 transactions, a stop between them leaves the state right (what a resume relies on) and at
@@ -175,6 +177,16 @@ class TargetUnavailable(Exception):
 
 
 @dataclass
+class _Results:
+    """Results of a run not yet checkpointed: what one checkpoint writes."""
+
+    upserts: dict[str, StateRow]
+    deletes: set[str]
+    profile_deletes: set[str]
+    log: list[dict]
+
+
+@dataclass
 class _Run:
     """A run's counters and the results not yet checkpointed."""
 
@@ -190,6 +202,19 @@ class _Run:
     newly_dead: list[str] = field(default_factory=list)
     attempted: int = 0  # objects sent or rejected: the rejected share's denominator
     rejected: int = 0  # rejections counted as attempts (not throttling, server or waiting)
+
+    def take_results(self) -> _Results:
+        """The results not yet checkpointed, which the run stops holding."""
+        taken = _Results(self.upserts, self.deletes, self.profile_deletes, self.log)
+        self.upserts, self.deletes, self.profile_deletes, self.log = {}, set(), set(), []
+        return taken
+
+    def restore_results(self, failed: _Results) -> None:
+        """Hold again, before those that arrived since, the results of a checkpoint that failed."""
+        self.upserts = failed.upserts | self.upserts  # an object is put or removed in a run, never both
+        self.deletes = failed.deletes | self.deletes
+        self.profile_deletes = failed.profile_deletes | self.profile_deletes
+        self.log = failed.log + self.log
 
     def summary(self) -> dict:
         return {
@@ -210,6 +235,7 @@ class Sync:
         self.wh, self.target, self.settings = wh, target, settings
         self.state = load_state(wh, target.object_type)
         self.run_id = run_id
+        self._writing: tuple[_Results, Future] | None = None  # the checkpoint being written
         self.checkpoint_seconds = (
             settings.athena_checkpoint_seconds if wh.engine == "athena" else settings.checkpoint_seconds
         )
@@ -268,6 +294,7 @@ class Sync:
         size = self.target.batch_size
         batches = [to_put[i : i + size] for i in range(0, len(to_put), size)]
         removals = {row.object_key: (row, action) for row, action in to_remove}
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="c360-sync-checkpoint")
         try:
             self._execute(
                 run,
@@ -280,10 +307,12 @@ class Sync:
                 (lambda row=row, action=action: [self.target.remove(row, action)] for row, action in removals.values()),
                 lambda outcome: self._apply_removal(run, *removals[outcome.key], outcome),
             )
+            self._checkpoint(run, finished=True)
         except BaseException:
-            self._checkpoint(run, finished=False)
+            self._checkpoint(run, finished=False, after_failure=True)
             raise
-        self._checkpoint(run, finished=True)
+        finally:
+            self._writer.shutdown()
         return self._conclude(run)
 
     def _guard_deletions(self, deletions: int) -> None:
@@ -310,7 +339,7 @@ class Sync:
                 if refused := _apply_available(future.result(), apply):
                     raise self._unavailable(run, refused)
             if time.monotonic() - last_checkpoint >= self.checkpoint_seconds:
-                self._checkpoint(run, finished=False)
+                self._checkpoint(run, finished=False, waiting=False)
                 last_checkpoint = time.monotonic()
 
         pool = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="c360-sync")
@@ -400,21 +429,49 @@ class Sync:
         else:
             self.state[row.object_key] = run.upserts[row.object_key] = self._failed(run, row, digest, outcome)
 
-    def _checkpoint(self, run: _Run, finished: bool) -> None:
+    def _checkpoint(self, run: _Run, finished: bool, waiting: bool = True, after_failure: bool = False) -> None:
         """Write what arrived since the last checkpoint: the state first (what a resume relies on),
-        then the log, then the run's row."""
+        then the log, then the run's row.
+
+        One checkpoint at a time, in order, on the writer thread: sending goes on while one is written
+        (~0.2 s per 1,000 objects on DuckDB, seconds per statement on Athena). Not ``waiting``: none
+        while the last is still being written (the next takes these results too). A checkpoint that
+        failed raises at the next one, whose write then includes its results; ``after_failure`` (the run
+        is failing already): write them without raising that error.
+        """
+        if not waiting and self._writing is not None and not self._writing[1].done():
+            return
+        self._await_checkpoint(run, raising=not after_failure)
+        results, summary = run.take_results(), run.summary()
+        ended = _now() if finished else None
+        self._writing = (results, self._writer.submit(self._write_checkpoint, results, summary, ended))
+        if waiting:
+            self._await_checkpoint(run)
+
+    def _await_checkpoint(self, run: _Run, raising: bool = True) -> None:
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        results, written = writing
+        try:
+            written.result()
+        except BaseException:
+            run.restore_results(results)
+            if raising:
+                raise
+
+    def _write_checkpoint(self, results: _Results, summary: dict, ended: datetime | None) -> None:
         wh = self.wh
         wh.execute_many(
             [
-                *state.delete_state(wh, "object_key", sorted(run.deletes), run.object_type),
+                *state.delete_state(wh, "object_key", sorted(results.deletes), summary["object_type"]),
                 # a merged or deleted profile takes every object of it along
-                *state.delete_state(wh, "profile_id", sorted(run.profile_deletes)),
-                *state.upsert_state(wh, list(run.upserts.values())),
-                *state.append_log(wh, run.log),
-                state.update_run(wh, run.summary(), _now() if finished else None),
+                *state.delete_state(wh, "profile_id", sorted(results.profile_deletes)),
+                *state.upsert_state(wh, list(results.upserts.values())),
+                *state.append_log(wh, results.log),
+                state.update_run(wh, summary, ended),
             ]
         )
-        run.upserts, run.deletes, run.profile_deletes, run.log = {}, set(), set(), []
 
     def _conclude(self, run: _Run) -> dict:
         summary = run.summary()

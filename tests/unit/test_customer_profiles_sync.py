@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 
 from include.settings import DBT_MANIFEST_PATH, PROJECT_ROOT
 from include.sync import config, customer_profiles, engine, rate_limit, state, templates
-from include.warehouse.seam import DuckDBWarehouse
+from include.warehouse.seam import DuckDBWarehouse, WarehouseError
 from local.profiles_endpoint import ProfilesEndpoint
 from tests.unit.conftest import endpoint_client
 
@@ -385,6 +385,68 @@ def test_a_checkpoint_writes_state_then_log_then_run_in_bounded_statements(con, 
     assert con.execute("select count(*) from customer_profiles_sync_state").fetchone() == (250,)
     messages = con.execute("select error_message from customer_profiles_sync_log where status = 'failed'").fetchall()
     assert [len(m) for (m,) in messages] == [state.MAX_ERROR_MESSAGE] * 2
+
+
+class SlowCheckpoints(Recording):
+    """The warehouse, with each checkpoint taking ``seconds`` to write; records when each was being written."""
+
+    def __init__(self, wh: DuckDBWarehouse, seconds: float, failing: int = 0):
+        super().__init__(wh)
+        self.seconds, self.failing, self.writing = seconds, failing, []
+
+    def execute_many(self, statements):
+        started = time.monotonic()
+        time.sleep(self.seconds)
+        self.writing.append((started, time.monotonic()))
+        if len(self.writing) <= self.failing:
+            raise WarehouseError("the warehouse is busy")
+        super().execute_many(statements)
+
+
+def test_sending_goes_on_while_a_checkpoint_is_written(con, wh):
+    sent_at = []
+    client = ItemResults(lambda user: 200)
+    put = client.batch_put_profile_object
+
+    def put_in_10_ms(**kwargs):
+        time.sleep(0.01)
+        sent_at.append(time.monotonic())
+        return put(**kwargs)
+
+    client.batch_put_profile_object = put_in_10_ms
+    slow = SlowCheckpoints(wh, seconds=1.0)
+    settings = config.SyncSettings(concurrency=1, checkpoint_seconds=0.05)
+
+    summary = engine.Sync(slow, offers_target(client), "run1", settings).run(offer_items(300))
+
+    assert summary["sent"] == 300
+    # ~0.3 s of sending, a checkpoint due every 0.05 s, each taking 1 s to write: every batch went out
+    # while the first was written, and the only other checkpoint is the run's last.
+    (first_started, first_written), (last_started, _) = slow.writing
+    assert len(sent_at) == 30 and first_started < min(sent_at) + 0.1 and max(sent_at) < first_written <= last_started
+    assert con.execute("select count(*), count(distinct object_key) from customer_profiles_sync_log").fetchone() == (
+        300,
+        300,
+    )
+
+
+def test_what_a_failed_checkpoint_held_is_written_by_the_next_and_the_run_fails(con, wh):
+    client = ItemResults(lambda user: 200)
+    failing_once = SlowCheckpoints(wh, seconds=0.05, failing=1)
+    settings = config.SyncSettings(concurrency=1, checkpoint_seconds=0.0)
+
+    with pytest.raises(WarehouseError, match="busy"):
+        engine.Sync(failing_once, offers_target(client), "run1", settings).run(offer_items(100))
+
+    # The failure surfaced at the next checkpoint. Every object sent is recorded, once: nothing the
+    # failed write held was lost or doubled.
+    sent = [item.key for item in offer_items(100)][: 10 * client.batches]
+    assert len(sent) >= 10 and len(failing_once.writing) >= 2
+    assert sync_state(con) == [(key, True, None, 0, False) for key in sent]
+    assert con.execute("select count(*), count(distinct object_key) from customer_profiles_sync_log").fetchone() == (
+        len(sent),
+        len(sent),
+    )
 
 
 def test_a_template_change_changes_every_hash(marts, wh):
