@@ -129,13 +129,7 @@ def build_warehouse():
         raise AirflowFailException("the dbt build, validate or write_dashboard failed: see that task")
 
     interval = resolve_interval()
-    dbt = dbt_config.dbt_task_group(
-        "dbt",
-        {
-            "c360__interval_start": "{{ ti.xcom_pull(task_ids='resolve_interval')['c360__interval_start'] }}",
-            "c360__interval_end": "{{ ti.xcom_pull(task_ids='resolve_interval')['c360__interval_end'] }}",
-        },
-    )
+    dbt = dbt_config.dbt_task_group("dbt", dbt_config.interval_vars("resolve_interval"))
     validated = validate(interval)
     dashboard = write_dashboard(interval)
     interval >> dbt >> validated >> dashboard >> fail_if_the_build_failed()

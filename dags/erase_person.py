@@ -125,10 +125,7 @@ def erase_person():
     # The tables dbt builds from the raw zone, rebuilt from the erased one: the same dbt as build_warehouse's.
     rebuild = dbt_config.dbt_task_group(
         "rebuild",
-        {
-            var: f"{{{{ ti.xcom_pull(task_ids='erase_lake_and_warehouse')['rebuilt_interval_{bound}'] }}}}"
-            for var, bound in (("c360__interval_start", "start"), ("c360__interval_end", "end"))
-        },
+        dbt_config.interval_vars("erase_lake_and_warehouse", "rebuilt_interval_start", "rebuilt_interval_end"),
     )
     raw_zone_changed(erased) >> rebuild
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from include import settings
+from include import intervals, settings
 from include.orchestration import dbt_build_watcher
 
 project_config = ProjectConfig(
@@ -62,7 +62,17 @@ execution_config = ExecutionConfig(
 CONSUMER_ARGS = {"mode": "reschedule", "poke_interval": 5}
 
 
-def dbt_task_group(group_id: str, dbt_vars: dict[str, str]) -> DbtTaskGroup:
+def interval_vars(task_id: str, start_key: str = intervals.START_VAR, end_key: str = intervals.END_VAR) -> str:
+    """dbt's interval vars, as a template rendering the mapping `--vars` takes from ``task_id``'s XCom
+    (a dict holding the interval's bounds under ``start_key`` and ``end_key``).
+
+    One XCom pull per task: each is an API call, and every model's task renders the vars (a
+    retried or cleared one runs dbt with them)."""
+    bounds = f"'{intervals.START_VAR}': interval['{start_key}'], '{intervals.END_VAR}': interval['{end_key}']"
+    return f"{{% set interval = ti.xcom_pull(task_ids='{task_id}') %}}{{{{ {{{bounds}}} | tojson }}}}"
+
+
+def dbt_task_group(group_id: str, dbt_vars: str) -> DbtTaskGroup:
     """The dbt project as a task group: one producer running `dbt build`, a task per model with its tests."""
     group = DbtTaskGroup(
         group_id=group_id,
