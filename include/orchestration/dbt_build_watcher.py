@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowException
 from cosmos import RenderConfig
 from cosmos.airflow.graph import create_task_metadata
 from cosmos.constants import SUPPORTED_BUILD_RESOURCES, DbtResourceType
 from cosmos.core.airflow import get_airflow_task
+from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
+from cosmos.operators._watcher.state import get_xcom_val, is_dbt_node_status_success
 from cosmos.operators.base import DbtBuildMixin
 from cosmos.operators.watcher import DbtConsumerWatcherSensor
 
@@ -44,11 +47,18 @@ class DbtBuildWatcherSensor(DbtConsumerWatcherSensor):
             return False
         if not self.has_tests or self._built_here:  # `dbt build` here ran the node's tests with it
             return True
-        self._watching_tests = True
-        try:
-            return super().poke(context)  # the tests' aggregated status
-        finally:
-            self._watching_tests = False
+        # The tests' aggregated status, read alone: the node's SQL and dbt output are logged already,
+        # and each read is an API call (~12 ms, on every model's task).
+        tests = get_xcom_val(context["ti"], self.producer_task_id, get_tests_status_xcom_key(self.model_unique_id))
+        if tests is None:  # not all reported yet, or the producer ended first: Cosmos' test sensor decides
+            self._watching_tests = True
+            try:
+                return super().poke(context)
+            finally:
+                self._watching_tests = False
+        if not is_dbt_node_status_success(tests):
+            raise AirflowException(f"Tests for model '{self.model_unique_id}' finished with status '{tests}'")
+        return True
 
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
         self._built_here = True

@@ -52,7 +52,9 @@ def test_it_waits_for_the_model_then_for_its_tests_and_passes_when_they_pass():
     assert sensor.poke(reports.context()) is False  # built, its tests still running
     assert TESTS_KEY in reports.pulled
     reports.xcoms[TESTS_KEY] = "pass"
+    reports.pulled.clear()
     assert sensor.poke(reports.context()) is True
+    assert reports.pulled[-1] == TESTS_KEY and reports.pulled.count(TESTS_KEY) == 1  # read once, nothing after
     assert reports.commands == []  # the producer built it: no dbt here
 
 
