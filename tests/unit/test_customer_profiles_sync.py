@@ -387,43 +387,54 @@ def test_a_checkpoint_writes_state_then_log_then_run_in_bounded_statements(con, 
     assert [len(m) for (m,) in messages] == [state.MAX_ERROR_MESSAGE] * 2
 
 
-class SlowCheckpoints(Recording):
-    """The warehouse, with each checkpoint taking ``seconds`` to write; records when each was being written."""
+class HeldCheckpoints(Recording):
+    """The warehouse, whose first checkpoint's write waits until ``until`` is set (10 s at most)."""
 
-    def __init__(self, wh: DuckDBWarehouse, seconds: float, failing: int = 0):
+    def __init__(self, wh: DuckDBWarehouse, until: threading.Event):
         super().__init__(wh)
-        self.seconds, self.failing, self.writing = seconds, failing, []
+        self.until, self.released = until, []
 
     def execute_many(self, statements):
-        started = time.monotonic()
-        time.sleep(self.seconds)
-        self.writing.append((started, time.monotonic()))
-        if len(self.writing) <= self.failing:
+        if not self.released:
+            self.released.append(self.until.wait(timeout=10))
+        super().execute_many(statements)
+
+
+class FailingCheckpoints(Recording):
+    """The warehouse, whose first ``failing`` checkpoint writes fail."""
+
+    def __init__(self, wh: DuckDBWarehouse, failing: int):
+        super().__init__(wh)
+        self.failing, self.writes = failing, 0
+
+    def execute_many(self, statements):
+        self.writes += 1
+        if self.writes <= self.failing:
             raise WarehouseError("the warehouse is busy")
         super().execute_many(statements)
 
 
 def test_sending_goes_on_while_a_checkpoint_is_written(con, wh):
-    sent_at = []
     client = ItemResults(lambda user: 200)
+    every_batch_sent = threading.Event()
     put = client.batch_put_profile_object
 
-    def put_in_10_ms(**kwargs):
-        time.sleep(0.01)
-        sent_at.append(time.monotonic())
-        return put(**kwargs)
+    def put_and_count(**kwargs):
+        results = put(**kwargs)
+        if client.batches == 30:
+            every_batch_sent.set()
+        return results
 
-    client.batch_put_profile_object = put_in_10_ms
-    slow = SlowCheckpoints(wh, seconds=1.0)
-    settings = config.SyncSettings(concurrency=1, checkpoint_seconds=0.05)
+    client.batch_put_profile_object = put_and_count
+    held = HeldCheckpoints(wh, until=every_batch_sent)
+    settings = config.SyncSettings(concurrency=1, checkpoint_seconds=0.0)
 
-    summary = engine.Sync(slow, offers_target(client), "run1", settings).run(offer_items(300))
+    summary = engine.Sync(held, offers_target(client), "run1", settings).run(offer_items(300))
 
     assert summary["sent"] == 300
-    # ~0.3 s of sending, a checkpoint due every 0.05 s, each taking 1 s to write: every batch went out
-    # while the first was written, and the only other checkpoint is the run's last.
-    (first_started, first_written), (last_started, _) = slow.writing
-    assert len(sent_at) == 30 and first_started < min(sent_at) + 0.1 and max(sent_at) < first_written <= last_started
+    # The first checkpoint's write was held until every batch had gone out: had the sends waited
+    # for it, that never happens (it gives up after 10 s).
+    assert held.released == [True]
     assert con.execute("select count(*), count(distinct object_key) from customer_profiles_sync_log").fetchone() == (
         300,
         300,
@@ -432,7 +443,7 @@ def test_sending_goes_on_while_a_checkpoint_is_written(con, wh):
 
 def test_what_a_failed_checkpoint_held_is_written_by_the_next_and_the_run_fails(con, wh):
     client = ItemResults(lambda user: 200)
-    failing_once = SlowCheckpoints(wh, seconds=0.05, failing=1)
+    failing_once = FailingCheckpoints(wh, failing=1)
     settings = config.SyncSettings(concurrency=1, checkpoint_seconds=0.0)
 
     with pytest.raises(WarehouseError, match="busy"):
@@ -441,7 +452,7 @@ def test_what_a_failed_checkpoint_held_is_written_by_the_next_and_the_run_fails(
     # The failure surfaced at the next checkpoint. Every object sent is recorded, once: nothing the
     # failed write held was lost or doubled.
     sent = [item.key for item in offer_items(100)][: 10 * client.batches]
-    assert len(sent) >= 10 and len(failing_once.writing) >= 2
+    assert len(sent) >= 10 and failing_once.writes >= 2
     assert sync_state(con) == [(key, True, None, 0, False) for key in sent]
     assert con.execute("select count(*), count(distinct object_key) from customer_profiles_sync_log").fetchone() == (
         len(sent),
