@@ -60,6 +60,10 @@ class DbtBuildWatcherSensor(DbtConsumerWatcherSensor):
             raise AirflowException(f"Tests for model '{self.model_unique_id}' finished with status '{tests}'")
         return True
 
+    def _log_startup_events(self, ti: Any) -> None:
+        """Not read: dbt's version lines are in the producer's log, and Cosmos would read them in every
+        model's task (an API call) to log them at debug level."""
+
     def _fallback_to_non_watcher_run(self, try_number: int, context: Any) -> bool:
         self._built_here = True
         return super()._fallback_to_non_watcher_run(try_number, context)

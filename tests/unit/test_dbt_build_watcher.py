@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
+from cosmos.constants import _DBT_STARTUP_EVENTS_XCOM_KEY
 
 from include.orchestration.dbt_build_watcher import DbtBuildWatcherSensor
 from include.orchestration.dbt_config import profile_config, project_config
@@ -55,6 +56,7 @@ def test_it_waits_for_the_model_then_for_its_tests_and_passes_when_they_pass():
     reports.pulled.clear()
     assert sensor.poke(reports.context()) is True
     assert reports.pulled[-1] == TESTS_KEY and reports.pulled.count(TESTS_KEY) == 1  # read once, nothing after
+    assert _DBT_STARTUP_EVENTS_XCOM_KEY not in reports.pulled  # dbt's version lines: the producer's log has them
     assert reports.commands == []  # the producer built it: no dbt here
 
 
