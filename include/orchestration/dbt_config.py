@@ -48,9 +48,9 @@ render_config.node_converters = dbt_build_watcher.node_converters(render_config)
 
 # One `dbt build` per run (Cosmos' watcher mode): a producer task runs the whole selection with
 # dbt's threads and reports each node's result; every model still has its own task in the UI,
-# which turns green or red with that model and its tests. The build runs in a subprocess: dbt-duckdb keeps its
-# database open for the life of the process, which would lock the gate and the syncs out of the
-# warehouse file.
+# which turns green or red with that model and its tests. The build runs in a subprocess:
+# dbt-duckdb keeps its database open for the life of the process, which would lock the gate and
+# the syncs out of the warehouse file.
 execution_config = ExecutionConfig(
     execution_mode=ExecutionMode.WATCHER,
     invocation_mode=InvocationMode.SUBPROCESS,
