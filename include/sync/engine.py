@@ -180,10 +180,19 @@ class TargetUnavailable(Exception):
 class _Results:
     """Results of a run not yet checkpointed: what one checkpoint writes."""
 
-    upserts: dict[str, StateRow]
-    deletes: set[str]
-    profile_deletes: set[str]
-    log: list[dict]
+    upserts: dict[str, StateRow] = field(default_factory=dict)
+    deletes: set[str] = field(default_factory=set)
+    profile_deletes: set[str] = field(default_factory=set)
+    log: list[dict] = field(default_factory=list)
+
+    def then(self, later: _Results) -> _Results:
+        """These results followed by ``later`` ones, as one checkpoint writes them."""
+        return _Results(
+            self.upserts | later.upserts,  # an object is put or removed in a run, never both
+            self.deletes | later.deletes,
+            self.profile_deletes | later.profile_deletes,
+            self.log + later.log,
+        )
 
 
 @dataclass
@@ -195,26 +204,10 @@ class _Run:
     started_at: datetime
     considered: int
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("sent", "unchanged", "failed", "dead"), 0))
-    upserts: dict[str, StateRow] = field(default_factory=dict)
-    deletes: set[str] = field(default_factory=set)
-    profile_deletes: set[str] = field(default_factory=set)
-    log: list[dict] = field(default_factory=list)
+    unwritten: _Results = field(default_factory=_Results)
     newly_dead: list[str] = field(default_factory=list)
     attempted: int = 0  # objects sent or rejected: the rejected share's denominator
     rejected: int = 0  # rejections counted as attempts (not throttling, server or waiting)
-
-    def take_results(self) -> _Results:
-        """The results not yet checkpointed, which the run stops holding."""
-        taken = _Results(self.upserts, self.deletes, self.profile_deletes, self.log)
-        self.upserts, self.deletes, self.profile_deletes, self.log = {}, set(), set(), []
-        return taken
-
-    def restore_results(self, failed: _Results) -> None:
-        """Hold again, before those that arrived since, the results of a checkpoint that failed."""
-        self.upserts = failed.upserts | self.upserts  # an object is put or removed in a run, never both
-        self.deletes = failed.deletes | self.deletes
-        self.profile_deletes = failed.profile_deletes | self.profile_deletes
-        self.log = failed.log + self.log
 
     def summary(self) -> dict:
         return {
@@ -272,7 +265,7 @@ class Sync:
             if key in by_key:
                 continue
             if row.content_hash is None:  # never reached the target: nothing to remove there
-                run.deletes.add(key)
+                run.unwritten.deletes.add(key)
                 continue
             action = self.target.removal(row)
             run.considered += 1
@@ -368,7 +361,7 @@ class Sync:
 
     # ---- record
     def _log(self, run: _Run, outcome: Outcome, digest: str, status: str, attempt: int) -> None:
-        run.log.append(
+        run.unwritten.log.append(
             {
                 "run_id": run.run_id,
                 "object_type": run.object_type,
@@ -413,7 +406,7 @@ class Sync:
             )
         else:
             row = self._failed(run, replace(row, profile_id=item.profile_id), item.content_hash, outcome)
-        self.state[item.key] = run.upserts[item.key] = row
+        self.state[item.key] = run.unwritten.upserts[item.key] = row
 
     def _apply_removal(self, run: _Run, row: StateRow, action: str, outcome: Outcome) -> None:
         digest = content_hash(action)
@@ -422,12 +415,12 @@ class Sync:
             run.counts["sent"] += 1
             self._log(run, outcome, digest, "sent", 1 + (row.attempts if row.failed_hash == digest else 0))
             del self.state[row.object_key]
-            run.upserts.pop(row.object_key, None)
-            run.deletes.add(row.object_key)
+            run.unwritten.upserts.pop(row.object_key, None)
+            run.unwritten.deletes.add(row.object_key)
             if outcome.operation in PROFILE_OPERATIONS:
-                run.profile_deletes.add(row.object_key)
+                run.unwritten.profile_deletes.add(row.object_key)
         else:
-            self.state[row.object_key] = run.upserts[row.object_key] = self._failed(run, row, digest, outcome)
+            self.state[row.object_key] = run.unwritten.upserts[row.object_key] = self._failed(run, row, digest, outcome)
 
     def _checkpoint(self, run: _Run, finished: bool, waiting: bool = True, after_failure: bool = False) -> None:
         """Write what arrived since the last checkpoint: the state first (what a resume relies on),
@@ -442,7 +435,8 @@ class Sync:
         if not waiting and self._writing is not None and not self._writing[1].done():
             return
         self._await_checkpoint(run, raising=not after_failure)
-        results, summary = run.take_results(), run.summary()
+        results, run.unwritten = run.unwritten, _Results()
+        summary = run.summary()
         ended = _now() if finished else None
         self._writing = (results, self._writer.submit(self._write_checkpoint, results, summary, ended))
         if waiting:
@@ -456,7 +450,7 @@ class Sync:
         try:
             written.result()
         except BaseException:
-            run.restore_results(results)
+            run.unwritten = results.then(run.unwritten)  # held again, before what arrived since
             if raising:
                 raise
 
