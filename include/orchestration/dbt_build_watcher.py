@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
 from cosmos import RenderConfig
-from cosmos.airflow.graph import create_task_metadata
+from cosmos.airflow.graph import _get_dbt_dag_task_group_identifier, create_task_metadata
 from cosmos.constants import SUPPORTED_BUILD_RESOURCES, DbtResourceType
 from cosmos.core.airflow import get_airflow_task
 from cosmos.operators._watcher.aggregation import get_tests_status_xcom_key
@@ -81,7 +81,7 @@ def node_converters(render_config: RenderConfig) -> dict[DbtResourceType, Callab
             node=node,
             execution_mode=execution_mode,
             args={**task_args, "has_tests": node.has_test},
-            dbt_dag_task_group_identifier="__".join(filter(None, [dag.dag_id, getattr(task_group, "group_id", None)])),
+            dbt_dag_task_group_identifier=_get_dbt_dag_task_group_identifier(dag, task_group),
             render_config=render_config,
             test_indirect_selection=test_indirect_selection,
         )
