@@ -1,5 +1,9 @@
 """Probabilistic identity model: Splink 5 trained on DuckDB, exported as match weights for dbt.
 
+The pipeline calibrates the model on its own records in dbt (identity_model_calibrations, the
+same estimators in SQL, so on Athena too); this module trains the shipped ``default`` it starts
+from, and holds what the tests compare that calibration with.
+
 The spec is the ``c360__identity_resolution`` vars block of ``dbt/dbt_project.yml``: comparisons
 (levels, most similar first), blocking rules and deterministic rules. Training runs here, on
 DuckDB; scoring runs as dbt SQL in the warehouse (Splink has no Athena backend) from the seed

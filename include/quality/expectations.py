@@ -1,10 +1,10 @@
 """What each suite expects: the Great Expectations expectations of the checkpoints, and their limits.
 
 Suites: engagement_events and the destination addresses of each channel (the canonical_events
-checkpoint), landing_reconciliation (landing), unified_profiles, profile_links and
-profile_reconciliation (profiles); suppression_list and ses_landing_reconciliation (suppressions,
-the checkpoint the SES suppression sync waits on). Expectations are built per run: some bounds
-are the run's interval.
+checkpoint), landing_reconciliation (landing), unified_profiles, profile_links,
+identity_model_calibrations and profile_reconciliation (profiles); suppression_list and
+ses_landing_reconciliation (suppressions, the checkpoint the SES suppression sync waits on).
+Expectations are built per run: some bounds are the run's interval.
 """
 
 from __future__ import annotations
@@ -39,7 +39,18 @@ ENGAGEMENT_EVENT_COLUMNS = [
 # or AWS assigns to a message. Any other column's text is masked (masking.py) before it reaches a
 # validation result, the data docs, the log or an alert; numbers and times are shown.
 UNMASKED_COLUMNS = frozenset(
-    {"event_id", "message_id", "channel", "type", "status", "stream", "profile_id", "matched_by", "reason"}
+    {
+        "event_id",
+        "message_id",
+        "channel",
+        "type",
+        "status",
+        "stream",
+        "profile_id",
+        "matched_by",
+        "reason",
+        "degenerate_reason",
+    }
 )
 CHANNELS = ["email", "text", "media", "voice", "whatsapp"]
 SUPPRESSION_REASONS = ["BOUNCE", "COMPLAINT"]
@@ -158,6 +169,14 @@ def profile_links_expectations() -> list:
         gxe.ExpectColumnValuesToNotBeNull(column="profile_id"),
         gxe.ExpectColumnValuesToNotBeNull(column="matched_by"),
     ]
+
+
+def identity_calibration_expectations() -> list:
+    """The newest calibration of the identity model: a degenerate one is not used (the build
+    keeps the last good one) and is a warning, its reason shown."""
+    import great_expectations.expectations as gxe
+
+    return [gxe.ExpectColumnValuesToBeNull(column="degenerate_reason", severity="warning")]
 
 
 def profile_reconciliation_expectations() -> list:

@@ -73,8 +73,18 @@ def validate_engagement(s3, interval: dict[str, str], wh: Warehouse | None = Non
     }
 
 
+def newest_calibration(wh: Warehouse) -> pd.DataFrame:
+    """The identity model's newest calibration: one row, or none while there are too few records."""
+    calibrations = wh.relation("identity_model_calibrations")
+    return wh.query_df(
+        f"select distinct calibration_id, records, degenerate_reason from {calibrations}"
+        f" where calibration_id = (select max(calibration_id) from {calibrations})"
+    )
+
+
 def validate_profiles(wh: Warehouse | None = None) -> dict[str, list[Validation]]:
-    """The profiles checkpoint: ids, identifier formats, profile sizes, every record linked once."""
+    """The profiles checkpoint: ids, identifier formats, profile sizes, every record linked once, and
+    the identity model's newest calibration (a warning)."""
     wh = wh or warehouse()
     max_size = load_spec()["max_profile_size"]
     return {
@@ -90,6 +100,9 @@ def validate_profiles(wh: Warehouse | None = None) -> dict[str, list[Validation]
                 "profile_links",
                 wh.query_df(f"select record_key, profile_id, matched_by from {wh.relation('profile_links')}"),
                 expectations.profile_links_expectations(),
+            ),
+            Validation(
+                "identity_model_calibrations", newest_calibration(wh), expectations.identity_calibration_expectations()
             ),
             Validation(
                 "profile_reconciliation",

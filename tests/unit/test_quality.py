@@ -18,6 +18,7 @@ from include.quality.expectations import (
     destination_expectations,
     destinations,
     engagement_events_expectations,
+    identity_calibration_expectations,
     profile_links_expectations,
     profile_reconciliation_expectations,
     profiles_expectations,
@@ -188,6 +189,18 @@ def test_profile_reconciliation_fails_when_a_record_is_not_linked(var_dir):
         check(var_dir, "profile_reconciliation", counts, profile_reconciliation_expectations())
     counts["linked_records"] = 10
     assert check(var_dir, "profile_reconciliation", counts, profile_reconciliation_expectations())["failed"] == 0
+
+
+def test_a_degenerate_calibration_is_a_warning_naming_its_reason(var_dir):
+    reason = "agreeing on birth_date counts against a match"
+    newest = pd.DataFrame({"calibration_id": [3], "records": [5000], "degenerate_reason": [reason]})
+    summary = check(var_dir, "identity_model_calibrations", newest, identity_calibration_expectations())
+    assert summary["failed"] == 0
+    assert summary["warnings"] == [
+        f"expect_column_values_to_be_null on degenerate_reason: 1 unexpected, e.g. ['{reason}']"
+    ]
+    newest["degenerate_reason"] = None
+    assert check(var_dir, "identity_model_calibrations", newest, identity_calibration_expectations())["warnings"] == []
 
 
 def test_a_failing_frame_fails_its_checkpoint_and_its_page_shows_the_failure(var_dir):

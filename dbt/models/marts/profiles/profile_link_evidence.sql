@@ -90,8 +90,7 @@ weights as (
         comparison,
         gamma,
         log2_bayes_factor
-    from {{ ref('identity_match_weights') }}
-    where model_version = '{{ var("c360__identity_model_version") }}'
+    from {{ ref('int_identity_match_weights') }}
 
 ),
 
