@@ -2,8 +2,9 @@
 
 {#- Whether this build estimates the model again, and the figures that decide it: the records
     resolved (not contact points) and a hash of the spec. Due when there is no estimate yet, the
-    spec changed, or the records grew or shrank by recalibrate_on_change since the last one.
-    Queried when the model runs (upstream models are built by then). -#}
+    spec changed, the records grew or shrank by recalibrate_on_change since the last one, or the
+    var c360__identity_recalibrate is true (an operator's "now"). Queried when the model runs
+    (upstream models are built by then). -#}
 {% macro identity_calibration_plan() -%}
   {%- set config = var('c360__identity_resolution') -%}
   {%- set settings = config.calibration -%}
@@ -23,6 +24,7 @@
   {%- if plan.records < settings.min_records -%}
     {{ return(plan) }}
   {%- endif -%}
+  {%- set forced = var('c360__identity_recalibrate') in [true, 'true', 'True', '1'] -%}
   {%- if is_incremental() -%}
     {%- set last = run_query(
         'select calibration_id, records, spec_hash from ' ~ this ~ ' order by calibration_id desc limit 1'
@@ -30,7 +32,7 @@
     {%- if last.rows | length > 0 -%}
       {%- set last_id, last_records, last_hash = last.rows[0][0] | int, last.rows[0][1] | int, last.rows[0][2] -%}
       {%- do plan.update({'calibration_id': last_id + 1}) -%}
-      {%- if last_hash == plan.spec_hash
+      {%- if not forced and last_hash == plan.spec_hash
             and (plan.records - last_records) | abs < last_records * settings.recalibrate_on_change -%}
         {{ return(plan) }}
       {%- endif -%}
