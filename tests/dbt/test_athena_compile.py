@@ -128,12 +128,13 @@ def test_the_models_python_reads_give_the_same_rows_on_both_engines(compiled, db
             same_rows(con, compiled, model)
 
 
-def compile_inline(sql: str) -> str:
-    """A macro's SQL as dbt compiles it for the athena target (no warehouse is reached)."""
+def compile_inline(sql: str, target: Path) -> str:
+    """A macro's SQL as dbt compiles it for the athena target (no warehouse is reached; its
+    artefacts in `target`, never the project's own manifest, which the other tests read)."""
     env = os.environ | {"AWS_ACCESS_KEY_ID": "dummy", "AWS_SECRET_ACCESS_KEY": "dummy", "C360_DBT_TARGET": "athena"}
     result = subprocess.run(
         [DBT, "--quiet", "compile", "--target", "athena", "--no-populate-cache", "--profiles-dir", "."]
-        + ["--inline", sql],
+        + ["--target-path", str(target), "--log-path", str(target / "logs"), "--inline", sql],
         cwd=settings.DBT_PROJECT_DIR,
         env=env,
         capture_output=True,
@@ -143,12 +144,12 @@ def compile_inline(sql: str) -> str:
     return result.stdout
 
 
-def test_the_calibration_queries_are_trino_sql(compiled):
+def test_the_calibration_queries_are_trino_sql(compiled, tmp_path):
     """The queries a calibration runs as the model builds (never in a compiled model's file): the u
     sample and an EM iteration, its parameters inlined as doubles Trino reads as doubles."""
     params = "identity_values('p', ['session', 'comparison', 'gamma', 'm'], [[1, 'first_name', 4, 0.5]], ['m'])"
     u = "identity_values('u', ['comparison', 'gamma', 'u_probability'], [['first_name', 4, 0.01]], ['u_probability'])"
     for sql in ("{{ identity_u_sampled_sql() }}", f"{{{{ identity_em_iteration_sql({params}, {u}) }}}}"):
-        compiled_sql = compile_inline(sql)
+        compiled_sql = compile_inline(sql, tmp_path)
         assert "select" in compiled_sql and not trino_problems(compiled_sql), (sql, trino_problems(compiled_sql))
     assert "5.00000000000000000e-01" in compiled_sql
