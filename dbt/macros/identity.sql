@@ -40,6 +40,17 @@
   end
 {%- endmacro %}
 
+{#- A pair's gamma on the comparison named by `comparison` (a column): its gamma_<name> column
+    of `relation` (0 for a name that is no comparison, as `_lambda`). Unpivots the gamma columns. -#}
+{% macro gamma_of(comparison, relation) -%}
+  case {{ comparison }}
+      {%- for listed in var('c360__identity_resolution').comparisons %}
+      when '{{ listed.name }}' then {{ relation }}.gamma_{{ listed.name }}
+      {%- endfor %}
+      else 0
+  end
+{%- endmacro %}
+
 {#- The data interval's end, or "all data" for a full rebuild (no wall-clock time). -#}
 {% macro identity_as_of() -%}
   {%- if var('c360__interval_end') -%}

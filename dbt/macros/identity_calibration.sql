@@ -145,11 +145,7 @@
   seen as (
       select
           levels.comparison,
-          case levels.comparison
-              {% for comparison in config.comparisons -%}
-                  when '{{ comparison.name }}' then patterns.gamma_{{ comparison.name }}
-              {% endfor -%}
-          end as gamma,
+          {{ gamma_of('levels.comparison', 'patterns') }} as gamma,
           sum(patterns.pairs) as pairs
       from patterns
       cross join (

@@ -42,7 +42,7 @@ CLEAN = intervals.dbt_vars(DAY, DAY + 2 * HOUR)
 BAD = intervals.dbt_vars(DAY + 2 * HOUR, DAY + 3 * HOUR)  # holds the email sent to no email address
 BAD_ADDRESS = "new.person@example"
 LOCAL_MANIFEST = settings.DBT_MANIFEST_PATH  # compiled for the local target (make dbt-manifest)
-GATE_QUERIES, DASHBOARD_QUERIES = 6, 10
+GATE_QUERIES, DASHBOARD_QUERIES = 7, 10
 THROTTLE_RATE = 0.2  # of the Customer Profiles and SES data requests
 SYNC_DAGS = ("sync_customer_profiles", "sync_ses_suppression")
 # A sync run with nothing to send (docs/design.md's cost): the domain task's 9 checks; per object
@@ -145,7 +145,7 @@ def test_the_gate_on_athena_passes_a_clean_interval_as_duckdb_does(stack, on_ath
     assert {s["suite"]: s["failed"] for s in summaries} == {
         suite: 0
         for suite in ("landing_reconciliation", "engagement_events", "email_destinations", "phone_destinations",
-                      "unified_profiles", "profile_links", "profile_reconciliation")
+                      "unified_profiles", "profile_links", "identity_model_calibrations", "profile_reconciliation")
     }  # fmt: skip
     rows = {s["suite"]: s["rows"] for s in summaries}
     assert (

@@ -132,9 +132,9 @@ def test_the_model_calibrates_on_the_records_it_resolves(stack, project, tmp_pat
     # for it, disagreeing against it.
     for comparison in ("first_name", "last_name", "birth_date"):
         assert first[(comparison, 4)] > 5 > 0 > first[(comparison, 0)]
-    # Splink's own estimators on the same records agree: every pair is sampled here (fewer records
-    # than sample_records), so u is the same; m (EM) and the prior agree to a fraction of a bit on
-    # the levels most pairs are at (rare levels rest on a handful of pairs). Where EM drives a
+    # Splink's own estimators on the same records agree (Splink's u from every pair, ours from a
+    # sample of them): to a fraction of a bit on the prior and on the levels most pairs are at
+    # (rare levels rest on a handful of pairs). Where EM drives a
     # level's m to 0, Splink drops the whole rule's session and may leave the level untrained
     # (weight 0); the calibration floors m instead (m_floor): those levels are not compared.
     with duckdb.connect(str(settings.WAREHOUSE_PATH), read_only=True) as con:

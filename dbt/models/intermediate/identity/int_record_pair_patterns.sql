@@ -58,12 +58,7 @@ unpivoted as (
         in_sessions.pattern_id,
         in_sessions.pairs,
         compared.comparison,
-        case compared.comparison
-            {% for comparison in config.comparisons -%}
-                when '{{ comparison.name }}' then in_sessions.gamma_{{ comparison.name }}
-            {% endfor -%}
-            else 0
-        end as gamma
+        {{ gamma_of('compared.comparison', 'in_sessions') }} as gamma
     from in_sessions
     cross join (
         values

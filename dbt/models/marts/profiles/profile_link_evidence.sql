@@ -74,11 +74,7 @@ levels as (
         pairs.never_linked,
         comparisons.comparison,
         comparisons.comparison_order,
-        case comparisons.comparison
-            {% for comparison in config.comparisons -%}
-                when '{{ comparison.name }}' then pairs.gamma_{{ comparison.name }}
-            {% endfor -%}
-        end as gamma
+        {{ gamma_of('comparisons.comparison', 'pairs') }} as gamma
     from pairs
     cross join comparisons
 
