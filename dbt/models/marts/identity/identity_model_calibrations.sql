@@ -81,7 +81,8 @@ prior_estimate as (
 
     select
         max(rule_pairs) / {{ settings.rules_recall }}
-        / ({{ plan.records }} * ({{ plan.records }} - 1) / 2.0) as probability_two_random_records_match
+        -- All pairs of records, as a double: a million records' pairs overflow a 32-bit integer.
+        / {{ identity_double(plan.records * (plan.records - 1) / 2) }} as probability_two_random_records_match
     from (
         select sum(group_size * (group_size - 1) / 2) as rule_pairs
         from rule_groups
